@@ -1,0 +1,10 @@
+"""sitefinder: find and compare locations for housing-with-care (wonen en zorg) initiatives."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+#: Version of the result files (scores.gpkg/csv, manifest.json). Bump when columns change meaning.
+RESULT_FORMAT_VERSION = 1
+
+__all__ = ["RESULT_FORMAT_VERSION", "__version__"]

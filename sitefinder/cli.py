@@ -1,0 +1,91 @@
+"""Command line: ``sitefinder <command> ...``. Thin: parse, validate, call one library function.
+
+Every command module in ``sitefinder.commands`` has ``add_parser(subparsers)`` and
+``run(args) -> int``. A :class:`~sitefinder.errors.SitefinderError` becomes one line on
+stderr and exit status 2; the traceback is shown only with ``-v``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from sitefinder import __version__
+from sitefinder.errors import SitefinderError
+
+log = logging.getLogger("sitefinder")
+
+#: Command modules, in the order ``--help`` lists them.
+COMMANDS = ("run", "profiles", "categories", "sample")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command's subparser."""
+    parser = argparse.ArgumentParser(
+        prog="sitefinder",
+        description="Find and compare locations for housing-with-care (wonen en zorg) initiatives.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sitefinder {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    grp = common.add_mutually_exclusive_group()
+    grp.add_argument("-v", "--verbose", action="count", default=0,
+                     help="more output (-vv for debug); shows tracebacks on errors")
+    grp.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"sitefinder.commands.{name}")
+        except ModuleNotFoundError:
+            continue
+        mod.add_parser(sub, common, _Formatter)
+    return parser
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s" if verbose else "%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("sitefinder").setLevel(level)
+    logging.captureWarnings(True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sitefinder`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", 0)
+    _setup_logging(verbose, getattr(args, "quiet", False))
+    try:
+        return int(args.func(args) or 0)
+    except SitefinderError as exc:
+        if verbose:
+            log.exception("failed")
+        print(f"sitefinder: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    except ValidationError as exc:
+        if verbose:
+            log.exception("failed")
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or exc.title
+        print(f"sitefinder: error: {loc}: {err['msg'].removeprefix('Value error, ')}", file=sys.stderr)  # noqa: T201
+        return 2
+    except KeyboardInterrupt:
+        print("sitefinder: interrupted; previous outputs are left as they were", file=sys.stderr)  # noqa: T201
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

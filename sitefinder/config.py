@@ -1,0 +1,101 @@
+"""Typed, validated, frozen run configuration (built by the CLI or a region file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from sitefinder.io.noise import NoiseSourceSpec
+
+
+class OverpassSource(BaseModel):
+    """Download OSM data for an area from Overpass (cached on disk)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north (WGS84)
+    polygon_file: Path | None = None
+    overpass_url: str = "https://overpass-api.de/api/interpreter"
+    nominatim_url: str = "https://nominatim.openstreetmap.org/"
+    timeout_s: float = 180.0
+
+    @model_validator(mode="after")
+    def _one_area(self) -> OverpassSource:
+        given = [x is not None for x in (self.place, self.bbox, self.polygon_file)]
+        if sum(given) != 1:
+            msg = "give exactly one of place, bbox or polygon_file for an Overpass download"
+            raise ValueError(msg)
+        return self
+
+
+class RunConfig(BaseModel):
+    """Everything one ``sitefinder run`` needs.
+
+    Attributes
+    ----------
+    osm_file : Path, optional
+        Local OSM file; exclusive with ``overpass``.
+    overpass : OverpassSource, optional
+        Online source; exclusive with ``osm_file``.
+    plots_file : Path, optional
+        Plots; without it, candidate plots come from OSM landuse.
+    noise : list of NoiseSourceSpec
+        Official noise rasters (may be empty).
+    profiles : list of str
+        Built-in profile names or profile file paths.
+    working_crs : str
+        The projected working CRS (default EPSG:28992, RD New).
+    out_dir : Path
+        Where scores.gpkg, scores.csv and map.html go.
+    cache_dir : Path
+        Where downloads and OSM cut files are cached.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    osm_file: Path | None = None
+    overpass: OverpassSource | None = None
+    plots_file: Path | None = None
+    plots_layer: str | None = None
+    plots_id: str | None = None
+    repair_geometries: bool = True
+    noise: tuple[NoiseSourceSpec, ...] = ()
+    noise_resolution_m: float = Field(default=10.0, gt=0)
+    noise_threshold_db: float = 53.0
+    categories_file: Path | None = None
+    profiles: tuple[str, ...] = ("prikkelarm", "levendig")
+    working_crs: str = "EPSG:28992"
+    out_dir: Path = Path("maps/run")
+    cache_dir: Path = Path("data/cache")
+    max_snap_m: float = Field(default=250.0, gt=0)
+    count_within_m: tuple[float, ...] = (500.0, 1000.0)
+    title: str = "sitefinder"
+
+    @model_validator(mode="after")
+    def _one_osm(self) -> RunConfig:
+        if (self.osm_file is None) == (self.overpass is None):
+            msg = "give exactly one OSM source: --osm FILE or --place NAME"
+            raise ValueError(msg)
+        return self
+
+    @field_validator("working_crs")
+    @classmethod
+    def _projected(cls, v: str) -> str:
+        try:
+            crs = CRS.from_user_input(v)
+        except PyprojCRSError:
+            msg = f"working CRS {v!r} is not a CRS pyproj knows; use e.g. EPSG:28992"
+            raise ValueError(msg) from None
+        if not crs.is_projected:
+            msg = f"working CRS {v!r} is geographic (degrees); use a projected CRS in metres such as EPSG:28992"
+            raise ValueError(msg)
+        return v
+
+    @property
+    def crs(self) -> CRS:
+        """The working CRS as a pyproj CRS."""
+        return CRS.from_user_input(self.working_crs)

@@ -1,0 +1,159 @@
+"""Download OpenStreetMap data from Overpass for a place, polygon or bbox; cache it on disk.
+
+One query fetches, as OSM XML, the walkable ways and every feature the run needs
+(categories, nuisance sources, noise lines, candidate landuse), with the nodes and
+members they reference. The answer is saved under ``<cache>/overpass/<query hash>.osm``
+and then read by exactly the same code as a local OSM file; a second run with the
+same area and filter makes no request. Place names are geocoded by osmnx
+(Nominatim). A failed or truncated download is never cached as good.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import osmnx as ox
+import requests
+import shapely
+from shapely.geometry import box
+
+from sitefinder.config import OverpassSource
+from sitefinder.errors import DownloadError, InputFileError
+from sitefinder.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+_HINT = "check the network, or download an extract and use --osm FILE"
+
+
+@contextlib.contextmanager
+def _osmnx_endpoint(src: OverpassSource, cache_dir: Path) -> Iterator[None]:
+    """Point osmnx's Nominatim client at ``src`` for the duration, then restore settings."""
+    saved = (ox.settings.nominatim_url, ox.settings.cache_folder, ox.settings.requests_timeout,
+             ox.settings.log_console)
+    ox.settings.nominatim_url = src.nominatim_url
+    ox.settings.cache_folder = str(cache_dir / "nominatim")
+    ox.settings.requests_timeout = int(src.timeout_s)
+    ox.settings.log_console = False
+    try:
+        yield
+    finally:
+        (ox.settings.nominatim_url, ox.settings.cache_folder, ox.settings.requests_timeout,
+         ox.settings.log_console) = saved
+
+
+def area_polygon(src: OverpassSource, cache_dir: Path) -> Any:
+    """The download area as a WGS84 (Multi)Polygon."""
+    if src.bbox is not None:
+        w, s, e, n = src.bbox
+        return box(w, s, e, n)
+    if src.polygon_file is not None:
+        if not src.polygon_file.exists():
+            msg = f"area polygon file {src.polygon_file}: no such file; check the path"
+            raise InputFileError(msg)
+        gdf = gpd.read_file(src.polygon_file)
+        if gdf.crs is None:
+            msg = f"area polygon file {src.polygon_file}: has no CRS; set one and save again"
+            raise InputFileError(msg)
+        return shapely.force_2d(gdf.to_crs(4326).union_all())
+    with _osmnx_endpoint(src, cache_dir):
+        try:
+            gdf = ox.geocode_to_gdf(src.place)
+        except requests.RequestException as exc:
+            msg = f"Nominatim {src.nominatim_url}: unreachable while looking up {src.place!r} ({type(exc).__name__}); {_HINT}"
+            raise DownloadError(msg) from None
+        except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:  # type: ignore[attr-defined]
+            msg = f"place {src.place!r}: Nominatim found no boundary polygon ({exc}); spell it as 'Almere, Flevoland, Nederland' or use --bbox"
+            raise DownloadError(msg) from None
+    geom = gdf.geometry.iloc[0]
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        msg = f"place {src.place!r}: Nominatim returned a {geom.geom_type}, not an area; name a municipality or use --bbox"
+        raise DownloadError(msg)
+    return geom
+
+
+def _poly_clauses(area: Any, tolerance: float = 0.0005) -> list[str]:
+    geom = area.simplify(tolerance, preserve_topology=True)
+    parts = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+    clauses = []
+    for part in parts:
+        coords = " ".join(f"{y:.6f} {x:.6f}" for x, y in part.exterior.coords[:-1])
+        clauses.append(f'poly:"{coords}"')
+    return clauses
+
+
+def build_query(area: Any, tag_filter: dict[str, bool | list[str]], timeout_s: float = 180.0) -> str:
+    """The Overpass QL query for the walking network and the tagged features in ``area``."""
+    lines = []
+    for clause in _poly_clauses(area):
+        lines.append(f'  way["highway"]({clause});')
+        for key, vals in sorted(tag_filter.items()):
+            if vals is True:
+                sel = f'["{key}"]'
+            else:
+                alt = "|".join(sorted(vals))  # type: ignore[arg-type]
+                sel = f'["{key}"~"^({alt})$"]'
+            lines.append(f"  nwr{sel}({clause});")
+    body = "\n".join(lines)
+    return f"[out:xml][timeout:{int(timeout_s)}];\n(\n{body}\n);\n(._;>;);\nout body;\n"
+
+
+def download(src: OverpassSource, tag_filter: dict[str, bool | list[str]], cache_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """Fetch (or reuse) the OSM XML for ``src``; return its path and provenance.
+
+    Raises
+    ------
+    DownloadError
+        When Overpass is unreachable, answers with an error, or the answer is truncated.
+    """
+    cache_dir = Path(cache_dir)
+    area = area_polygon(src, cache_dir)
+    query = build_query(area, tag_filter, src.timeout_s)
+    key = hashlib.sha256((src.overpass_url + "\n" + query).encode()).hexdigest()[:20]
+    path = cache_dir / "overpass" / f"{key}.osm"
+    info = {"overpass_url": src.overpass_url, "place": src.place, "bbox": src.bbox,
+            "query_sha256": key, "path": str(path)}
+    if path.exists():
+        log.info("Overpass answer reused from cache %s (no request)", path)
+        return path, {**info, "cache": "hit"}
+    log.info("Requesting OSM data from Overpass %s (%d characters of query)", src.overpass_url, len(query))
+    try:
+        resp = requests.post(src.overpass_url, data={"data": query}, timeout=src.timeout_s, stream=True)
+    except requests.RequestException as exc:
+        msg = f"Overpass {src.overpass_url}: unreachable ({type(exc).__name__}); {_HINT}"
+        raise DownloadError(msg) from None
+    if resp.status_code != 200:
+        msg = f"Overpass {src.overpass_url}: answered HTTP {resp.status_code} ({resp.reason}); wait and retry, or {_HINT.split(', or ')[1]}"
+        raise DownloadError(msg)
+    with atomic_path(path) as tmp:
+        n = 0
+        tail = b""
+        try:
+            with tmp.open("wb") as f:
+                for chunk in resp.iter_content(chunk_size=1 << 16):
+                    f.write(chunk)
+                    n += len(chunk)
+                    tail = (tail + chunk)[-4096:]
+        except requests.RequestException as exc:
+            msg = f"Overpass {src.overpass_url}: download broke off after {n} bytes ({type(exc).__name__}); retry, or {_HINT.split(', or ')[1]}"
+            raise DownloadError(msg) from None
+        text_tail = tail.decode("utf-8", "replace")
+        if "</osm>" not in text_tail:
+            msg = f"Overpass {src.overpass_url}: answer is truncated ({n} bytes, no closing </osm>); not cached, retry or use --osm FILE"
+            raise DownloadError(msg)
+        head = tmp.read_bytes()[:4096].decode("utf-8", "replace")
+        if "<remark>" in text_tail and "error" in text_tail.lower():
+            remark = text_tail.split("<remark>")[1].split("</remark>")[0].strip()
+            msg = f"Overpass {src.overpass_url}: query failed ({remark[:120]}); the area may be too large, use a Geofabrik extract with --osm FILE"
+            raise DownloadError(msg)
+        if "<osm" not in head:
+            msg = f"Overpass {src.overpass_url}: answer is not OSM XML; not cached, retry or use --osm FILE"
+            raise DownloadError(msg)
+    log.info("Downloaded %.1f MB from Overpass to %s", n / 1e6, path)
+    return path, {**info, "cache": "miss", "bytes": n}

@@ -1,0 +1,160 @@
+"""The end-to-end run: load -> indicators -> scoring -> outputs.
+
+``load`` is the only stage that touches files or the network. Outputs are rendered
+completely in memory first and then written, each file atomically, so a failed run
+leaves the previous outputs of the folder intact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from sitefinder import RESULT_FORMAT_VERSION, __version__
+from sitefinder.categories import CategoryRegistry, classify, load_categories
+from sitefinder.config import RunConfig
+from sitefinder.datatypes import StudyData
+from sitefinder.errors import DataValidationError
+from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
+from sitefinder.indicators.noise import noise_stats
+from sitefinder.indicators.nuisance import nuisance_distances
+from sitefinder.io import osm
+from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, write_text_atomic
+from sitefinder.io.noise import load_noise
+from sitefinder.io.plots import check_overlap, read_plots, validate_geometries
+from sitefinder.network import WalkNetwork
+from sitefinder.render.map import MapInputs, write_map
+from sitefinder.render.tables import write_tables
+from sitefinder.scoring.profiles import Profile, load_profile
+from sitefinder.scoring.score import ProfileResult, score_profile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced."""
+
+    out_dir: Path
+    scores: gpd.GeoDataFrame
+    profiles: list[ProfileResult]
+    files: dict[str, Path]
+    manifest: dict[str, Any]
+
+
+def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
+    """Read and validate every input into the working CRS."""
+    crs = cfg.crs
+    log.info("Working CRS %s (%s)", crs.to_string(), crs.name)
+    tag_filter = osm.feature_tag_filter(registry.osm_tags())
+    sources: dict[str, Any] = {}
+    if cfg.osm_file is not None:
+        osm_path = require_file(cfg.osm_file, "OSM file")
+    else:
+        from sitefinder.io.overpass import download
+
+        assert cfg.overpass is not None
+        osm_path, sources["overpass"] = download(cfg.overpass, tag_filter, cfg.cache_dir)
+    ext = osm.extract(osm_path, tag_filter, cfg.cache_dir)
+    sources["osm"] = {"path": str(ext.source), "sha256": ext.sha256, **ext.stats}
+    graph = osm.load_walk_graph(ext, crs)
+    features = osm.load_features(ext, tag_filter, crs)
+    area = osm.study_area(ext, graph, crs)
+    amenities = classify(features, registry) if len(features) else classify(
+        gpd.GeoDataFrame({"osm_id": []}, geometry=[], crs=crs), registry)
+    nuisance = osm.nuisance_sources(features) if len(features) else gpd.GeoDataFrame(
+        {"kind": [], "osm_id": []}, geometry=[], crs=crs)
+    nightlife = amenities[amenities["category"] == "nightlife"]
+    nuisance = gpd.GeoDataFrame(
+        pd.concat([nuisance, gpd.GeoDataFrame({"kind": "nightlife", "osm_id": nightlife["osm_id"]},
+                                              geometry=nightlife.geometry.to_numpy(), crs=crs)],
+                  ignore_index=True), crs=crs)
+    if cfg.plots_file is not None:
+        plots = read_plots(cfg.plots_file, crs, cfg.plots_layer, cfg.plots_id, cfg.repair_geometries)
+        sources["plots"] = {"path": str(Path(cfg.plots_file).resolve()),
+                            "sha256": sha256_file(cfg.plots_file), "layer": cfg.plots_layer}
+    else:
+        plots = osm.candidate_plots(features) if len(features) else None
+        if plots is None or len(plots) == 0:
+            msg = (f"OSM file {ext.source}: no plots file given and no landuse=construction|brownfield|"
+                   "greenfield areas found; give a plots file with --plots")
+            raise DataValidationError(msg)
+        plots = validate_geometries(plots.set_index("plot_id"), "OSM candidate plots", crs)
+        sources["plots"] = {"from": "OSM landuse=construction|brownfield|greenfield"}
+    check_overlap(plots, area, "OSM data area")
+    noise = None
+    if cfg.noise:
+        b = plots.total_bounds
+        pad = 200.0
+        noise = load_noise(list(cfg.noise), crs, (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad),
+                           cfg.noise_resolution_m)
+        sources["noise"] = noise.provenance if noise else None
+    return StudyData(crs=crs, plots=plots, amenities=amenities, nuisance=nuisance, graph=graph,
+                     study_area=area, noise=noise, sources=sources)
+
+
+def compute_indicators(data: StudyData, registry: CategoryRegistry, cfg: RunConfig) -> tuple[pd.DataFrame, AccessResult]:
+    """All indicators per plot, indexed by plot id, units in the column names."""
+    t0 = time.perf_counter()
+    net = WalkNetwork.from_osmnx(data.graph)
+    access = accessibility(net, data.plots, data.amenities, registry,
+                           AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m))
+    parts = [pd.DataFrame({"area_m2": data.plots.geometry.area.round(1)}), access.table,
+             nuisance_distances(data.plots, data.nuisance)]
+    if data.noise is not None:
+        parts.append(noise_stats(data.plots, data.noise, cfg.noise_threshold_db))
+    table = pd.concat(parts, axis=1)
+    log.info("Indicators for %d plots in %.1f s", len(table), time.perf_counter() - t0)
+    return table, access
+
+
+def run(cfg: RunConfig) -> RunResult:
+    """Run the whole pipeline and write ``scores.gpkg``, ``scores.csv``, ``map.html``, ``manifest.json``."""
+    started = datetime.now(UTC)
+    registry = load_categories(cfg.categories_file)
+    profiles: list[Profile] = [load_profile(p) for p in cfg.profiles]
+    names = [p.name for p in profiles]
+    if len(set(names)) != len(names):
+        msg = f"profiles: the same profile name is given twice ({', '.join(names)}); each profile needs its own name"
+        raise DataValidationError(msg)
+    data = load(cfg, registry)
+    indicators, _access = compute_indicators(data, registry, cfg)
+    attributes = pd.DataFrame(data.plots.drop(columns="geometry"))
+    scoring_input = pd.concat([indicators, attributes.drop(columns=[c for c in attributes.columns if c in indicators.columns])], axis=1)
+    results = [score_profile(scoring_input, p) for p in profiles]
+    scores = gpd.GeoDataFrame(
+        pd.concat([attributes, indicators, *[r.table for r in results]], axis=1),
+        geometry=data.plots.geometry, crs=data.crs,
+    )
+    scores.index.name = "plot_id"
+    manifest = {
+        "sitefinder_version": __version__,
+        "format_version": RESULT_FORMAT_VERSION,
+        "created": started.isoformat(timespec="seconds"),
+        "working_crs": data.crs.to_string(),
+        "config": json.loads(cfg.model_dump_json()),
+        "sources": data.sources,
+        "counts": {"plots": len(data.plots), "amenities": data.amenities["category"].value_counts().to_dict(),
+                   "network_nodes": data.graph.number_of_nodes()},
+        "profiles": {r.profile.name: {"source": r.profile.source_file, "skipped": r.skipped} for r in results},
+        "noise": None if data.noise is None else {"modelled": data.noise.modelled},
+    }
+    out = Path(cfg.out_dir)
+    map_inputs = MapInputs(plots=data.plots, indicators=indicators, profiles=results,
+                           amenities=data.amenities, registry=registry, study_area=data.study_area,
+                           noise=data.noise, title=cfg.title)
+    # Write everything into a staging folder; move into place only when all is written.
+    with staged_outputs(out) as stage:
+        write_tables(scores, stage)
+        write_map(map_inputs, stage / "map.html")
+        write_text_atomic(stage / "manifest.json", json.dumps(manifest, indent=1, default=str))
+    files = {name: out / name for name in ("scores.gpkg", "scores.csv", "map.html", "manifest.json")}
+    return RunResult(out_dir=out, scores=scores, profiles=results, files=files, manifest=manifest)
