@@ -59,8 +59,8 @@ class NoiseGrid:
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of the grid in the working CRS."""
         rows, cols = self.shape
-        minx, maxy = self.transform * (0, 0)
-        maxx, miny = self.transform * (cols, rows)
+        minx, maxy = self.transform @ (0, 0)
+        maxx, miny = self.transform @ (cols, rows)
         return (float(minx), float(miny), float(maxx), float(maxy))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,10 +23,10 @@ from sitefinder import RESULT_FORMAT_VERSION, __version__
 from sitefinder.categories import CategoryRegistry, classify, load_categories
 from sitefinder.config import RunConfig
 from sitefinder.datatypes import StudyData
-from sitefinder.errors import DataValidationError
+from sitefinder.errors import DataValidationError, UnknownNameError
 from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
 from sitefinder.indicators.noise import noise_stats
-from sitefinder.indicators.nuisance import nuisance_distances
+from sitefinder.indicators.nuisance import NUISANCE_KINDS, nuisance_distances
 from sitefinder.io import osm
 from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, write_text_atomic
 from sitefinder.io.noise import load_noise
@@ -48,6 +49,35 @@ class RunResult:
     profiles: list[ProfileResult]
     files: dict[str, Path]
     manifest: dict[str, Any]
+
+
+_CATEGORY_COLUMN = re.compile(r"^(?:dist_(?P<a>[a-z0-9_]+?)_m|n_(?P<b>[a-z0-9_]+?)_\d+m)$")
+
+
+def check_profile_categories(profiles: list[Profile], registry: CategoryRegistry) -> None:
+    """Fail fast, before any data is read, when a profile names an unknown amenity category.
+
+    Raises
+    ------
+    UnknownNameError
+        Naming the profile file, the criterion and the valid categories.
+    """
+    kinds = {f"{k}_straight" for k in NUISANCE_KINDS}
+    for prof in profiles:
+        refs = [(c.name, c.indicator) for c in prof.criteria] + [
+            (f"constraint {k.describe()}", k.indicator) for k in prof.constraints
+        ]
+        for what, col in refs:
+            m = _CATEGORY_COLUMN.match(col)
+            if not m:
+                continue
+            cat = m.group("a") or m.group("b")
+            if cat not in registry and cat not in kinds:
+                msg = (
+                    f"profile file {prof.source_file}: {what} uses {col!r}, but there is no amenity "
+                    f"category {cat!r}; valid categories: {', '.join(registry.names)}"
+                )
+                raise UnknownNameError(msg)
 
 
 def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
@@ -125,6 +155,7 @@ def run(cfg: RunConfig) -> RunResult:
     if len(set(names)) != len(names):
         msg = f"profiles: the same profile name is given twice ({', '.join(names)}); each profile needs its own name"
         raise DataValidationError(msg)
+    check_profile_categories(profiles, registry)
     data = load(cfg, registry)
     indicators, _access = compute_indicators(data, registry, cfg)
     attributes = pd.DataFrame(data.plots.drop(columns="geometry"))

@@ -145,8 +145,8 @@ def _noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:
         rgba[mask] = [*rgb, 255]
     buf = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=True)
-    west, north = transform * (0, 0)
-    east, south = transform * (width, height)
+    west, north = transform @ (0, 0)
+    east, south = transform @ (width, height)
     return buf.getvalue(), [[south, west], [north, east]]
 
 

@@ -1,0 +1,31 @@
+# sitefinder batch interface: every target calls the CLI (or the test/bench tools).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SF     := $(VENV)/bin/sitefinder
+
+.PHONY: setup test lint map bench clean help
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed  ## create .venv and install sitefinder with its dev tools
+
+test: setup  ## run the test suite
+	$(PY) -m pytest
+
+lint: setup  ## ruff, ruff format and mypy
+	$(VENV)/bin/ruff check sitefinder tests bench
+	$(VENV)/bin/mypy
+
+bench: setup  ## run the benchmarks in bench/ (ratios against baselines in the same run)
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:  ## remove caches and generated outputs (not your inputs)
+	rm -rf data/cache layers/* maps/* .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""Shared fixtures: paths to the real data in ../shared/data, small plot files made here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+AMSTERDAM = SHARED / "osm" / "amsterdam-centrum.osm.gz"
+BARCELONA = SHARED / "noise" / "barcelona-lden-5db-classes-epsg3035.tif"
+
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(),
+    reason=f"real test data folder {SHARED} is absent (it sits beside the repo in CI); "
+    "these tests need it",
+)
+
+
+@pytest.fixture(scope="session")
+def amsterdam_plots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GeoPackage of 6 plots inside the Amsterdam centre extract (EPSG:28992)."""
+    out = tmp_path_factory.mktemp("adam") / "plots.gpkg"
+    lon = [4.8930, 4.8970, 4.9000, 4.8950, 4.9020, 4.8985]
+    lat = [52.3670, 52.3690, 52.3710, 52.3720, 52.3665, 52.3700]
+    pts = gpd.GeoSeries.from_xy(lon, lat, crs=4326).to_crs(28992)
+    gpd.GeoDataFrame(
+        {
+            "plot_id": [f"A{i}" for i in range(1, 7)],
+            "owner": ["gemeente", "gemeente", "corporatie", "gemeente", "particulier", "gemeente"],
+        },
+        geometry=pts.buffer(35, cap_style="square").to_numpy(),
+        crs=28992,
+    ).to_file(out, layer="plots")
+    return out
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``sitefinder`` entry point in a subprocess (exit status and stderr as a user sees them)."""
+    return subprocess.run(
+        [sys.executable, "-m", "sitefinder.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        check=False,
+        timeout=600,
+    )
