@@ -41,9 +41,7 @@ class Category(BaseModel):
 
     @field_validator("match")
     @classmethod
-    def _rules_not_empty(
-        cls, rules: tuple[dict[str, TagValue], ...]
-    ) -> tuple[dict[str, TagValue], ...]:
+    def _rules_not_empty(cls, rules: tuple[dict[str, TagValue], ...]) -> tuple[dict[str, TagValue], ...]:
         for rule in rules:
             if not rule:
                 msg = "a match rule is empty; give at least one key, e.g. { shop = 'supermarket' }"
@@ -96,18 +94,20 @@ class CategoryRegistry:
 
     def osm_tags(self) -> dict[str, bool | list[str]]:
         """The tag filter (osmnx ``tags=`` form) that selects every object any category needs."""
-        tags: dict[str, set[str] | bool] = {}
+        any_value: set[str] = set()
+        values: dict[str, set[str]] = {}
         for cat in self:
             for rule in cat.match:
                 for key, value in rule.items():
-                    current = tags.get(key, set())
-                    if value is True or current is True:
-                        tags[key] = True
-                    else:
-                        vals = {value} if isinstance(value, str) else set(value)  # type: ignore[arg-type]
-                        assert isinstance(current, set)
-                        tags[key] = current | vals
-        return {k: (v if v is True else sorted(v)) for k, v in tags.items()}  # type: ignore[misc]
+                    if value is True:
+                        any_value.add(key)
+                    elif isinstance(value, str):
+                        values.setdefault(key, set()).add(value)
+                    elif isinstance(value, list):
+                        values.setdefault(key, set()).update(value)
+        out: dict[str, bool | list[str]] = {k: sorted(v) for k, v in values.items()}
+        out.update(dict.fromkeys(any_value, True))
+        return out
 
 
 def load_categories(path: Path | None = None) -> CategoryRegistry:

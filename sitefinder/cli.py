@@ -38,8 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sitefinder {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     grp = common.add_mutually_exclusive_group()
-    grp.add_argument("-v", "--verbose", action="count", default=0,
-                     help="more output (-vv for debug); shows tracebacks on errors")
+    grp.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more output (-vv for debug); shows tracebacks on errors",
+    )
     grp.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
@@ -73,17 +78,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SitefinderError as exc:
         if verbose:
             log.exception("failed")
-        print(f"sitefinder: error: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"sitefinder: error: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:
         if verbose:
             log.exception("failed")
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or exc.title
-        print(f"sitefinder: error: {loc}: {err['msg'].removeprefix('Value error, ')}", file=sys.stderr)  # noqa: T201
+        print(f"sitefinder: error: {loc}: {err['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("sitefinder: interrupted; previous outputs are left as they were", file=sys.stderr)  # noqa: T201
+        print("sitefinder: interrupted; previous outputs are left as they were", file=sys.stderr)
         return 130
 
 

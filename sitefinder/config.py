@@ -91,7 +91,9 @@ class RunConfig(BaseModel):
             msg = f"working CRS {v!r} is not a CRS pyproj knows; use e.g. EPSG:28992"
             raise ValueError(msg) from None
         if not crs.is_projected:
-            msg = f"working CRS {v!r} is geographic (degrees); use a projected CRS in metres such as EPSG:28992"
+            msg = (
+                f"working CRS {v!r} is geographic (degrees); use a projected CRS in metres such as EPSG:28992"
+            )
             raise ValueError(msg)
         return v
 

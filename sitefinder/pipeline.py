@@ -98,24 +98,45 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
     graph = osm.load_walk_graph(ext, crs)
     features = osm.load_features(ext, tag_filter, crs)
     area = osm.study_area(ext, graph, crs)
-    amenities = classify(features, registry) if len(features) else classify(
-        gpd.GeoDataFrame({"osm_id": []}, geometry=[], crs=crs), registry)
-    nuisance = osm.nuisance_sources(features) if len(features) else gpd.GeoDataFrame(
-        {"kind": [], "osm_id": []}, geometry=[], crs=crs)
+    amenities = (
+        classify(features, registry)
+        if len(features)
+        else classify(gpd.GeoDataFrame({"osm_id": []}, geometry=[], crs=crs), registry)
+    )
+    nuisance = (
+        osm.nuisance_sources(features)
+        if len(features)
+        else gpd.GeoDataFrame({"kind": [], "osm_id": []}, geometry=[], crs=crs)
+    )
     nightlife = amenities[amenities["category"] == "nightlife"]
     nuisance = gpd.GeoDataFrame(
-        pd.concat([nuisance, gpd.GeoDataFrame({"kind": "nightlife", "osm_id": nightlife["osm_id"]},
-                                              geometry=nightlife.geometry.to_numpy(), crs=crs)],
-                  ignore_index=True), crs=crs)
+        pd.concat(
+            [
+                nuisance,
+                gpd.GeoDataFrame(
+                    {"kind": "nightlife", "osm_id": nightlife["osm_id"]},
+                    geometry=nightlife.geometry.to_numpy(),
+                    crs=crs,
+                ),
+            ],
+            ignore_index=True,
+        ),
+        crs=crs,
+    )
     if cfg.plots_file is not None:
         plots = read_plots(cfg.plots_file, crs, cfg.plots_layer, cfg.plots_id, cfg.repair_geometries)
-        sources["plots"] = {"path": str(Path(cfg.plots_file).resolve()),
-                            "sha256": sha256_file(cfg.plots_file), "layer": cfg.plots_layer}
+        sources["plots"] = {
+            "path": str(Path(cfg.plots_file).resolve()),
+            "sha256": sha256_file(cfg.plots_file),
+            "layer": cfg.plots_layer,
+        }
     else:
         plots = osm.candidate_plots(features) if len(features) else None
         if plots is None or len(plots) == 0:
-            msg = (f"OSM file {ext.source}: no plots file given and no landuse=construction|brownfield|"
-                   "greenfield areas found; give a plots file with --plots")
+            msg = (
+                f"OSM file {ext.source}: no plots file given and no landuse=construction|brownfield|"
+                "greenfield areas found; give a plots file with --plots"
+            )
             raise DataValidationError(msg)
         plots = validate_geometries(plots.set_index("plot_id"), "OSM candidate plots", crs)
         sources["plots"] = {"from": "OSM landuse=construction|brownfield|greenfield"}
@@ -124,21 +145,40 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
     if cfg.noise:
         b = plots.total_bounds
         pad = 200.0
-        noise = load_noise(list(cfg.noise), crs, (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad),
-                           cfg.noise_resolution_m)
+        noise = load_noise(
+            list(cfg.noise), crs, (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad), cfg.noise_resolution_m
+        )
         sources["noise"] = noise.provenance if noise else None
-    return StudyData(crs=crs, plots=plots, amenities=amenities, nuisance=nuisance, graph=graph,
-                     study_area=area, noise=noise, sources=sources)
+    return StudyData(
+        crs=crs,
+        plots=plots,
+        amenities=amenities,
+        nuisance=nuisance,
+        graph=graph,
+        study_area=area,
+        noise=noise,
+        sources=sources,
+    )
 
 
-def compute_indicators(data: StudyData, registry: CategoryRegistry, cfg: RunConfig) -> tuple[pd.DataFrame, AccessResult]:
+def compute_indicators(
+    data: StudyData, registry: CategoryRegistry, cfg: RunConfig
+) -> tuple[pd.DataFrame, AccessResult]:
     """All indicators per plot, indexed by plot id, units in the column names."""
     t0 = time.perf_counter()
     net = WalkNetwork.from_osmnx(data.graph)
-    access = accessibility(net, data.plots, data.amenities, registry,
-                           AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m))
-    parts = [pd.DataFrame({"area_m2": data.plots.geometry.area.round(1)}), access.table,
-             nuisance_distances(data.plots, data.nuisance)]
+    access = accessibility(
+        net,
+        data.plots,
+        data.amenities,
+        registry,
+        AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m),
+    )
+    parts = [
+        pd.DataFrame({"area_m2": data.plots.geometry.area.round(1)}),
+        access.table,
+        nuisance_distances(data.plots, data.nuisance),
+    ]
     if data.noise is not None:
         parts.append(noise_stats(data.plots, data.noise, cfg.noise_threshold_db))
     table = pd.concat(parts, axis=1)
@@ -159,11 +199,15 @@ def run(cfg: RunConfig) -> RunResult:
     data = load(cfg, registry)
     indicators, _access = compute_indicators(data, registry, cfg)
     attributes = pd.DataFrame(data.plots.drop(columns="geometry"))
-    scoring_input = pd.concat([indicators, attributes.drop(columns=[c for c in attributes.columns if c in indicators.columns])], axis=1)
+    scoring_input = pd.concat(
+        [indicators, attributes.drop(columns=[c for c in attributes.columns if c in indicators.columns])],
+        axis=1,
+    )
     results = [score_profile(scoring_input, p) for p in profiles]
     scores = gpd.GeoDataFrame(
         pd.concat([attributes, indicators, *[r.table for r in results]], axis=1),
-        geometry=data.plots.geometry, crs=data.crs,
+        geometry=data.plots.geometry,
+        crs=data.crs,
     )
     scores.index.name = "plot_id"
     manifest = {
@@ -173,15 +217,27 @@ def run(cfg: RunConfig) -> RunResult:
         "working_crs": data.crs.to_string(),
         "config": json.loads(cfg.model_dump_json()),
         "sources": data.sources,
-        "counts": {"plots": len(data.plots), "amenities": data.amenities["category"].value_counts().to_dict(),
-                   "network_nodes": data.graph.number_of_nodes()},
-        "profiles": {r.profile.name: {"source": r.profile.source_file, "skipped": r.skipped} for r in results},
+        "counts": {
+            "plots": len(data.plots),
+            "amenities": data.amenities["category"].value_counts().to_dict(),
+            "network_nodes": data.graph.number_of_nodes(),
+        },
+        "profiles": {
+            r.profile.name: {"source": r.profile.source_file, "skipped": r.skipped} for r in results
+        },
         "noise": None if data.noise is None else {"modelled": data.noise.modelled},
     }
     out = Path(cfg.out_dir)
-    map_inputs = MapInputs(plots=data.plots, indicators=indicators, profiles=results,
-                           amenities=data.amenities, registry=registry, study_area=data.study_area,
-                           noise=data.noise, title=cfg.title)
+    map_inputs = MapInputs(
+        plots=data.plots,
+        indicators=indicators,
+        profiles=results,
+        amenities=data.amenities,
+        registry=registry,
+        study_area=data.study_area,
+        noise=data.noise,
+        title=cfg.title,
+    )
     # Write everything into a staging folder; move into place only when all is written.
     with staged_outputs(out) as stage:
         write_tables(scores, stage)

@@ -16,8 +16,7 @@ BARCELONA = SHARED / "noise" / "barcelona-lden-5db-classes-epsg3035.tif"
 
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),
-    reason=f"real test data folder {SHARED} is absent (it sits beside the repo in CI); "
-    "these tests need it",
+    reason=f"real test data folder {SHARED} is absent (it sits beside the repo in CI); these tests need it",
 )
 
 

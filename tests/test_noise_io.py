@@ -19,9 +19,21 @@ from sitefinder.io.noise import NoiseSourceSpec, decode, energetic_sum, load_noi
 from tests.conftest import BARCELONA, needs_shared
 
 
-def _write_tif(path: Path, data: np.ndarray, crs: str | None, transform: Affine, nodata: float | None) -> Path:
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
-                       dtype=data.dtype, crs=crs, transform=transform, nodata=nodata) as ds:
+def _write_tif(
+    path: Path, data: np.ndarray, crs: str | None, transform: Affine, nodata: float | None
+) -> Path:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as ds:
         ds.write(data, 1)
     return path
 
@@ -53,7 +65,9 @@ def test_two_rasters_combine_cell_by_cell(tmp_path: Path) -> None:
     a = _write_tif(tmp_path / "road.tif", road, "EPSG:28992", t, 0)
     b = _write_tif(tmp_path / "rail.tif", rail, "EPSG:28992", t, None)
     crs = CRS.from_epsg(28992)
-    grid = load_noise([NoiseSourceSpec(path=a), NoiseSourceSpec(path=b)], crs, (150000, 480000, 150100, 480100), 10)
+    grid = load_noise(
+        [NoiseSourceSpec(path=a), NoiseSourceSpec(path=b)], crs, (150000, 480000, 150100, 480100), 10
+    )
     assert grid is not None
     expect = 10 * np.log10(np.where(road > 0, 10 ** (road / 10), 0) + 10 ** (rail / 10))
     assert np.allclose(grid.lden, expect, atol=1e-3)
@@ -61,28 +75,41 @@ def test_two_rasters_combine_cell_by_cell(tmp_path: Path) -> None:
 
 
 def test_raster_without_crs_is_refused(tmp_path: Path) -> None:
-    p = _write_tif(tmp_path / "nocrs.tif", np.full((4, 4), 50, "float32"), None, Affine(10, 0, 0, 0, -10, 40), None)
+    p = _write_tif(
+        tmp_path / "nocrs.tif", np.full((4, 4), 50, "float32"), None, Affine(10, 0, 0, 0, -10, 40), None
+    )
     with pytest.raises(CRSError, match="has no CRS"):
         load_noise([NoiseSourceSpec(path=p)], CRS.from_epsg(28992), (0, 0, 40, 40))
 
 
 def test_raster_not_overlapping_is_refused(tmp_path: Path) -> None:
-    p = _write_tif(tmp_path / "far.tif", np.full((4, 4), 50, "float32"), "EPSG:28992",
-                   Affine(10, 0, 0, 0, -10, 40), None)
+    p = _write_tif(
+        tmp_path / "far.tif", np.full((4, 4), 50, "float32"), "EPSG:28992", Affine(10, 0, 0, 0, -10, 40), None
+    )
     with pytest.raises(NoOverlapError, match="does not overlap the study area"):
         load_noise([NoiseSourceSpec(path=p)], CRS.from_epsg(28992), (150000, 480000, 150100, 480100))
 
 
 def test_raster_all_nodata_over_area_is_refused(tmp_path: Path) -> None:
-    p = _write_tif(tmp_path / "empty.tif", np.zeros((10, 10), "uint16"), "EPSG:28992",
-                   Affine(10, 0, 150000, 0, -10, 480100), 0)
+    p = _write_tif(
+        tmp_path / "empty.tif",
+        np.zeros((10, 10), "uint16"),
+        "EPSG:28992",
+        Affine(10, 0, 150000, 0, -10, 480100),
+        0,
+    )
     with pytest.raises(DataValidationError, match="nodata covers the whole study area"):
-        load_noise([NoiseSourceSpec(path=p, scheme="end-bands-1to5")], CRS.from_epsg(28992),
-                   (150000, 480000, 150100, 480100))
+        load_noise(
+            [NoiseSourceSpec(path=p, scheme="end-bands-1to5")],
+            CRS.from_epsg(28992),
+            (150000, 480000, 150100, 480100),
+        )
 
 
 def test_unknown_scheme_lists_valid_ones(tmp_path: Path) -> None:
-    p = _write_tif(tmp_path / "c.tif", np.ones((4, 4), "uint8"), "EPSG:28992", Affine(10, 0, 0, 0, -10, 40), 0)
+    p = _write_tif(
+        tmp_path / "c.tif", np.ones((4, 4), "uint8"), "EPSG:28992", Affine(10, 0, 0, 0, -10, 40), 0
+    )
     with pytest.raises(UnknownNameError, match="valid schemes: end-5db-label"):
         load_noise([NoiseSourceSpec(path=p, scheme="nope")], CRS.from_epsg(28992), (0, 0, 40, 40))
 
@@ -128,13 +155,25 @@ def test_barcelona_class_map_decodes_and_reprojects_keeping_classes(epsg: int) -
 @needs_shared
 def test_barcelona_zonal_stats_match_independent_computation() -> None:
     crs = CRS.from_epsg(25831)
-    pts = gpd.GeoSeries.from_xy([2.150, 2.170, 2.130, 2.190], [41.390, 41.400, 41.410, 41.420], crs=4326).to_crs(crs)
-    shapes = [pts.iloc[0].buffer(60), shapely.box(pts.iloc[1].x - 45, pts.iloc[1].y - 25, pts.iloc[1].x + 55, pts.iloc[1].y + 35),
-              pts.iloc[2].buffer(23), shapely.affinity.rotate(shapely.box(pts.iloc[3].x - 70, pts.iloc[3].y - 20, pts.iloc[3].x + 70, pts.iloc[3].y + 20), 30)]
+    pts = gpd.GeoSeries.from_xy(
+        [2.150, 2.170, 2.130, 2.190], [41.390, 41.400, 41.410, 41.420], crs=4326
+    ).to_crs(crs)
+    shapes = [
+        pts.iloc[0].buffer(60),
+        shapely.box(pts.iloc[1].x - 45, pts.iloc[1].y - 25, pts.iloc[1].x + 55, pts.iloc[1].y + 35),
+        pts.iloc[2].buffer(23),
+        shapely.affinity.rotate(
+            shapely.box(pts.iloc[3].x - 70, pts.iloc[3].y - 20, pts.iloc[3].x + 70, pts.iloc[3].y + 20), 30
+        ),
+    ]
     plots = gpd.GeoDataFrame({"plot_id": ["a", "b", "c", "d"]}, geometry=shapes, crs=crs).set_index("plot_id")
     b = plots.total_bounds
-    grid = load_noise([NoiseSourceSpec(path=BARCELONA, scheme="end-5db-label")], crs,
-                      (b[0] - 100, b[1] - 100, b[2] + 100, b[3] + 100), 10)
+    grid = load_noise(
+        [NoiseSourceSpec(path=BARCELONA, scheme="end-5db-label")],
+        crs,
+        (b[0] - 100, b[1] - 100, b[2] + 100, b[3] + 100),
+        10,
+    )
     assert grid is not None
     stats = noise_stats(plots, grid, 53.0)
     for pid, geom in zip(plots.index, plots.geometry, strict=True):

@@ -35,10 +35,21 @@ def test_scores_table_columns_and_units(adam_run: Path) -> None:
     assert list(csv["plot_id"]) == [f"A{i}" for i in range(1, 7)]
     assert gpkg.crs.to_epsg() == 28992
     assert len(gpkg) == 6
-    for col in ("area_m2", "dist_supermarket_m", "dist_gp_m", "dist_pharmacy_m", "dist_pt_stop_m",
-                "dist_meeting_place_m", "dist_green_m", "dist_school_m", "dist_care_m",
-                "n_supermarket_500m", "dist_nightlife_straight_m", "dist_major_road_straight_m",
-                "dist_railway_straight_m"):
+    for col in (
+        "area_m2",
+        "dist_supermarket_m",
+        "dist_gp_m",
+        "dist_pharmacy_m",
+        "dist_pt_stop_m",
+        "dist_meeting_place_m",
+        "dist_green_m",
+        "dist_school_m",
+        "dist_care_m",
+        "n_supermarket_500m",
+        "dist_nightlife_straight_m",
+        "dist_major_road_straight_m",
+        "dist_railway_straight_m",
+    ):
         assert col in csv.columns, col
     for p in ("prikkelarm", "levendig"):
         for col in (f"score_{p}", f"rank_{p}", f"excluded_{p}"):
@@ -80,11 +91,14 @@ def test_map_has_profile_layers_legend_and_attribution(adam_run: Path) -> None:
 def test_failed_run_keeps_previous_outputs(adam_run: Path, amsterdam_plots: Path, tmp_path: Path) -> None:
     before = {p.name: p.read_bytes() for p in adam_run.iterdir()}
     bad_profile = tmp_path / "bad.toml"
-    bad_profile.write_text('name = "bad"\ntitle = "x"\n[[criterion]]\nname = "a"\nlabel = "a"\n'
-                           'indicator = "no_such_column"\nweight = 1\n'
-                           'function = { type = "linear", best = 0, worst = 1 }\n')
-    res = run_cli("run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", adam_run,
-                  "--profile", bad_profile)
+    bad_profile.write_text(
+        'name = "bad"\ntitle = "x"\n[[criterion]]\nname = "a"\nlabel = "a"\n'
+        'indicator = "no_such_column"\nweight = 1\n'
+        'function = { type = "linear", best = 0, worst = 1 }\n'
+    )
+    res = run_cli(
+        "run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", adam_run, "--profile", bad_profile
+    )
     assert res.returncode == 2
     assert "no_such_column" in res.stderr
     after = {p.name: p.read_bytes() for p in adam_run.iterdir()}

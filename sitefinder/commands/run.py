@@ -25,31 +25,71 @@ maps (5 dB bands); without one the raster is read as continuous dB.
 
 def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     """Register the ``run`` command."""
-    p = sub.add_parser("run", parents=[common], formatter_class=fmt, epilog=EPILOG,
-                       help="score plots and write scores.gpkg, scores.csv and map.html",
-                       description="Score every plot for each target-group profile and write "
-                       "scores.gpkg, scores.csv, map.html and manifest.json into --out.")
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        formatter_class=fmt,
+        epilog=EPILOG,
+        help="score plots and write scores.gpkg, scores.csv and map.html",
+        description="Score every plot for each target-group profile and write "
+        "scores.gpkg, scores.csv, map.html and manifest.json into --out.",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--osm", type=Path, metavar="PATH", help="OSM file (.osm, .osm.gz, .osm.bz2, .osm.pbf)")
-    src.add_argument("--place", metavar="NAME", help="download OSM data from Overpass for this place (cached)")
-    src.add_argument("--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"),
-                     help="download OSM data from Overpass for this WGS84 box (cached)")
-    p.add_argument("--plots", type=Path, metavar="PATH",
-                   help="plots file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf); default: OSM "
-                   "landuse=construction|brownfield|greenfield")
+    src.add_argument(
+        "--place", metavar="NAME", help="download OSM data from Overpass for this place (cached)"
+    )
+    src.add_argument(
+        "--bbox",
+        type=float,
+        nargs=4,
+        metavar=("W", "S", "E", "N"),
+        help="download OSM data from Overpass for this WGS84 box (cached)",
+    )
+    p.add_argument(
+        "--plots",
+        type=Path,
+        metavar="PATH",
+        help="plots file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf); default: OSM "
+        "landuse=construction|brownfield|greenfield",
+    )
     p.add_argument("--plots-layer", metavar="NAME", help="layer in the plots file")
     p.add_argument("--plots-id", metavar="COLUMN", help="id column (default: plot_id, id, kavel_id, ...)")
-    p.add_argument("--no-repair", action="store_true", help="refuse invalid plot geometries instead of repairing them")
-    p.add_argument("--noise", action="append", default=[], metavar="SPEC", help="noise raster; repeat for several sources")
-    p.add_argument("--profile", action="append", default=None, metavar="NAME|PATH",
-                   help="profile name or .toml file; repeat for several (default: prikkelarm and levendig)")
+    p.add_argument(
+        "--no-repair", action="store_true", help="refuse invalid plot geometries instead of repairing them"
+    )
+    p.add_argument(
+        "--noise",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="noise raster; repeat for several sources",
+    )
+    p.add_argument(
+        "--profile",
+        action="append",
+        default=None,
+        metavar="NAME|PATH",
+        help="profile name or .toml file; repeat for several (default: prikkelarm and levendig)",
+    )
     p.add_argument("--categories", type=Path, metavar="PATH", help="amenity category definitions (TOML)")
     p.add_argument("--crs", default="EPSG:28992", help="projected working CRS")
-    p.add_argument("--max-snap", type=float, default=250.0, metavar="M",
-                   help="points farther than this from the walking network are unreachable")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: maps/<name>)")
-    p.add_argument("--cache", type=Path, default=Path("data/cache"), metavar="DIR", help="download and cut-file cache")
-    p.add_argument("--overpass-url", default="https://overpass-api.de/api/interpreter", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--max-snap",
+        type=float,
+        default=250.0,
+        metavar="M",
+        help="points farther than this from the walking network are unreachable",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="output folder (default: maps/<name>)"
+    )
+    p.add_argument(
+        "--cache", type=Path, default=Path("data/cache"), metavar="DIR", help="download and cut-file cache"
+    )
+    p.add_argument(
+        "--overpass-url", default="https://overpass-api.de/api/interpreter", help=argparse.SUPPRESS
+    )
     p.add_argument("--nominatim-url", default="https://nominatim.openstreetmap.org/", help=argparse.SUPPRESS)
     p.set_defaults(func=main)
 
@@ -58,8 +98,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Build the validated run configuration from parsed arguments."""
     overpass = None
     if args.place or args.bbox:
-        overpass = OverpassSource(place=args.place, bbox=tuple(args.bbox) if args.bbox else None,
-                                  overpass_url=args.overpass_url, nominatim_url=args.nominatim_url)
+        overpass = OverpassSource(
+            place=args.place,
+            bbox=tuple(args.bbox) if args.bbox else None,
+            overpass_url=args.overpass_url,
+            nominatim_url=args.nominatim_url,
+        )
     if args.out is not None:
         out = args.out
     elif args.osm is not None:
@@ -70,11 +114,20 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         out = Path("maps") / "bbox"
     title = f"sitefinder – {args.place or (args.osm.name if args.osm else 'bbox')}"
     return RunConfig(
-        osm_file=args.osm, overpass=overpass, plots_file=args.plots, plots_layer=args.plots_layer,
-        plots_id=args.plots_id, repair_geometries=not args.no_repair,
+        osm_file=args.osm,
+        overpass=overpass,
+        plots_file=args.plots,
+        plots_layer=args.plots_layer,
+        plots_id=args.plots_id,
+        repair_geometries=not args.no_repair,
         noise=tuple(NoiseSourceSpec.parse(s) for s in args.noise),
-        categories_file=args.categories, profiles=tuple(args.profile or ("prikkelarm", "levendig")),
-        working_crs=args.crs, out_dir=out, cache_dir=args.cache, max_snap_m=args.max_snap, title=title,
+        categories_file=args.categories,
+        profiles=tuple(args.profile or ("prikkelarm", "levendig")),
+        working_crs=args.crs,
+        out_dir=out,
+        cache_dir=args.cache,
+        max_snap_m=args.max_snap,
+        title=title,
     )
 
 
@@ -84,7 +137,10 @@ def main(args: argparse.Namespace) -> int:
     result = run_pipeline(cfg)
     for r in result.profiles:
         top = r.table.sort_values(f"rank_{r.profile.name}").head(3)
-        log.info("%s top 3: %s", r.profile.name,
-                 ", ".join(f"{pid} ({s:.0f})" for pid, s in top[f"score_{r.profile.name}"].items()))
+        log.info(
+            "%s top 3: %s",
+            r.profile.name,
+            ", ".join(f"{pid} ({s:.0f})" for pid, s in top[f"score_{r.profile.name}"].items()),
+        )
     log.info("Outputs in %s: %s", result.out_dir, ", ".join(result.files))
     return 0

@@ -20,9 +20,7 @@ from sitefinder.errors import NoOverlapError
 log = logging.getLogger(__name__)
 
 
-def noise_stats(
-    plots: gpd.GeoDataFrame, grid: NoiseGrid, threshold_db: float = 53.0
-) -> pd.DataFrame:
+def noise_stats(plots: gpd.GeoDataFrame, grid: NoiseGrid, threshold_db: float = 53.0) -> pd.DataFrame:
     """Area-weighted Lden statistics per plot.
 
     Parameters
@@ -61,14 +59,24 @@ def noise_stats(
     minx, miny, maxx, maxy = grid.bounds
     wkt = grid.crs.to_wkt()
     sources = [
-        NumPyRasterSource(np.ma.masked_invalid(np.asarray(b, dtype="float64")), minx, miny, maxx,
-                          maxy, name=name, srs_wkt=wkt)
+        NumPyRasterSource(
+            np.ma.masked_invalid(np.asarray(b, dtype="float64")),
+            minx,
+            miny,
+            maxx,
+            maxy,
+            name=name,
+            srs_wkt=wkt,
+        )
         for b, name in zip(bands, names, strict=True)
     ]
     vec = gpd.GeoDataFrame({"pid": np.arange(len(plots))}, geometry=plots.geometry.to_numpy(), crs=plots.crs)
     stats = exact_extract(
-        sources, vec, ["mean", "quantile(q=0.9)", "count"],
-        include_cols=["pid"], output="pandas",
+        sources,
+        vec,
+        ["mean", "quantile(q=0.9)", "count"],
+        include_cols=["pid"],
+        output="pandas",
     )
     stats = stats.set_index("pid").sort_index()
     area_cells = plots.geometry.area.to_numpy() / (grid.resolution**2)
@@ -86,6 +94,9 @@ def noise_stats(
         raise NoOverlapError(msg)
     partial = out.index[out["noise_coverage_share"] < 0.99].tolist()
     if partial:
-        log.warning("%d plots are only partly covered by noise data: %s", len(partial),
-                    ", ".join(map(str, partial[:10])))
+        log.warning(
+            "%d plots are only partly covered by noise data: %s",
+            len(partial),
+            ", ".join(map(str, partial[:10])),
+        )
     return out

@@ -38,8 +38,9 @@ def nuisance_distances(
         dist = np.full(len(geoms), np.nan)
         if len(sel):
             tree = shapely.STRtree(sel)
-            (pi, _), d = tree.query_nearest(geoms, max_distance=search_m, return_distance=True,
-                                            all_matches=False)
+            (pi, _), d = tree.query_nearest(
+                geoms, max_distance=search_m, return_distance=True, all_matches=False
+            )
             dist[pi] = d
         out[f"dist_{kind}_straight_m"] = np.round(dist, 1)
     return out

@@ -120,8 +120,9 @@ def resolve_classes(spec: NoiseSourceSpec) -> dict[int, float] | None:
     return dict(schemes[spec.scheme].classes)
 
 
-def decode(values: np.ndarray, nodata: float | None, classes: dict[int, float] | None,
-           where: str) -> np.ndarray:
+def decode(
+    values: np.ndarray, nodata: float | None, classes: dict[int, float] | None, where: str
+) -> np.ndarray:
     """Turn raw raster values into dB (float32, NaN for nodata).
 
     Raises
@@ -180,8 +181,13 @@ def working_grid(bounds: tuple[float, float, float, float], resolution: float) -
     return Affine(resolution, 0, minx, 0, -resolution, maxy), rows, cols
 
 
-def _read_one(spec: NoiseSourceSpec, crs: CRS, transform: Affine, shape: tuple[int, int],
-              area_bounds: tuple[float, float, float, float]) -> tuple[np.ndarray, dict[str, Any]]:
+def _read_one(
+    spec: NoiseSourceSpec,
+    crs: CRS,
+    transform: Affine,
+    shape: tuple[int, int],
+    area_bounds: tuple[float, float, float, float],
+) -> tuple[np.ndarray, dict[str, Any]]:
     path = require_file(spec.path, "noise file")
     classes = resolve_classes(spec)
     try:
@@ -198,15 +204,21 @@ def _read_one(spec: NoiseSourceSpec, crs: CRS, transform: Affine, shape: tuple[i
             raise CRSError(msg)
         src_bounds = transform_bounds(crs, ds.crs, *area_bounds, densify_pts=21)
         b = ds.bounds
-        if src_bounds[0] >= b.right or src_bounds[2] <= b.left or src_bounds[1] >= b.top or src_bounds[3] <= b.bottom:
+        if (
+            src_bounds[0] >= b.right
+            or src_bounds[2] <= b.left
+            or src_bounds[1] >= b.top
+            or src_bounds[3] <= b.bottom
+        ):
             msg = (
                 f"noise file {path}: does not overlap the study area (raster bounds "
                 f"{tuple(round(v) for v in b)} in {ds.crs.to_string()}); use the noise map of this region"
             )
             raise NoOverlapError(msg)
         pad = 2 * max(abs(ds.res[0]), abs(ds.res[1]))
-        win = from_bounds(src_bounds[0] - pad, src_bounds[1] - pad, src_bounds[2] + pad,
-                          src_bounds[3] + pad, ds.transform)
+        win = from_bounds(
+            src_bounds[0] - pad, src_bounds[1] - pad, src_bounds[2] + pad, src_bounds[3] + pad, ds.transform
+        )
         win = win.intersection(rasterio.windows.Window(0, 0, ds.width, ds.height))
         win = win.round_offsets().round_lengths()
         raw = ds.read(1, window=win)
@@ -216,8 +228,15 @@ def _read_one(spec: NoiseSourceSpec, crs: CRS, transform: Affine, shape: tuple[i
         res = ds.res
     out = np.full(shape, np.nan, dtype="float32")
     reproject(
-        db, out, src_transform=src_transform, src_crs=src_crs, src_nodata=np.nan,
-        dst_transform=transform, dst_crs=crs, dst_nodata=np.nan, resampling=Resampling.nearest,
+        db,
+        out,
+        src_transform=src_transform,
+        src_crs=src_crs,
+        src_nodata=np.nan,
+        dst_transform=transform,
+        dst_crs=crs,
+        dst_nodata=np.nan,
+        resampling=Resampling.nearest,
     )
     if np.isnan(out).all():
         msg = (
@@ -226,19 +245,32 @@ def _read_one(spec: NoiseSourceSpec, crs: CRS, transform: Affine, shape: tuple[i
         )
         raise DataValidationError(msg)
     info = {
-        "path": str(path), "sha256": sha256_file(path), "period": spec.period,
-        "label": spec.label or path.stem, "crs": src_crs.to_string(), "resolution": list(res),
+        "path": str(path),
+        "sha256": sha256_file(path),
+        "period": spec.period,
+        "label": spec.label or path.stem,
+        "crs": src_crs.to_string(),
+        "resolution": list(res),
         "classes": {str(k): v for k, v in classes.items()} if classes else None,
         "scheme": spec.scheme,
     }
-    log.info("Noise %s (%s, %s): %s -> %s", spec.label or path.name, spec.period,
-             "classes " + (spec.scheme or "declared") if classes else "continuous dB",
-             src_crs.to_string(), crs.to_string())
+    log.info(
+        "Noise %s (%s, %s): %s -> %s",
+        spec.label or path.name,
+        spec.period,
+        "classes " + (spec.scheme or "declared") if classes else "continuous dB",
+        src_crs.to_string(),
+        crs.to_string(),
+    )
     return out, info
 
 
-def load_noise(specs: list[NoiseSourceSpec], crs: CRS, area_bounds: tuple[float, float, float, float],
-               resolution: float = 10.0) -> NoiseGrid | None:
+def load_noise(
+    specs: list[NoiseSourceSpec],
+    crs: CRS,
+    area_bounds: tuple[float, float, float, float],
+    resolution: float = 10.0,
+) -> NoiseGrid | None:
     """Read, decode and combine noise rasters onto one grid in the working CRS.
 
     Parameters
@@ -266,5 +298,11 @@ def load_noise(specs: list[NoiseSourceSpec], crs: CRS, area_bounds: tuple[float,
         raise DataValidationError(msg)
     lden = energetic_sum(by_period["lden"])
     lnight = energetic_sum(by_period["lnight"]) if by_period["lnight"] else None
-    return NoiseGrid(lden=lden, transform=transform, crs=crs, lnight=lnight, modelled=False,
-                     provenance={"kind": "official", "files": infos, "resolution_m": resolution})
+    return NoiseGrid(
+        lden=lden,
+        transform=transform,
+        crs=crs,
+        lnight=lnight,
+        modelled=False,
+        provenance={"kind": "official", "files": infos, "resolution_m": resolution},
+    )

@@ -87,9 +87,9 @@ def _is_walkable(tags: Any) -> str | None:
         return f"highway={highway}"
     if tags.get("area") == "yes":
         return "area=yes"
-    if tags.get("foot") in ("no", "private") or tags.get("access") in ("private", "no"):
-        if tags.get("foot") not in ("yes", "designated", "permissive"):
-            return "foot/access private or no"
+    closed = tags.get("foot") in ("no", "private") or tags.get("access") in ("private", "no")
+    if closed and tags.get("foot") not in ("yes", "designated", "permissive"):
+        return "foot/access private or no"
     if tags.get("service") == "private":
         return "service=private"
     return None
@@ -130,7 +130,8 @@ def feature_tag_filter(category_tags: dict[str, bool | list[str]]) -> dict[str, 
             if cur is True or vals is True:
                 merged[key] = True
             else:
-                merged[key] = sorted(set(cur or []) | set(vals))  # type: ignore[arg-type]
+                old = cur if isinstance(cur, list) else []
+                merged[key] = sorted(set(old) | set(vals))
     return merged
 
 
@@ -173,8 +174,7 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
     if walk_path.exists() and feat_path.exists() and stats_path.exists():
         stats = json.loads(stats_path.read_text("utf-8"))
         log.info("OSM cut files for %s reused from cache %s", src.name, out_dir)
-        bounds = tuple(stats["bounds"]) if stats.get("bounds") else None
-        return OsmExtract(src, digest, walk_path, feat_path, bounds, stats)  # type: ignore[arg-type]
+        return OsmExtract(src, digest, walk_path, feat_path, _bounds(stats), stats)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -187,7 +187,12 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
         raise InputFileError(msg) from None
     write_text_atomic(stats_path, json.dumps(stats, indent=1))
     bounds = tuple(stats["bounds"]) if stats.get("bounds") else None
-    return OsmExtract(src, digest, walk_path, feat_path, bounds, stats)  # type: ignore[arg-type]
+    return OsmExtract(src, digest, walk_path, feat_path, _bounds(stats), stats)
+
+
+def _bounds(stats: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    b = stats.get("bounds")
+    return (float(b[0]), float(b[1]), float(b[2]), float(b[3])) if b else None
 
 
 def _short_hash(text: str) -> str:
@@ -204,14 +209,16 @@ def _cut(
     feats = osmium.IdTracker()
     dropped: Counter[str] = Counter()
     n_ways = 0
-    fp = osmium.FileProcessor(str(src))
+    fp = osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION)
     header_box = fp.header.box()
     for obj in fp:
+        if isinstance(obj, osmium.osm.Changeset | osmium.osm.Area):
+            continue
         tags = obj.tags
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):
             if len(tags) and _matches(tags, keys):
                 feats.add_node(obj.id)
-        elif obj.is_way():
+        elif isinstance(obj, osmium.osm.Way):
             n_ways += 1
             if "highway" in tags:
                 reason = _is_walkable(tags)
@@ -221,20 +228,19 @@ def _cut(
                     dropped[reason] += 1
             if _matches(tags, keys):
                 feats.add_way(obj.id)
-        elif obj.is_relation() and _matches(tags, keys) and tags.get("type") == "multipolygon":
+        elif _matches(tags, keys) and tags.get("type") == "multipolygon":
             feats.add_relation(obj.id)
     walk.complete_backward_references(str(src), relation_depth=0)
     feats.complete_backward_references(str(src), relation_depth=1)
     for tracker, path in ((walk, walk_path), (feats, feat_path)):
-        with atomic_path(path) as tmp:
-            with osmium.SimpleWriter(str(tmp)) as writer:
-                for obj in osmium.FileProcessor(str(src)).with_filter(tracker.id_filter()):
-                    writer.add(obj)
+        with atomic_path(path) as tmp, osmium.SimpleWriter(str(tmp)) as writer:
+            for obj in osmium.FileProcessor(str(src)).with_filter(tracker.id_filter()):
+                writer.add(obj)
     bounds = None
     if header_box.valid():
         bl, tr = header_box.bottom_left, header_box.top_right
         bounds = [bl.lon, bl.lat, tr.lon, tr.lat]
-    stats = {
+    stats: dict[str, Any] = {
         "ways_read": n_ways,
         "walk_ways_kept": len(walk.way_ids()),
         "walk_ways_dropped": dict(dropped.most_common()),
@@ -253,9 +259,7 @@ def _cut(
     return stats
 
 
-def load_walk_graph(
-    ext: OsmExtract, crs: CRS, min_component_nodes: int = 10
-) -> nx.MultiDiGraph:
+def load_walk_graph(ext: OsmExtract, crs: CRS, min_component_nodes: int = 10) -> nx.MultiDiGraph:
     """Build the projected walking graph with osmnx from the cut file.
 
     Small disconnected fragments (fewer than ``min_component_nodes`` nodes, usually
@@ -273,9 +277,7 @@ def load_walk_graph(
         warnings.simplefilter("ignore", UserWarning)
         graph = ox.graph_from_xml(ext.walk_path, bidirectional=True, simplify=True, retain_all=True)
     n0, e0 = graph.number_of_nodes(), graph.number_of_edges()
-    small = [
-        c for c in nx.weakly_connected_components(graph) if len(c) < min_component_nodes
-    ]
+    small = [c for c in nx.weakly_connected_components(graph) if len(c) < min_component_nodes]
     for comp in small:
         graph.remove_nodes_from(comp)
     graph = ox.project_graph(graph, to_crs=crs)
@@ -293,15 +295,13 @@ def load_walk_graph(
     return graph
 
 
-def load_features(
-    ext: OsmExtract, tag_filter: dict[str, bool | list[str]], crs: CRS
-) -> gpd.GeoDataFrame:
+def load_features(ext: OsmExtract, tag_filter: dict[str, bool | list[str]], crs: CRS) -> gpd.GeoDataFrame:
     """Read the cut features with osmnx, projected, with an ``osm_id`` column (``node/123``)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            feats = ox.features_from_xml(ext.features_path, tags=tag_filter)
-    except ox._errors.InsufficientResponseError:  # type: ignore[attr-defined]
+            feats = ox.features_from_xml(ext.features_path, tags=dict(tag_filter))
+    except ox._errors.InsufficientResponseError:
         log.warning("OSM file %s: no tagged features found", ext.source)
         return gpd.GeoDataFrame({"osm_id": []}, geometry=[], crs=crs)
     feats = feats.reset_index()
@@ -320,8 +320,13 @@ def nuisance_sources(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             if key in features.columns:
                 sel = features[features[key].isin(vals)]
                 sel = sel[sel.geom_type.isin(["LineString", "MultiLineString"])]
-                parts.append(gpd.GeoDataFrame({"kind": kind, "osm_id": sel["osm_id"]},
-                                              geometry=sel.geometry.values, crs=features.crs))
+                parts.append(
+                    gpd.GeoDataFrame(
+                        {"kind": kind, "osm_id": sel["osm_id"]},
+                        geometry=sel.geometry.values,
+                        crs=features.crs,
+                    )
+                )
     if not parts:
         return gpd.GeoDataFrame({"kind": [], "osm_id": []}, geometry=[], crs=features.crs)
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=features.crs)
@@ -332,8 +337,7 @@ def candidate_plots(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "landuse" not in features.columns:
         return gpd.GeoDataFrame({"plot_id": []}, geometry=[], crs=features.crs)
     sel = features[
-        features["landuse"].isin(CANDIDATE_LANDUSE)
-        & features.geom_type.isin(["Polygon", "MultiPolygon"])
+        features["landuse"].isin(CANDIDATE_LANDUSE) & features.geom_type.isin(["Polygon", "MultiPolygon"])
     ]
     out = gpd.GeoDataFrame(
         {

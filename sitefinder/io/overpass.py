@@ -35,8 +35,12 @@ _HINT = "check the network, or download an extract and use --osm FILE"
 @contextlib.contextmanager
 def _osmnx_endpoint(src: OverpassSource, cache_dir: Path) -> Iterator[None]:
     """Point osmnx's Nominatim client at ``src`` for the duration, then restore settings."""
-    saved = (ox.settings.nominatim_url, ox.settings.cache_folder, ox.settings.requests_timeout,
-             ox.settings.log_console)
+    saved = (
+        ox.settings.nominatim_url,
+        ox.settings.cache_folder,
+        ox.settings.requests_timeout,
+        ox.settings.log_console,
+    )
     ox.settings.nominatim_url = src.nominatim_url
     ox.settings.cache_folder = str(cache_dir / "nominatim")
     ox.settings.requests_timeout = int(src.timeout_s)
@@ -44,8 +48,12 @@ def _osmnx_endpoint(src: OverpassSource, cache_dir: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        (ox.settings.nominatim_url, ox.settings.cache_folder, ox.settings.requests_timeout,
-         ox.settings.log_console) = saved
+        (
+            ox.settings.nominatim_url,
+            ox.settings.cache_folder,
+            ox.settings.requests_timeout,
+            ox.settings.log_console,
+        ) = saved
 
 
 def area_polygon(src: OverpassSource, cache_dir: Path) -> Any:
@@ -64,11 +72,11 @@ def area_polygon(src: OverpassSource, cache_dir: Path) -> Any:
         return shapely.force_2d(gdf.to_crs(4326).union_all())
     with _osmnx_endpoint(src, cache_dir):
         try:
-            gdf = ox.geocode_to_gdf(src.place)
+            gdf = ox.geocode_to_gdf(str(src.place))
         except requests.RequestException as exc:
             msg = f"Nominatim {src.nominatim_url}: unreachable while looking up {src.place!r} ({type(exc).__name__}); {_HINT}"
             raise DownloadError(msg) from None
-        except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:  # type: ignore[attr-defined]
+        except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:
             msg = f"place {src.place!r}: Nominatim found no boundary polygon ({exc}); spell it as 'Almere, Flevoland, Nederland' or use --bbox"
             raise DownloadError(msg) from None
     geom = gdf.geometry.iloc[0]
@@ -104,7 +112,9 @@ def build_query(area: Any, tag_filter: dict[str, bool | list[str]], timeout_s: f
     return f"[out:xml][timeout:{int(timeout_s)}];\n(\n{body}\n);\n(._;>;);\nout body;\n"
 
 
-def download(src: OverpassSource, tag_filter: dict[str, bool | list[str]], cache_dir: Path) -> tuple[Path, dict[str, Any]]:
+def download(
+    src: OverpassSource, tag_filter: dict[str, bool | list[str]], cache_dir: Path
+) -> tuple[Path, dict[str, Any]]:
     """Fetch (or reuse) the OSM XML for ``src``; return its path and provenance.
 
     Raises
@@ -117,8 +127,13 @@ def download(src: OverpassSource, tag_filter: dict[str, bool | list[str]], cache
     query = build_query(area, tag_filter, src.timeout_s)
     key = hashlib.sha256((src.overpass_url + "\n" + query).encode()).hexdigest()[:20]
     path = cache_dir / "overpass" / f"{key}.osm"
-    info = {"overpass_url": src.overpass_url, "place": src.place, "bbox": src.bbox,
-            "query_sha256": key, "path": str(path)}
+    info = {
+        "overpass_url": src.overpass_url,
+        "place": src.place,
+        "bbox": src.bbox,
+        "query_sha256": key,
+        "path": str(path),
+    }
     if path.exists():
         log.info("Overpass answer reused from cache %s (no request)", path)
         return path, {**info, "cache": "hit"}

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 ID_CANDIDATES = ("plot_id", "id", "kavel_id", "perceel_id", "fid")
 
 
-def read_plots(path: Path, crs: CRS, layer: str | None = None, id_column: str | None = None,
-               repair: bool = True) -> gpd.GeoDataFrame:
+def read_plots(
+    path: Path, crs: CRS, layer: str | None = None, id_column: str | None = None, repair: bool = True
+) -> gpd.GeoDataFrame:
     """Read a plots layer, validate it and project it to the working CRS.
 
     Parameters
@@ -55,8 +56,12 @@ def read_plots(path: Path, crs: CRS, layer: str | None = None, id_column: str | 
         msg = f"plots file {path}: no layer {layer!r}; layers in the file: {', '.join(layers)}"
         raise InputFileError(msg)
     if layer is None and len(layers) > 1:
-        log.warning("%s has %d layers; reading the first, %r (use --plots-layer to choose)",
-                    path, len(layers), layers[0])
+        log.warning(
+            "%s has %d layers; reading the first, %r (use --plots-layer to choose)",
+            path,
+            len(layers),
+            layers[0],
+        )
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
@@ -97,7 +102,9 @@ def validate_geometries(gdf: gpd.GeoDataFrame, where: str, crs: CRS, repair: boo
     """Check plot geometries: present, polygonal, valid (or repaired), projected to ``crs``."""
     missing = gdf.index[gdf.geometry.isna() | gdf.geometry.is_empty].tolist()
     if missing:
-        msg = f"{where}: plots without geometry: {', '.join(map(str, missing[:10]))}; remove them or draw them"
+        msg = (
+            f"{where}: plots without geometry: {', '.join(map(str, missing[:10]))}; remove them or draw them"
+        )
         raise DataValidationError(msg)
     gdf = gdf.copy()
     gdf.geometry = shapely.force_2d(gdf.geometry.to_numpy())
@@ -109,8 +116,12 @@ def validate_geometries(gdf: gpd.GeoDataFrame, where: str, crs: CRS, repair: boo
         fixed = shapely.make_valid(gdf.geometry.to_numpy())
         fixed = [_polygonal_part(g) for g in fixed]
         gdf.geometry = fixed
-        log.warning("%s: repaired %d invalid geometries with make_valid: %s", where, len(invalid),
-                    ", ".join(map(str, invalid[:10])))
+        log.warning(
+            "%s: repaired %d invalid geometries with make_valid: %s",
+            where,
+            len(invalid),
+            ", ".join(map(str, invalid[:10])),
+        )
     not_poly = gdf.index[~gdf.geom_type.isin(["Polygon", "MultiPolygon"])].tolist()
     if not_poly:
         msg = f"{where}: plots must be polygons; these are not: {', '.join(map(str, not_poly[:10]))}"

@@ -252,9 +252,11 @@ def build_map(inputs: MapInputs) -> folium.Map:
                 tooltip=html.escape(f"{cat.label}{': ' + name if name else ''}"),
             ).add_to(cluster)
         fg.add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend_html(inputs)))
+    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
+        folium.Element(_legend_html(inputs)))
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().header.add_child(folium.Element(f"<title>{html.escape(inputs.title)}</title>"))
+    fmap.get_root().header.add_child(  # type: ignore[attr-defined]
+        folium.Element(f"<title>{html.escape(inputs.title)}</title>"))
     return fmap
 
 

@@ -110,7 +110,7 @@ def builtin_names() -> list[str]:
 def _format_error(exc: ValidationError, raw: dict[str, Any]) -> str:
     err = exc.errors()[0]
     loc = list(err["loc"])
-    parts = []
+    parts: list[str] = []
     for i, p in enumerate(loc):
         if isinstance(p, int) and i > 0 and loc[i - 1] in ("criterion", "constraint"):
             items = raw.get(str(loc[i - 1]), [])
