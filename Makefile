@@ -4,7 +4,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SF     := $(VENV)/bin/sitefinder
 
-.PHONY: setup test lint map bench clean help
+REGIONS ?= $(basename $(notdir $(wildcard data/regions/*.toml)))
+
+.PHONY: setup test lint map refresh bench clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,6 +25,14 @@ test: setup  ## run the test suite
 lint: setup  ## ruff, ruff format and mypy
 	$(VENV)/bin/ruff check sitefinder tests bench
 	$(VENV)/bin/mypy
+
+map: setup  ## generate the sample town if absent and run the full pipeline on it -> maps/sample/
+	$(SF) refresh sample
+
+refresh: $(addprefix refresh-,$(REGIONS))  ## rebuild regions whose inputs changed (REGIONS="almere sample"; -j2 runs them in parallel)
+
+refresh-%: setup
+	$(SF) refresh $*
 
 bench: setup  ## run the benchmarks in bench/ (ratios against baselines in the same run)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -21,7 +21,7 @@ from sitefinder.errors import SitefinderError
 log = logging.getLogger("sitefinder")
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "profiles", "categories", "sample")
+COMMANDS = ("run", "refresh", "sample", "profiles", "categories")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -48,10 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     grp.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f"sitefinder.commands.{name}")
-        except ModuleNotFoundError:
-            continue
+        mod = importlib.import_module(f"sitefinder.commands.{name}")
         mod.add_parser(sub, common, _Formatter)
     return parser
 

@@ -53,6 +53,16 @@ class RunConfig(BaseModel):
         Where scores.gpkg, scores.csv and map.html go.
     cache_dir : Path
         Where downloads and OSM cut files are cached.
+    model_noise : bool
+        Without official noise rasters, model road and rail Lden from the OSM
+        network (labelled "modelled" everywhere it is shown).
+    layers_dir : Path, optional
+        Where derived rasters go (default ``layers/<out_dir name>``).
+    study_area_file : Path, optional
+        Outline of the study area (a region's municipal boundary); default the
+        extent of the OSM data.
+    inputs_key : str, optional
+        Hash of a region's inputs, recorded in the manifest for incremental refreshes.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -65,12 +75,16 @@ class RunConfig(BaseModel):
     repair_geometries: bool = True
     noise: tuple[NoiseSourceSpec, ...] = ()
     noise_resolution_m: float = Field(default=10.0, gt=0)
+    model_noise: bool = True
+    layers_dir: Path | None = None
     noise_threshold_db: float = 53.0
     categories_file: Path | None = None
     profiles: tuple[str, ...] = ("prikkelarm", "levendig")
     working_crs: str = "EPSG:28992"
     out_dir: Path = Path("maps/run")
     cache_dir: Path = Path("data/cache")
+    study_area_file: Path | None = None
+    inputs_key: str | None = None
     max_snap_m: float = Field(default=250.0, gt=0)
     count_within_m: tuple[float, ...] = (500.0, 1000.0)
     title: str = "sitefinder"

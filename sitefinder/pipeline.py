@@ -22,7 +22,7 @@ import pandas as pd
 from sitefinder import RESULT_FORMAT_VERSION, __version__
 from sitefinder.categories import CategoryRegistry, classify, load_categories
 from sitefinder.config import RunConfig
-from sitefinder.datatypes import StudyData
+from sitefinder.datatypes import NoiseGrid, StudyData
 from sitefinder.errors import DataValidationError, UnknownNameError
 from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
 from sitefinder.indicators.noise import noise_stats
@@ -30,7 +30,7 @@ from sitefinder.indicators.nuisance import NUISANCE_KINDS, nuisance_distances
 from sitefinder.io import osm
 from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, write_text_atomic
 from sitefinder.io.noise import load_noise
-from sitefinder.io.plots import check_overlap, read_plots, validate_geometries
+from sitefinder.io.plots import check_overlap, read_area, read_plots, validate_geometries
 from sitefinder.network import WalkNetwork
 from sitefinder.render.map import MapInputs, write_map
 from sitefinder.render.tables import write_tables
@@ -98,6 +98,8 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
     graph = osm.load_walk_graph(ext, crs)
     features = osm.load_features(ext, tag_filter, crs)
     area = osm.study_area(ext, graph, crs)
+    if cfg.study_area_file is not None:
+        area = read_area(cfg.study_area_file, crs)
     amenities = (
         classify(features, registry)
         if len(features)
@@ -142,13 +144,15 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
         sources["plots"] = {"from": "OSM landuse=construction|brownfield|greenfield"}
     check_overlap(plots, area, "OSM data area")
     noise = None
+    b = plots.total_bounds
+    pad = 200.0
+    noise_bounds = (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad)
     if cfg.noise:
-        b = plots.total_bounds
-        pad = 200.0
-        noise = load_noise(
-            list(cfg.noise), crs, (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad), cfg.noise_resolution_m
-        )
-        sources["noise"] = noise.provenance if noise else None
+        noise = load_noise(list(cfg.noise), crs, noise_bounds, cfg.noise_resolution_m)
+    elif cfg.model_noise and len(features):
+        noise = model_noise(features, noise_bounds, crs, cfg.noise_resolution_m)
+    if noise is not None:
+        sources["noise"] = noise.provenance
     return StudyData(
         crs=crs,
         plots=plots,
@@ -159,6 +163,24 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
         noise=noise,
         sources=sources,
     )
+
+
+def model_noise(features: gpd.GeoDataFrame, bounds: tuple[float, float, float, float], crs: Any,
+                resolution_m: float) -> NoiseGrid | None:
+    """Model road and rail Lden from the OSM lines when no official noise map is given."""
+    from sitefinder.noisemodel import NoiseModelParams, model_lden, noise_sources_from_osm
+
+    params = NoiseModelParams(resolution_m=resolution_m)
+    lines = features[features.geom_type.isin(["LineString", "MultiLineString"])]
+    sources = noise_sources_from_osm(lines, params)
+    if len(sources) == 0:
+        log.warning("No roads or railways to model noise from; running without a noise layer")
+        return None
+    t0 = time.perf_counter()
+    grid = model_lden(sources, bounds, crs, params)
+    log.info("Modelled road and rail noise (indicative, no screening by buildings) from %d line sources "
+             "on %d x %d cells in %.1f s", len(sources), grid.shape[0], grid.shape[1], time.perf_counter() - t0)
+    return grid
 
 
 def compute_indicators(
@@ -239,6 +261,13 @@ def run(cfg: RunConfig) -> RunResult:
         title=cfg.title,
     )
     # Write everything into a staging folder; move into place only when all is written.
+    if data.noise is not None and data.noise.modelled:
+        from sitefinder.noisemodel import write_noise_geotiff
+
+        layers = cfg.layers_dir or Path("layers") / out.name
+        layers.mkdir(parents=True, exist_ok=True)
+        write_noise_geotiff(data.noise, layers / "noise_lden_modelled.tif")
+        manifest["noise"]["layer"] = str(layers / "noise_lden_modelled.tif")
     with staged_outputs(out) as stage:
         write_tables(scores, stage)
         write_map(map_inputs, stage / "map.html")

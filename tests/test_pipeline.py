@@ -18,7 +18,7 @@ pytestmark = [needs_shared]
 def adam_run(amsterdam_plots: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("adam-run") / "out"
     cache = tmp_path_factory.mktemp("cache")
-    res = run_cli("run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", out, "--cache", cache)
+    res = run_cli("run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", out, "--cache", cache, "--layers", cache / "layers")
     assert res.returncode == 0, res.stderr
     return out
 
@@ -106,7 +106,7 @@ def test_failed_run_keeps_previous_outputs(adam_run: Path, amsterdam_plots: Path
 
 
 def test_candidate_plots_from_osm_landuse(tmp_path: Path) -> None:
-    res = run_cli("run", "--osm", AMSTERDAM, "--out", tmp_path / "o", "--cache", tmp_path / "c")
+    res = run_cli("run", "--osm", AMSTERDAM, "--out", tmp_path / "o", "--cache", tmp_path / "c", "--layers", tmp_path / "l")
     assert res.returncode == 0, res.stderr
     csv = pd.read_csv(tmp_path / "o" / "scores.csv")
     assert len(csv) >= 1

@@ -88,6 +88,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         "--cache", type=Path, default=Path("data/cache"), metavar="DIR", help="download and cut-file cache"
     )
     p.add_argument(
+        "--layers", type=Path, default=None, metavar="DIR",
+        help="folder for derived rasters such as the modelled noise map (default: layers/<out name>)",
+    )
+    p.add_argument(
+        "--no-noise-model", action="store_true",
+        help="without --noise, run without a noise layer instead of modelling road and rail noise",
+    )
+    p.add_argument(
         "--overpass-url", default="https://overpass-api.de/api/interpreter", help=argparse.SUPPRESS
     )
     p.add_argument("--nominatim-url", default="https://nominatim.openstreetmap.org/", help=argparse.SUPPRESS)
@@ -126,6 +134,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         working_crs=args.crs,
         out_dir=out,
         cache_dir=args.cache,
+        layers_dir=args.layers,
+        model_noise=not args.no_noise_model,
         max_snap_m=args.max_snap,
         title=title,
     )

@@ -158,3 +158,22 @@ def check_overlap(plots: gpd.GeoDataFrame, area: shapely.Geometry, what: str) ->
 def plots_frame(plots: gpd.GeoDataFrame) -> pd.DataFrame:
     """Non-geometry attributes of the plots (owner, zoning, ...)."""
     return pd.DataFrame(plots.drop(columns="geometry"))
+
+
+def read_area(path: Path, crs: CRS) -> shapely.Geometry:
+    """Read a study-area outline (any vector file, any CRS, Z dropped) as one geometry in ``crs``."""
+    path = require_file(path, "study area file")
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
+        msg = f"study area file {path}: cannot be read ({str(exc).splitlines()[0]}); the file may be corrupt"
+        raise InputFileError(msg) from None
+    if gdf.crs is None:
+        msg = f"study area file {path}: has no CRS; set it and save again"
+        raise CRSError(msg)
+    polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        msg = f"study area file {path}: contains no polygon; give the outline of the area"
+        raise DataValidationError(msg)
+    geom = shapely.force_2d(polys.to_crs(crs).union_all())
+    return shapely.make_valid(geom)

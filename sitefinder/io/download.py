@@ -1,0 +1,125 @@
+"""Online sources other than Overpass: PDOK (OGC API Features) boundaries and Geofabrik extracts.
+
+Both are cached under the run's cache folder; a download is written to a temporary
+file, checked (complete, parseable, checksum when the server publishes one) and only
+then renamed into the cache, so a truncated download is never cached as good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from sitefinder.errors import DownloadError
+from sitefinder.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+#: CBS wijk- en buurtkaart as OGC API Features on PDOK (municipal outlines).
+PDOK_CBS_URL = "https://api.pdok.nl/cbs/wijken-en-buurten-2024/ogc/v1"
+PDOK_GEMEENTE_COLLECTION = "gemeenten"
+PDOK_GEMEENTE_PROPERTY = "gemeentecode"
+
+
+def _get(url: str, what: str, timeout: float, **kw: Any) -> requests.Response:
+    try:
+        resp = requests.get(url, timeout=timeout, **kw)
+    except requests.RequestException as exc:
+        msg = f"{what} {url}: unreachable ({type(exc).__name__}); check the network, or give the file locally in the region definition"
+        raise DownloadError(msg) from None
+    if resp.status_code != 200:
+        msg = f"{what} {url}: answered HTTP {resp.status_code}; check the address or retry later"
+        raise DownloadError(msg)
+    return resp
+
+
+def pdok_boundary(code: str, cache_dir: Path, base_url: str = PDOK_CBS_URL,
+                  collection: str = PDOK_GEMEENTE_COLLECTION, prop: str = PDOK_GEMEENTE_PROPERTY,
+                  timeout: float = 60.0) -> tuple[Path, dict[str, Any]]:
+    """Fetch a municipal outline (e.g. ``GM0034``) from an OGC API Features service, cached.
+
+    Follows ``rel=next`` links (OGC API Features paging) and checks that the answer is
+    a GeoJSON FeatureCollection with at least one polygon feature.
+
+    Returns
+    -------
+    path, info : pathlib.Path, dict
+        The cached GeoJSON (WGS84) and provenance (URL, cache hit or miss).
+    """
+    key = hashlib.sha256(f"{base_url}|{collection}|{prop}|{code}".encode()).hexdigest()[:16]
+    path = Path(cache_dir) / "pdok" / f"{code}-{key}.geojson"
+    info: dict[str, Any] = {"url": base_url, "collection": collection, "code": code, "path": str(path)}
+    if path.exists():
+        log.info("Boundary %s reused from cache %s (no request)", code, path)
+        return path, {**info, "cache": "hit"}
+    url: str | None = f"{base_url.rstrip('/')}/collections/{collection}/items"
+    params: dict[str, str] | None = {prop: code, "f": "json", "limit": "100"}
+    features: list[dict[str, Any]] = []
+    while url:
+        resp = _get(url, "PDOK", timeout, params=params)
+        try:
+            doc = resp.json()
+        except ValueError:
+            msg = f"PDOK {url}: answer is not JSON (truncated or an error page); not cached, retry later"
+            raise DownloadError(msg) from None
+        if doc.get("type") != "FeatureCollection":
+            msg = f"PDOK {url}: answer is not a GeoJSON FeatureCollection; check the collection name {collection!r}"
+            raise DownloadError(msg)
+        features += doc.get("features", [])
+        url = next((lk["href"] for lk in doc.get("links", []) if lk.get("rel") == "next"), None)
+        params = None
+    polys = [f for f in features if (f.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
+    if not polys:
+        msg = f"PDOK {base_url}: no boundary polygon for {prop}={code}; check the code (e.g. GM0034 for Almere)"
+        raise DownloadError(msg)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"type": "FeatureCollection", "features": polys}), encoding="utf-8")
+    log.info("Fetched boundary %s from PDOK (%d feature(s))", code, len(polys))
+    return path, {**info, "cache": "miss"}
+
+
+def geofabrik_extract(url: str, cache_dir: Path, timeout: float = 600.0) -> tuple[Path, dict[str, Any]]:
+    """Download a Geofabrik ``.osm.pbf`` extract, cached; verified against its ``.md5`` file.
+
+    The length is checked against ``Content-Length`` and the MD5 against the checksum
+    Geofabrik publishes beside every extract (``<url>.md5``); a mismatch is an error and
+    nothing is cached.
+    """
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    if not name.endswith(".osm.pbf"):
+        msg = f"Geofabrik URL {url}: not an .osm.pbf extract; use a link such as .../flevoland-latest.osm.pbf"
+        raise DownloadError(msg)
+    key = hashlib.sha256(url.encode()).hexdigest()[:12]
+    path = Path(cache_dir) / "geofabrik" / f"{key}-{name}"
+    info: dict[str, Any] = {"url": url, "path": str(path)}
+    if path.exists():
+        log.info("Geofabrik extract reused from cache %s (no request)", path)
+        return path, {**info, "cache": "hit"}
+    expected_md5 = _get(url + ".md5", "Geofabrik", timeout).text.split()[0].strip().lower()
+    resp = _get(url, "Geofabrik", timeout, stream=True)
+    length = int(resp.headers.get("Content-Length", "-1"))
+    md5 = hashlib.md5(usedforsecurity=False)
+    n = 0
+    with atomic_path(path) as tmp:
+        try:
+            with tmp.open("wb") as f:
+                for chunk in resp.iter_content(chunk_size=1 << 20):
+                    f.write(chunk)
+                    md5.update(chunk)
+                    n += len(chunk)
+        except requests.RequestException as exc:
+            msg = f"Geofabrik {url}: download broke off after {n} bytes ({type(exc).__name__}); not cached, retry"
+            raise DownloadError(msg) from None
+        if 0 <= length != n:
+            msg = f"Geofabrik {url}: download is truncated ({n} of {length} bytes); not cached, retry"
+            raise DownloadError(msg)
+        if md5.hexdigest() != expected_md5:
+            msg = f"Geofabrik {url}: MD5 {md5.hexdigest()} does not match the published {expected_md5}; not cached, retry"
+            raise DownloadError(msg)
+    log.info("Downloaded %.1f MB from Geofabrik to %s", n / 1e6, path)
+    return path, {**info, "cache": "miss", "bytes": n, "md5": expected_md5}

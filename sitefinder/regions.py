@@ -1,0 +1,257 @@
+"""Region definitions (``data/regions/<name>.toml``) and the incremental refresh of one region.
+
+A region names its boundary, OSM source, plots, noise files and profiles. ``refresh``
+turns it into a :class:`~sitefinder.config.RunConfig` and runs the pipeline, unless the
+previous outputs were made from exactly the same inputs: the key is a hash of the
+region file, the sitefinder version and the content of every local input file.
+Downloads (Overpass, PDOK, Geofabrik) are cached in ``data/cache`` and reused.
+
+Online endpoints can be redirected with environment variables (for a mirror, or for
+the tests' loopback stand-ins): ``SITEFINDER_OVERPASS_URL``, ``SITEFINDER_NOMINATIM_URL``,
+``SITEFINDER_PDOK_URL``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sitefinder import __version__
+from sitefinder.config import OverpassSource, RunConfig
+from sitefinder.errors import ConfigError, UnknownNameError
+from sitefinder.io.atomic import sha256_file
+from sitefinder.io.noise import NoiseSourceSpec
+
+log = logging.getLogger(__name__)
+
+REGIONS_DIR = Path("data/regions")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SampleSpec(_Strict):
+    """Parameters of the generated sample town."""
+
+    seed: int = 42
+    scale: float = Field(default=1.0, gt=0, le=16)
+
+
+class BoundarySpec(_Strict):
+    """Where the study-area outline comes from: PDOK (CBS municipal code) or a file."""
+
+    pdok_gemeente: str | None = Field(default=None, pattern=r"^GM\d{4}$")
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> BoundarySpec:
+        if (self.pdok_gemeente is None) == (self.file is None):
+            msg = "give exactly one of pdok_gemeente (e.g. 'GM0034') or file"
+            raise ValueError(msg)
+        return self
+
+
+class OsmSpec(_Strict):
+    """The OSM source: an Overpass place, a local file, a Geofabrik extract URL or the sample."""
+
+    overpass_place: str | None = None
+    file: Path | None = None
+    geofabrik_url: str | None = None
+    sample: SampleSpec | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> OsmSpec:
+        given = [v is not None for v in (self.overpass_place, self.file, self.geofabrik_url, self.sample)]
+        if sum(given) != 1:
+            msg = "give exactly one of overpass_place, file, geofabrik_url or sample"
+            raise ValueError(msg)
+        return self
+
+
+class PlotsSpec(_Strict):
+    """The municipality's plots file (optional: else OSM candidate landuse)."""
+
+    file: Path
+    layer: str | None = None
+    id: str | None = None
+
+
+class Region(_Strict):
+    """One region definition."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str
+    working_crs: str = "EPSG:28992"
+    boundary: BoundarySpec | None = None
+    osm: OsmSpec
+    plots: PlotsSpec | None = None
+    noise: tuple[NoiseSourceSpec, ...] = ()
+    profiles: tuple[str, ...] = ("prikkelarm", "levendig")
+    source_file: str = ""
+
+
+def region_names(regions_dir: Path = REGIONS_DIR) -> list[str]:
+    """Names of the region files in ``regions_dir``."""
+    return sorted(p.stem for p in Path(regions_dir).glob("*.toml"))
+
+
+def load_region(name: str, regions_dir: Path = REGIONS_DIR) -> Region:
+    """Read and validate ``<regions_dir>/<name>.toml``.
+
+    Raises
+    ------
+    UnknownNameError
+        When there is no such region (the message lists the regions).
+    ConfigError
+        When the file has unknown or missing keys or invalid values (named).
+    """
+    path = Path(regions_dir) / f"{name}.toml"
+    if not path.is_file():
+        msg = f"unknown region {name!r}; regions in {regions_dir}: {', '.join(region_names(regions_dir)) or 'none'}"
+        raise UnknownNameError(msg)
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"region file {path}: not valid TOML ({exc}); fix the syntax"
+        raise ConfigError(msg) from None
+    try:
+        region = Region(**raw, source_file=str(path))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            text = f"unknown key {loc!r}; check the spelling"
+        elif kind == "missing":
+            text = f"missing required key {loc!r}"
+        else:
+            text = f"{loc}: {err['msg'].removeprefix('Value error, ')}"
+        msg = f"region file {path}: {text}"
+        raise ConfigError(msg) from None
+    if region.name != name:
+        msg = f"region file {path}: name = {region.name!r} differs from the file name; make them equal"
+        raise ConfigError(msg)
+    return region
+
+
+def inputs_key(region: Region) -> str:
+    """Hash of everything a region's outputs depend on that is known without downloading.
+
+    The region file (content and modification time), the sitefinder version and the
+    content of every local input file. Online sources are cached and not re-checked.
+    """
+    h = hashlib.sha256()
+    h.update(__version__.encode())
+    src = Path(region.source_file)
+    h.update(src.read_bytes())
+    # Touching a region file (not only editing it) asks for a rebuild, as with make.
+    h.update(str(src.stat().st_mtime_ns).encode())
+    local = [region.osm.file, region.plots.file if region.plots else None,
+             region.boundary.file if region.boundary else None, *[n.path for n in region.noise]]
+    for p in local:
+        if p is not None and Path(p).is_file():
+            h.update(sha256_file(Path(p)).encode())
+    for prof in region.profiles:
+        if prof.endswith(".toml") and Path(prof).is_file():
+            h.update(sha256_file(Path(prof)).encode())
+    return h.hexdigest()
+
+
+def _endpoint(env: str, default: str) -> str:
+    return os.environ.get(env, default)
+
+
+def resolve(region: Region, cache_dir: Path, out_dir: Path, layers_dir: Path | None = None) -> RunConfig:
+    """Fetch or reuse the region's online sources and build its run configuration."""
+    from sitefinder.io.download import PDOK_CBS_URL, geofabrik_extract, pdok_boundary
+
+    boundary_file: Path | None = None
+    if region.boundary is not None:
+        if region.boundary.file is not None:
+            boundary_file = region.boundary.file
+        else:
+            assert region.boundary.pdok_gemeente is not None
+            boundary_file, _ = pdok_boundary(region.boundary.pdok_gemeente, cache_dir,
+                                             _endpoint("SITEFINDER_PDOK_URL", PDOK_CBS_URL))
+    osm_file: Path | None = None
+    overpass: OverpassSource | None = None
+    plots_file = region.plots.file if region.plots else None
+    osm = region.osm
+    if osm.file is not None:
+        osm_file = osm.file
+    elif osm.geofabrik_url is not None:
+        osm_file, _ = geofabrik_extract(osm.geofabrik_url, cache_dir)
+    elif osm.sample is not None:
+        sample = ensure_sample(osm.sample, Path(cache_dir) / "sample")
+        osm_file = sample["osm_path"]
+        plots_file = plots_file or sample["plots_path"]
+        boundary_file = boundary_file or sample.get("boundary_path")
+    else:
+        kw: dict[str, Any] = {"polygon_file": boundary_file} if boundary_file else {"place": osm.overpass_place}
+        overpass = OverpassSource(
+            **kw,
+            overpass_url=_endpoint("SITEFINDER_OVERPASS_URL", OverpassSource.model_fields["overpass_url"].default),
+            nominatim_url=_endpoint("SITEFINDER_NOMINATIM_URL", OverpassSource.model_fields["nominatim_url"].default),
+        )
+    return RunConfig(
+        osm_file=osm_file, overpass=overpass, plots_file=plots_file,
+        plots_layer=region.plots.layer if region.plots else None,
+        plots_id=region.plots.id if region.plots else None,
+        study_area_file=boundary_file, noise=region.noise, profiles=region.profiles,
+        working_crs=region.working_crs, out_dir=out_dir, cache_dir=cache_dir, layers_dir=layers_dir,
+        title=f"sitefinder – {region.title}", inputs_key=inputs_key(region),
+    )
+
+
+def ensure_sample(spec: SampleSpec, root: Path) -> dict[str, Path]:
+    """Generate the sample town for ``spec`` unless it is already there; return its paths."""
+    from sitefinder.sample import generate_sample
+
+    out = Path(root) / f"seed{spec.seed}-scale{spec.scale:g}"
+    marker = out / "sample.json"
+    if marker.exists():
+        info = json.loads(marker.read_text("utf-8"))
+        if info.get("sitefinder_version") == __version__:
+            log.info("Sample town reused from %s", out)
+            return {k: Path(v) for k, v in info["paths"].items()}
+    res = generate_sample(out, seed=spec.seed, scale=spec.scale)
+    paths = {"osm_path": res.osm_path, "plots_path": res.plots_path, "boundary_path": res.boundary_path}
+    from sitefinder.io.atomic import write_text_atomic
+
+    write_text_atomic(marker, json.dumps({"sitefinder_version": __version__,
+                                          "paths": {k: str(v) for k, v in paths.items()}}))
+    log.info("Generated the sample town (seed %d, scale %g) in %s", spec.seed, spec.scale, out)
+    return paths
+
+
+def refresh(name: str, regions_dir: Path = REGIONS_DIR, maps_dir: Path = Path("maps"),
+            cache_dir: Path = Path("data/cache"), force: bool = False,
+            layers_dir: Path = Path("layers")) -> str:
+    """Rebuild one region's outputs when its inputs changed; return ``"rebuilt"`` or ``"up to date"``."""
+    from sitefinder.pipeline import run
+
+    region = load_region(name, regions_dir)
+    out = Path(maps_dir) / region.name
+    key = inputs_key(region)
+    manifest = out / "manifest.json"
+    if not force and manifest.exists():
+        try:
+            old = json.loads(manifest.read_text("utf-8"))
+        except ValueError:
+            old = {}
+        done = all((out / f).exists() for f in ("scores.gpkg", "scores.csv", "map.html"))
+        if done and old.get("config", {}).get("inputs_key") == key:
+            log.info("%s: up to date, nothing to do", region.name)
+            return "up to date"
+    cfg = resolve(region, Path(cache_dir), out, Path(layers_dir) / region.name)
+    run(cfg)
+    log.info("%s: rebuilt -> %s", region.name, out)
+    return "rebuilt"

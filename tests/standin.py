@@ -1,0 +1,234 @@
+"""A loopback HTTP server that answers like Overpass, Nominatim, PDOK (OGC API Features) and Geofabrik.
+
+Its answers are built from fixtures the tests make (an OSM file, a boundary
+GeoJSON), so the real client code in sitefinder.io runs unchanged against it:
+
+* ``POST /api/interpreter`` (Overpass): evaluates the subset of Overpass QL that
+  sitefinder sends (``way["k"](poly:"...")``, ``nwr["k"~"^(a|b)$"](poly:"...")``,
+  ``(._;>;)``, ``out body``) against the fixture OSM file and answers OSM XML.
+* ``GET /search`` (Nominatim): the boundary as a ``polygon_geojson`` result.
+* ``GET /collections/<c>/items`` (PDOK OGC API Features): the boundary as GeoJSON,
+  filtered by the code parameter, paged with a ``rel=next`` link.
+* ``GET /<name>.osm.pbf`` and ``.md5`` (Geofabrik): the fixture as PBF.
+
+Failure modes for the bad-input tests: ``mode = "truncated"`` cuts every answer in
+half, ``mode = "overpass-error"`` answers Overpass's out-of-memory remark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+import osmium
+import shapely
+
+
+@dataclass
+class OsmStore:
+    """The fixture OSM data in memory."""
+
+    nodes: dict[int, tuple[float, float, dict[str, str]]] = field(default_factory=dict)
+    ways: dict[int, tuple[list[int], dict[str, str]]] = field(default_factory=dict)
+    relations: dict[int, tuple[list[tuple[str, int, str]], dict[str, str]]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> OsmStore:
+        store = cls()
+        for o in osmium.FileProcessor(str(path)):
+            tags = {t.k: t.v for t in o.tags}
+            if isinstance(o, osmium.osm.Node):
+                store.nodes[o.id] = (o.location.lon, o.location.lat, tags)
+            elif isinstance(o, osmium.osm.Way):
+                store.ways[o.id] = ([n.ref for n in o.nodes], tags)
+            elif isinstance(o, osmium.osm.Relation):
+                store.relations[o.id] = ([(m.type, m.ref, m.role) for m in o.members], tags)
+        return store
+
+
+_CLAUSE = re.compile(r'^\s*(way|nwr)((?:\[[^\]]*\])+)\(poly:"([^"]+)"\);\s*$')
+_SEL = re.compile(r'\["([^"]+)"(?:~"\^\(([^"]*)\)\$")?\]')
+
+
+def _matches(tags: dict[str, str], sels: list[tuple[str, str | None]]) -> bool:
+    for key, alt in sels:
+        if key not in tags:
+            return False
+        if alt is not None and tags[key] not in alt.split("|"):
+            return False
+    return True
+
+
+def overpass_answer(store: OsmStore, query: str) -> str:
+    """Evaluate sitefinder's Overpass query on the store; return OSM XML."""
+    ids = np.fromiter(store.nodes, dtype=np.int64, count=len(store.nodes))
+    xy = np.array([store.nodes[i][:2] for i in ids.tolist()]) if len(ids) else np.zeros((0, 2))
+    sel_nodes: set[int] = set()
+    sel_ways: set[int] = set()
+    sel_rels: set[int] = set()
+    inside_cache: dict[str, set[int]] = {}
+    for line in query.splitlines():
+        m = _CLAUSE.match(line)
+        if not m:
+            continue
+        kind, sels_txt, poly_txt = m.groups()
+        if poly_txt not in inside_cache:
+            vals = [float(v) for v in poly_txt.split()]
+            poly = shapely.Polygon(list(zip(vals[1::2], vals[0::2], strict=True)))
+            mask = shapely.contains_xy(poly, xy[:, 0], xy[:, 1]) if len(xy) else np.zeros(0, bool)
+            inside_cache[poly_txt] = set(ids[mask].tolist())
+        inside = inside_cache[poly_txt]
+        sels = [(k, alt) for k, alt in _SEL.findall(sels_txt)]
+        sels = [(k, alt or None) for k, alt in sels]
+        if kind == "nwr":
+            sel_nodes |= {i for i in inside if _matches(store.nodes[i][2], sels)}
+        for wid, (nds, tags) in store.ways.items():
+            if _matches(tags, sels) and any(n in inside for n in nds):
+                sel_ways.add(wid)
+        if kind == "nwr":
+            for rid, (members, tags) in store.relations.items():
+                if not _matches(tags, sels):
+                    continue
+                for mtype, ref, _ in members:
+                    if (mtype == "n" and ref in inside) or (
+                        mtype == "w" and ref in store.ways and any(n in inside for n in store.ways[ref][0])
+                    ):
+                        sel_rels.add(rid)
+                        break
+    # (._;>;): recurse down to members and nodes.
+    for rid in sel_rels:
+        for mtype, ref, _ in store.relations[rid][0]:
+            if mtype == "w" and ref in store.ways:
+                sel_ways.add(ref)
+            elif mtype == "n" and ref in store.nodes:
+                sel_nodes.add(ref)
+    for wid in sel_ways:
+        sel_nodes.update(n for n in store.ways[wid][0] if n in store.nodes)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<osm version="0.6" generator="Overpass API stand-in (sitefinder tests)">',
+           "<note>The data included in this document is from www.openstreetmap.org.</note>"]
+    for nid in sorted(sel_nodes):
+        lon, lat, tags = store.nodes[nid]
+        body = "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items())
+        out.append(f'<node id="{nid}" lat="{lat:.7f}" lon="{lon:.7f}">{body}</node>')
+    for wid in sorted(sel_ways):
+        nds, tags = store.ways[wid]
+        body = "".join(f'<nd ref="{n}"/>' for n in nds)
+        body += "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items())
+        out.append(f'<way id="{wid}">{body}</way>')
+    for rid in sorted(sel_rels):
+        members, tags = store.relations[rid]
+        tmap = {"n": "node", "w": "way", "r": "relation"}
+        body = "".join(f'<member type="{tmap[t]}" ref="{r}" role={quoteattr(role)}/>' for t, r, role in members)
+        body += "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items())
+        out.append(f'<relation id="{rid}">{body}</relation>')
+    out.append("</osm>")
+    return "\n".join(out) + "\n"
+
+
+class StandIn:
+    """State of a running stand-in server."""
+
+    def __init__(self, osm: Path | None, boundary: dict[str, Any] | None, code_property: str = "gemeentecode",
+                 code: str = "GM0034", pbf: Path | None = None) -> None:
+        self.store = OsmStore.read(osm) if osm else OsmStore()
+        self.boundary = boundary
+        self.code_property = code_property
+        self.code = code
+        self.pbf = pbf
+        self.mode = "ok"
+        self.requests: list[str] = []
+        self.url = ""
+
+
+def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, body: bytes, ctype: str, status: int = 200, declared: int | None = None) -> None:
+            if state.mode == "truncated":
+                declared = len(body)
+                body = body[: len(body) // 2]
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(declared if declared is not None else len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def do_POST(self) -> None:
+            state.requests.append(f"POST {self.path}")
+            length = int(self.headers.get("Content-Length", "0"))
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+            query = form.get("data", [""])[0]
+            if not self.path.endswith("/interpreter"):
+                self._send(b"not found", "text/plain", 404)
+            elif state.mode == "overpass-error":
+                xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="Overpass API">\n'
+                       "<remark> runtime error: Query run out of memory using about 2048 MB of RAM. </remark>\n</osm>\n")
+                self._send(xml.encode(), "application/osm3s+xml")
+            else:
+                self._send(overpass_answer(state.store, query).encode(), "application/osm3s+xml")
+
+        def do_GET(self) -> None:
+            state.requests.append(f"GET {self.path}")
+            url = urllib.parse.urlparse(self.path)
+            params = urllib.parse.parse_qs(url.query)
+            if url.path.endswith("/search") and state.boundary is not None:
+                geom = state.boundary["features"][0]["geometry"]
+                shp = shapely.geometry.shape(geom)
+                w, s, e, n = shp.bounds
+                res = [{"place_id": 1, "osm_type": "relation", "osm_id": 1, "lat": str((s + n) / 2),
+                        "lon": str((w + e) / 2), "boundingbox": [str(s), str(n), str(w), str(e)],
+                        "class": "boundary", "type": "administrative", "importance": 0.7,
+                        "display_name": params.get("q", [""])[0], "geojson": geom}]
+                self._send(json.dumps(res).encode(), "application/json")
+            elif "/collections/" in url.path and url.path.endswith("/items") and state.boundary is not None:
+                feats = [f for f in state.boundary["features"]
+                         if params.get(state.code_property, [None])[0] == state.code]
+                page = params.get("page", ["1"])[0]
+                doc: dict[str, Any] = {"type": "FeatureCollection", "links": []}
+                if page == "1":
+                    # First page empty with a next link: exercises OGC API paging.
+                    doc["features"] = []
+                    doc["links"].append({"rel": "next", "href": f"{state.url}{url.path}?{url.query}&page=2"})
+                else:
+                    doc["features"] = feats
+                self._send(json.dumps(doc).encode(), "application/geo+json")
+            elif url.path.endswith(".osm.pbf.md5") and state.pbf is not None:
+                digest = hashlib.md5(state.pbf.read_bytes(), usedforsecurity=False).hexdigest()
+                self._send(f"{digest}  {state.pbf.name}\n".encode(), "text/plain")
+            elif url.path.endswith(".osm.pbf") and state.pbf is not None:
+                self._send(state.pbf.read_bytes(), "application/octet-stream")
+            else:
+                self._send(b"not found", "text/plain", 404)
+
+    return Handler
+
+
+@contextmanager
+def serve(state: StandIn) -> Iterator[StandIn]:
+    """Run the stand-in on a free loopback port for the duration of the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

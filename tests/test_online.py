@@ -1,0 +1,139 @@
+"""Online sources against a loopback stand-in: Overpass, Nominatim, PDOK, Geofabrik; the almere region."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import osmium
+import pytest
+
+from tests.conftest import REPO
+from tests.standin import StandIn, serve
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small sample town made by sitefinder itself: the project's own fixture."""
+    from sitefinder.sample import generate_sample
+
+    out = tmp_path_factory.mktemp("town")
+    res = generate_sample(out, seed=11, scale=0.25)
+    pbf = out / "town.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as w:
+        for o in osmium.FileProcessor(str(res.osm_path)):
+            w.add(o)
+    boundary = gpd.read_file(res.boundary_path).to_crs(4326)
+    boundary["gemeentecode"] = "GM0034"
+    bpath = out / "gm0034.geojson"
+    boundary[["gemeentecode", "geometry"]].to_file(bpath, driver="GeoJSON")
+    return {"osm": res.osm_path, "plots": res.plots_path, "boundary": bpath, "pbf": pbf}
+
+
+@pytest.fixture
+def standin(town: dict[str, Path]) -> Iterator[StandIn]:
+    state = StandIn(town["osm"], json.loads(town["boundary"].read_text()), pbf=town["pbf"])
+    with serve(state) as s:
+        yield s
+
+
+def sf(*args: object, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "sitefinder.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=full, check=False, timeout=900)
+
+
+def _bbox(town: dict[str, Path]) -> list[str]:
+    w, s, e, n = gpd.read_file(town["boundary"]).to_crs(4326).total_bounds
+    return [f"{v:.6f}" for v in (w, s, e, n)]
+
+
+def test_overpass_download_is_cached(standin: StandIn, town: dict[str, Path], tmp_path: Path) -> None:
+    args = ["run", "--bbox", *_bbox(town), "--overpass-url", f"{standin.url}/api/interpreter",
+            "--plots", town["plots"], "--cache", tmp_path / "cache", "--profile", "levendig",
+            "--layers", tmp_path / "layers"]
+    res = sf(*args, "--out", tmp_path / "a")
+    assert res.returncode == 0, res.stderr
+    assert standin.requests == ["POST /api/interpreter"]
+    assert "Requesting OSM data from Overpass" in res.stderr
+    scores = gpd.read_file(tmp_path / "a" / "scores.gpkg")
+    assert scores["dist_supermarket_m"].notna().all()
+    res2 = sf(*args, "--out", tmp_path / "b")
+    assert res2.returncode == 0, res2.stderr
+    assert standin.requests == ["POST /api/interpreter"], "second run makes no request"
+    assert "reused from cache" in res2.stderr
+    a = gpd.read_file(tmp_path / "a" / "scores.gpkg")
+    b = gpd.read_file(tmp_path / "b" / "scores.gpkg")
+    assert (a["score_levendig"] == b["score_levendig"]).all()
+
+
+def test_place_name_geocoded_with_nominatim(standin: StandIn, town: dict[str, Path], tmp_path: Path) -> None:
+    res = sf("run", "--place", "Nieuwstad, Nederland", "--nominatim-url", f"{standin.url}/",
+             "--overpass-url", f"{standin.url}/api/interpreter", "--plots", town["plots"],
+             "--cache", tmp_path / "c", "--out", tmp_path / "o", "--profile", "levendig",
+             "--layers", tmp_path / "l")
+    assert res.returncode == 0, res.stderr
+    assert any(r.startswith("GET /search") for r in standin.requests)
+    assert (tmp_path / "o" / "map.html").exists()
+
+
+@pytest.mark.parametrize(("mode", "fragment"), [("truncated", "truncated"), ("overpass-error", "out of memory")])
+def test_failed_overpass_download_is_not_cached(standin: StandIn, town: dict[str, Path], tmp_path: Path,
+                                                mode: str, fragment: str) -> None:
+    standin.mode = mode
+    res = sf("run", "--bbox", *_bbox(town), "--overpass-url", f"{standin.url}/api/interpreter",
+             "--plots", town["plots"], "--cache", tmp_path / "c", "--out", tmp_path / "o",
+             "--layers", tmp_path / "l")
+    assert res.returncode == 2
+    assert fragment in res.stderr and "--osm FILE" in res.stderr and "Traceback" not in res.stderr
+    assert not list((tmp_path / "c").rglob("*.osm")), "a failed download is never cached"
+    assert not (tmp_path / "o").exists()
+
+
+def _env(standin: StandIn) -> dict[str, str]:
+    return {"SITEFINDER_PDOK_URL": standin.url, "SITEFINDER_OVERPASS_URL": f"{standin.url}/api/interpreter"}
+
+
+def test_almere_region_end_to_end(standin: StandIn, tmp_path: Path) -> None:
+    args = ["refresh", "almere", "--maps-dir", tmp_path / "maps", "--cache", tmp_path / "cache",
+            "--layers-dir", tmp_path / "layers"]
+    res = sf(*args, env=_env(standin))
+    assert res.returncode == 0, res.stderr
+    assert "almere: rebuilt" in res.stdout
+    assert "Fetched boundary GM0034 from PDOK" in res.stderr
+    assert any("/collections/gemeenten/items" in r and "page=2" in r for r in standin.requests)
+    out = tmp_path / "maps" / "almere"
+    for name in ("scores.gpkg", "scores.csv", "map.html", "manifest.json"):
+        assert (out / name).exists()
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["sources"]["plots"]["from"].startswith("OSM landuse")
+    n_requests = len(standin.requests)
+    res2 = sf(*args, env=_env(standin))
+    assert res2.returncode == 0, res2.stderr
+    assert "almere: up to date" in res2.stdout
+    assert len(standin.requests) == n_requests, "an up-to-date refresh makes no request"
+
+
+def test_geofabrik_extract_verified_and_cached(standin: StandIn, tmp_path: Path) -> None:
+    regions = tmp_path / "regions"
+    regions.mkdir()
+    (regions / "polder.toml").write_text(
+        'name = "polder"\ntitle = "Polder"\n[osm]\n'
+        f'geofabrik_url = "{standin.url}/europe/netherlands/polder-latest.osm.pbf"\n'
+    )
+    args = ["refresh", "--regions-dir", regions, "--maps-dir", tmp_path / "maps", "--cache", tmp_path / "cache",
+            "--layers-dir", tmp_path / "layers"]
+    standin.mode = "truncated"
+    bad = sf(*args)
+    assert bad.returncode == 2 and "truncated" in bad.stderr, bad.stderr
+    assert not list((tmp_path / "cache").rglob("*.pbf"))
+    standin.mode = "ok"
+    res = sf(*args)
+    assert res.returncode == 0, res.stderr
+    assert "polder: rebuilt" in res.stdout
+    assert "Downloaded" in res.stderr and len(list((tmp_path / "cache").rglob("*.pbf"))) == 1

@@ -1,0 +1,88 @@
+"""Region definitions and the incremental refresh (offline: sample-town regions)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sitefinder.errors import ConfigError, UnknownNameError
+from sitefinder.regions import load_region, region_names
+from tests.conftest import REPO
+
+
+def sf(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sitefinder.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=REPO, check=False, timeout=900)
+
+
+def test_shipped_regions_are_valid() -> None:
+    assert {"almere", "sample"} <= set(region_names(REPO / "data" / "regions"))
+    almere = load_region("almere", REPO / "data" / "regions")
+    assert almere.boundary is not None and almere.boundary.pdok_gemeente == "GM0034"
+    assert almere.osm.overpass_place == "Almere, Flevoland, Nederland"
+    assert almere.working_crs == "EPSG:28992"
+
+
+def test_unknown_region_lists_names() -> None:
+    with pytest.raises(UnknownNameError, match="unknown region 'utrecht'.*almere, sample"):
+        load_region("utrecht", REPO / "data" / "regions")
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ('name = "x"\ntitle = "X"\nkleur = "rood"\n[osm]\nfile = "a.osm"\n', "unknown key 'kleur'"),
+    ('name = "x"\n[osm]\nfile = "a.osm"\n', "missing required key 'title'"),
+    ('name = "x"\ntitle = "X"\n[osm]\nfile = "a.osm"\noverpass_place = "X"\n', "exactly one of overpass_place"),
+    ('name = "x"\ntitle = "X"\n[boundary]\npdok_gemeente = "0034"\n[osm]\nfile = "a.osm"\n', "boundary.pdok_gemeente"),
+])
+def test_bad_region_files(tmp_path: Path, body: str, fragment: str) -> None:
+    (tmp_path / "x.toml").write_text(body)
+    with pytest.raises(ConfigError, match=fragment):
+        load_region("x", tmp_path)
+    res = sf("refresh", "x", "--regions-dir", tmp_path, "--maps-dir", tmp_path / "maps")
+    assert res.returncode == 2
+    assert "x.toml" in res.stderr and fragment in res.stderr and "Traceback" not in res.stderr
+
+
+def _region(folder: Path, name: str, seed: int) -> Path:
+    p = folder / f"{name}.toml"
+    p.write_text(f'name = "{name}"\ntitle = "{name}"\nprofiles = ["levendig"]\n[osm]\nsample = {{ seed = {seed}, scale = 0.25 }}\n')
+    return p
+
+
+def test_refresh_twice_does_nothing_and_touch_rebuilds_one(tmp_path: Path) -> None:
+    regions = tmp_path / "regions"
+    regions.mkdir()
+    _region(regions, "oost", 1)
+    west = _region(regions, "west", 2)
+    args = ["refresh", "--regions-dir", regions, "--maps-dir", tmp_path / "maps", "--cache", tmp_path / "cache",
+            "--layers-dir", tmp_path / "layers"]
+    first = sf(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == ["oost: rebuilt", "west: rebuilt"]
+    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "maps").rglob("*") if p.is_file()}
+    second = sf(*args)
+    assert second.stdout.splitlines() == ["oost: up to date", "west: up to date"]
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "nothing was rewritten"
+    time.sleep(0.01)
+    os.utime(west)
+    third = sf(*args)
+    assert third.stdout.splitlines() == ["oost: up to date", "west: rebuilt"]
+
+
+def test_failed_refresh_keeps_previous_outputs(tmp_path: Path) -> None:
+    regions = tmp_path / "regions"
+    regions.mkdir()
+    reg = _region(regions, "stad", 3)
+    args = ["refresh", "--regions-dir", regions, "--maps-dir", tmp_path / "maps", "--cache", tmp_path / "cache",
+            "--layers-dir", tmp_path / "layers"]
+    assert sf(*args).returncode == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "maps" / "stad").iterdir()}
+    reg.write_text(reg.read_text().replace('profiles = ["levendig"]', 'profiles = ["bestaatniet"]'))
+    res = sf(*args)
+    assert res.returncode == 2 and "unknown profile 'bestaatniet'" in res.stderr
+    assert {p.name: p.read_bytes() for p in (tmp_path / "maps" / "stad").iterdir()} == before
