@@ -24,8 +24,20 @@ log = logging.getLogger("sitefinder")
 COMMANDS = ("run", "refresh", "sample", "profiles", "categories")
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the epilog's line breaks and shows defaults where there is one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" not in text
+            and default not in (None, False, [], argparse.SUPPRESS)
+            and action.option_strings
+            and not isinstance(action, argparse._CountAction)
+        ):
+            text += " (default: %(default)s)"
+        return text
 
 
 def build_parser() -> argparse.ArgumentParser:
