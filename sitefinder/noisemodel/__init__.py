@@ -1,0 +1,80 @@
+"""Modelled road and rail noise (Lden, Lnight) from OpenStreetMap, when no official map is given.
+
+A screening model, not a legal noise computation. It follows the published
+CNOSSOS-EU method (Directive (EU) 2015/996, on which the Dutch
+*Reken- en meetvoorschrift geluid* under the Omgevingswet is based) where that
+is cheap, and simplifies where it is not:
+
+Emission (:mod:`.emission`)
+    Road: CNOSSOS-EU rolling + propulsion sound power per octave band for
+    light, medium heavy and heavy vehicles (coefficients of Table F-1), with the
+    rolling-noise temperature correction; a flow of ``Q`` vehicles/h at ``v``
+    km/h is a line source ``LW' = LW + 10 lg(Q / 1000 v)``. Flows come from a
+    table of typical Dutch traffic per OSM ``highway`` class
+    (:data:`DEFAULT_ROAD_CLASSES`: AADT, shares of medium/heavy vehicles,
+    speed, day/evening/night shares), scaled by ``oneway`` and a tagged
+    ``lanes``; a tagged ``maxspeed`` replaces the class speed. Rail
+    (``rail``, ``light_rail``, ``subway``, ``tram``): each train is a line
+    source whose power per metre follows from a TSI Noise pass-by level and
+    ``30 lg v``, averaged over the passages per period (:data:`DEFAULT_RAIL_CLASSES`).
+Propagation (:mod:`.propagation`)
+    Point sources over flat ground: divergence ``20 lg d + 11``, ISO 9613-1 air
+    absorption, CNOSSOS-EU ground attenuation with one ground factor ``G`` for
+    the whole map, in homogeneous and favourable conditions mixed with a
+    probability per period (0.5 day, 0.75 evening, 1.0 night). The
+    frequency dependence is folded into one broadband kernel per source kind
+    with a reference spectrum (urban road traffic; rail rolling noise).
+Grid (:mod:`.grid`)
+    Sound power sampled every half cell along the lines, spread over cell
+    centres (bilinear) and convolved with the kernel by FFT, truncated at
+    ``max_distance_m`` (2 km). Lden combines the periods 07-19 / 19-23 / 23-07
+    with +0 / +5 / +10 dB. Levels are clipped from below at ``floor_db``
+    (35 dB): residual sound from everything not modelled.
+
+Left out, and what to expect: no screening by buildings or noise barriers, no
+reflections from facades, flat ground, no junction/acceleration or road-surface
+tags (cobbles add about 3 dB), no mopeds, no tunnels (left out), one traffic
+figure per road class. Where traffic matches the class table, expect about
+±3 dB against official maps at open sites near roads and ±5 dB in general;
+behind buildings (courtyards, second rows) the model is 5-20 dB too high,
+because it does not screen: read it as the level without screening (a
+facade-facing-the-road level), which errs on the noisy side for low-stimulus
+(prikkelarm) screening. Traffic defaults are the largest single error source:
+doubling the flow adds 3 dB. Use official maps (RIVM Atlas Leefomgeving,
+END maps) when you have them. See ``docs/noise-model.md``.
+"""
+
+from __future__ import annotations
+
+from sitefinder.noisemodel.emission import (
+    noise_sources_from_osm,
+    parse_lanes,
+    parse_speed_kmh,
+    road_vehicle_power_db,
+)
+from sitefinder.noisemodel.geotiff import PROVENANCE_TAG, write_noise_geotiff
+from sitefinder.noisemodel.grid import METHOD, MODEL_VERSION, model_lden
+from sitefinder.noisemodel.params import (
+    DEFAULT_RAIL_CLASSES,
+    DEFAULT_ROAD_CLASSES,
+    NoiseModelParams,
+    RailClassDefaults,
+    RoadClassDefaults,
+)
+
+__all__ = [
+    "DEFAULT_RAIL_CLASSES",
+    "DEFAULT_ROAD_CLASSES",
+    "METHOD",
+    "MODEL_VERSION",
+    "PROVENANCE_TAG",
+    "NoiseModelParams",
+    "RailClassDefaults",
+    "RoadClassDefaults",
+    "model_lden",
+    "noise_sources_from_osm",
+    "parse_lanes",
+    "parse_speed_kmh",
+    "road_vehicle_power_db",
+    "write_noise_geotiff",
+]
