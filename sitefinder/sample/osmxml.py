@@ -1,0 +1,195 @@
+"""A deterministic OSM XML 0.6 writer for the sample town.
+
+Elements are collected in plan coordinates by :class:`OsmBuilder` (shared
+network nodes, stand-alone points, lines, closed-way polygons), transformed all
+at once, and written with fixed ids (nodes 1..n, ways 1..m in insertion order),
+sorted tag keys, seven-decimal coordinates and no timestamps, so the same input
+always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from sitefinder import __version__
+from sitefinder.sample.geometry import densify
+from sitefinder.sample.network import Network, Tags
+
+logger = logging.getLogger(__name__)
+
+_ATTR_ESCAPES = {'"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
+_CHUNK = 20_000
+
+
+@dataclass
+class Feature:
+    """A map feature that is not part of the street network.
+
+    Attributes
+    ----------
+    kind : str
+        ``"point"``, ``"line"`` or ``"polygon"`` (a closed way).
+    xy : numpy.ndarray
+        ``(1, 2)`` point, ``(n, 2)`` polyline, or closed ``(n, 2)`` ring, plan coordinates.
+    tags : dict
+        OSM tags.
+    """
+
+    kind: str
+    xy: np.ndarray
+    tags: Tags
+
+
+class OsmBuilder:
+    """Collect nodes and ways; node ids are assigned in insertion order."""
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] = []
+        self._count = 0
+        self.node_tags: dict[int, Tags] = {}
+        self.ways: list[tuple[np.ndarray, Tags]] = []
+
+    @property
+    def node_count(self) -> int:
+        """Number of nodes added so far."""
+        return self._count
+
+    def add_nodes(self, xy: np.ndarray) -> np.ndarray:
+        """Add untagged nodes.
+
+        Parameters
+        ----------
+        xy : numpy.ndarray
+            ``(n, 2)`` plan coordinates.
+
+        Returns
+        -------
+        numpy.ndarray
+            Their zero-based indices.
+        """
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        ids = np.arange(self._count, self._count + len(xy))
+        self._chunks.append(xy)
+        self._count += len(xy)
+        return ids
+
+    def add_network(self, net: Network) -> None:
+        """Add the nodes used by a network and all its ways.
+
+        Parameters
+        ----------
+        net : Network
+            The noded street (or railway) network.
+        """
+        used = net.used_nodes()
+        index = np.full(len(net.xy), -1, dtype=np.int64)
+        index[used] = self.add_nodes(net.xy[used])
+        for ids, tags in zip(net.ways, net.tags, strict=True):
+            self.ways.append((index[ids], tags))
+
+    def add(self, feature: Feature, max_segment: float = 25.0) -> None:
+        """Add a feature as a tagged node or a way with its own nodes.
+
+        Parameters
+        ----------
+        feature : Feature
+            The feature.
+        max_segment : float
+            Lines and rings are densified to this segment length so they bend
+            with the town's warp.
+        """
+        if feature.kind == "point":
+            idx = int(self.add_nodes(feature.xy)[0])
+            self.node_tags[idx] = feature.tags
+            return
+        xy = densify(np.asarray(feature.xy, dtype=float), max_segment)
+        if feature.kind == "polygon":
+            if not np.allclose(xy[0], xy[-1]):
+                xy = np.vstack([xy, xy[:1]])
+            ids = self.add_nodes(xy[:-1])
+            self.ways.append((np.r_[ids, ids[:1]], feature.tags))
+        else:
+            self.ways.append((self.add_nodes(xy), feature.tags))
+
+    def coordinates(self) -> np.ndarray:
+        """Return all node coordinates, ``(n, 2)``, in id order."""
+        return np.vstack(self._chunks) if self._chunks else np.zeros((0, 2))
+
+
+def _tag_lines(tags: Tags) -> list[str]:
+    return [
+        f'    <tag k="{escape(k, _ATTR_ESCAPES)}" v="{escape(str(tags[k]), _ATTR_ESCAPES)}"/>\n'
+        for k in sorted(tags)
+    ]
+
+
+def write_osm(
+    path: Path,
+    builder: OsmBuilder,
+    lonlat: np.ndarray,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Write the collected elements as OSM XML 0.6.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output file (written directly; callers make it atomic).
+    builder : OsmBuilder
+        The elements.
+    lonlat : numpy.ndarray
+        ``(n, 2)`` WGS84 longitude/latitude of every node, in id order.
+    progress : callable, optional
+        Receives a short message after each part.
+    """
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        _write(fh, builder, lonlat)
+    if progress is not None:
+        progress(f"wrote {path.name}")
+
+
+def _write(fh: IO[str], builder: OsmBuilder, lonlat: np.ndarray) -> None:
+    fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    fh.write(
+        f'<osm version="0.6" generator="sitefinder {__version__} synthetic sample" '
+        'copyright="synthetic data, no OpenStreetMap content" '
+        'note="Fictional town generated by sitefinder.sample; not real geography.">\n'
+    )
+    lon_s = np.char.mod("%.7f", lonlat[:, 0])
+    lat_s = np.char.mod("%.7f", lonlat[:, 1])
+    fh.write(
+        f'  <bounds minlat="{lonlat[:, 1].min():.7f}" minlon="{lonlat[:, 0].min():.7f}" '
+        f'maxlat="{lonlat[:, 1].max():.7f}" maxlon="{lonlat[:, 0].max():.7f}"/>\n'
+    )
+    tagged = builder.node_tags
+    buf: list[str] = []
+    for k in range(len(lonlat)):
+        head = f'  <node id="{k + 1}" version="1" visible="true" lat="{lat_s[k]}" lon="{lon_s[k]}"'
+        tags = tagged.get(k)
+        if tags:
+            buf.append(head + ">\n")
+            buf.extend(_tag_lines(tags))
+            buf.append("  </node>\n")
+        else:
+            buf.append(head + "/>\n")
+        if len(buf) >= _CHUNK:
+            fh.write("".join(buf))
+            buf.clear()
+    for w, (ids, tags) in enumerate(builder.ways):
+        buf.append(f'  <way id="{w + 1}" version="1" visible="true">\n')
+        buf.extend([f'    <nd ref="{int(i) + 1}"/>\n' for i in ids])
+        buf.extend(_tag_lines(tags))
+        buf.append("  </way>\n")
+        if len(buf) >= _CHUNK:
+            fh.write("".join(buf))
+            buf.clear()
+    buf.append("</osm>\n")
+    fh.write("".join(buf))
+    logger.debug("OSM XML: %d nodes, %d ways", len(lonlat), len(builder.ways))
