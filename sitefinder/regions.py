@@ -42,7 +42,7 @@ class SampleSpec(_Strict):
     """Parameters of the generated sample town."""
 
     seed: int = 42
-    scale: float = Field(default=1.0, gt=0, le=16)
+    scale: float = Field(default=1.0, ge=0.1, le=64)
 
 
 class BoundarySpec(_Strict):

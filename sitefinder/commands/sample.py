@@ -31,8 +31,8 @@ def main(args: argparse.Namespace) -> int:
     from sitefinder.errors import ConfigError
     from sitefinder.sample import generate_sample
 
-    if not 0 < args.scale <= 16:
-        msg = f"--scale {args.scale}: must be above 0 and at most 16"
+    if not 0.1 <= args.scale <= 64:
+        msg = f"--scale {args.scale}: must be between 0.1 and 64"
         raise ConfigError(msg)
     res = generate_sample(args.out, seed=args.seed, scale=args.scale)
     sys.stdout.write(f"{res.osm_path}\n{res.plots_path}\n{res.boundary_path}\n")

@@ -29,6 +29,11 @@ PDOK_GEMEENTE_PROPERTY = "gemeentecode"
 def _get(url: str, what: str, timeout: float, **kw: Any) -> requests.Response:
     try:
         resp = requests.get(url, timeout=timeout, **kw)
+        if not kw.get("stream"):
+            _ = resp.content  # read the whole body here, so a broken-off answer fails here
+    except requests.exceptions.ChunkedEncodingError:
+        msg = f"{what} {url}: answer is truncated (the connection broke off); nothing cached, retry later"
+        raise DownloadError(msg) from None
     except requests.RequestException as exc:
         msg = f"{what} {url}: unreachable ({type(exc).__name__}); check the network, or give the file locally in the region definition"
         raise DownloadError(msg) from None
@@ -113,7 +118,7 @@ def geofabrik_extract(url: str, cache_dir: Path, timeout: float = 600.0) -> tupl
                     md5.update(chunk)
                     n += len(chunk)
         except requests.RequestException as exc:
-            msg = f"Geofabrik {url}: download broke off after {n} bytes ({type(exc).__name__}); not cached, retry"
+            msg = f"Geofabrik {url}: download is truncated, it broke off after {n} bytes ({type(exc).__name__}); not cached, retry"
             raise DownloadError(msg) from None
         if 0 <= length != n:
             msg = f"Geofabrik {url}: download is truncated ({n} of {length} bytes); not cached, retry"

@@ -156,7 +156,10 @@ def download(
                     n += len(chunk)
                     tail = (tail + chunk)[-4096:]
         except requests.RequestException as exc:
-            msg = f"Overpass {src.overpass_url}: download broke off after {n} bytes ({type(exc).__name__}); retry, or {_HINT.split(', or ')[1]}"
+            msg = (
+                f"Overpass {src.overpass_url}: answer is truncated, it broke off after {n} bytes "
+                f"({type(exc).__name__}); not cached, retry or use --osm FILE"
+            )
             raise DownloadError(msg) from None
         text_tail = tail.decode("utf-8", "replace")
         if "</osm>" not in text_tail:
