@@ -12,12 +12,11 @@ import shapely
 
 from sitefinder.categories import CategoryRegistry
 from sitefinder.network import (
-    AugmentedGraph,
     Snap,
     WalkNetwork,
-    build_augmented,
     counts_within,
     nearest_distances,
+    node_distances,
     snap,
 )
 
@@ -44,15 +43,23 @@ class AccessParams:
     count_within_m: tuple[float, ...] = (500.0, 1000.0)
 
 
-def plot_access_points(plots: gpd.GeoSeries, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
+def plot_access_points(plots: gpd.GeoSeries | np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Points every ``spacing_m`` along each plot's outline (at least 4 per plot).
+
+    Parameters
+    ----------
+    plots : geopandas.GeoSeries or numpy.ndarray
+        Plot polygons (working CRS).
+    spacing_m : float
+        Spacing of the points along the outline, metres.
 
     Returns
     -------
     points, owner : numpy.ndarray
         Shapely Points and the positional index of the plot each belongs to.
     """
-    bounds = shapely.boundary(plots.to_numpy())
+    geoms = plots.to_numpy() if isinstance(plots, gpd.GeoSeries) else np.asarray(plots, dtype=object)
+    bounds = shapely.boundary(geoms)
     lengths = shapely.length(bounds)
     counts = np.maximum(4, np.ceil(lengths / spacing_m).astype(int))
     owner = np.repeat(np.arange(len(bounds)), counts)
@@ -63,37 +70,210 @@ def plot_access_points(plots: gpd.GeoSeries, spacing_m: float) -> tuple[np.ndarr
 
 
 def amenity_access_points(
-    amenities: gpd.GeoDataFrame, boundary_min_area_m2: float | None, spacing_m: float = 50.0
+    amenities: gpd.GeoDataFrame | np.ndarray,
+    boundary_min_area_m2: float | None,
+    spacing_m: float = 50.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Access points of the amenities of one category.
 
     Points are used as they are; polygons by a representative point, except
     polygons of at least ``boundary_min_area_m2`` (parks), which are reached at
     points along their edge.
+
+    Parameters
+    ----------
+    amenities : geopandas.GeoDataFrame or numpy.ndarray
+        The category's amenities (or their geometries).
+    boundary_min_area_m2 : float or None
+        Polygons at least this large are reached along their edge.
+    spacing_m : float
+        Spacing of the edge points of large polygons.
+
+    Returns
+    -------
+    points, owner : numpy.ndarray
+        Shapely Points and the positional index of the amenity each belongs to.
     """
-    geoms = amenities.geometry.to_numpy()
-    n = len(geoms)
-    big = np.zeros(n, dtype=bool)
+    geoms = (
+        amenities.geometry.to_numpy()
+        if isinstance(amenities, gpd.GeoDataFrame)
+        else np.asarray(amenities, dtype=object)
+    )
+    big = np.zeros(len(geoms), dtype=bool)
     if boundary_min_area_m2 is not None:
         big = shapely.area(geoms) >= boundary_min_area_m2
-    pts = list(shapely.point_on_surface(geoms[~big]))
-    owner = list(np.flatnonzero(~big))
+    small = np.flatnonzero(~big)
+    pts = shapely.point_on_surface(geoms[small])
+    owner = small.astype(np.int64)
     if big.any():
-        bp, bo = plot_access_points(gpd.GeoSeries(geoms[big]), spacing_m)
-        pts += list(bp)
-        owner += list(np.flatnonzero(big)[bo])
-    return np.asarray(pts, dtype=object), np.asarray(owner, dtype=np.int64)
+        bp, bo = plot_access_points(geoms[big], spacing_m)
+        pts = np.concatenate([pts, bp])
+        owner = np.concatenate([owner, np.flatnonzero(big)[bo]])
+    return np.asarray(pts, dtype=object), owner
+
+
+def _dist_column(d: np.ndarray) -> np.ndarray:
+    """Metres rounded to 0.1, NaN where unreachable."""
+    return np.where(np.isfinite(d), np.round(d, 1), np.nan)
+
+
+def amenity_snaps(
+    net: WalkNetwork,
+    amenities: gpd.GeoDataFrame,
+    registry: CategoryRegistry,
+    params: AccessParams,
+    names: list[str] | None = None,
+    warn: bool = True,
+) -> tuple[dict[str, Snap], dict[str, list[str]]]:
+    """Snap the access points of every category's amenities to the network.
+
+    Amenities farther than ``params.max_snap_m`` from every edge are left out and
+    logged (they are unreachable, not snapped to a far street).
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The walking network.
+    amenities : geopandas.GeoDataFrame
+        Classified amenities (``category`` column).
+    registry : CategoryRegistry
+        Category definitions (polygon access rules).
+    params : AccessParams
+        Snapping parameters.
+    names : list of str, optional
+        Only these categories (default: all, in registry order).
+    warn : bool
+        Log a warning for amenities left out.
+
+    Returns
+    -------
+    snaps, unreachable : dict
+        Snapped access points per category (``owner`` indexes that category's
+        amenities in the order of ``amenities``), and the ``osm_id`` of the left-out
+        amenities per category.
+    """
+    cats = [c for c in registry if names is None or c.name in names]
+    geoms = amenities.geometry.to_numpy()
+    rows = amenities.groupby("category", sort=False).indices if len(amenities) else {}
+    empty = np.empty(0, dtype=np.int64)
+    members = [np.asarray(rows.get(c.name, empty), dtype=np.int64) for c in cats]
+    parts = [
+        amenity_access_points(geoms[m], c.polygon_access_min_area_m2)
+        for c, m in zip(cats, members, strict=True)
+    ]
+    # One spatial query for all categories, then split per category.
+    sizes = [len(p[0]) for p in parts]
+    allpts = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, dtype=object)
+    allown = np.concatenate([p[1] for p in parts]) if parts else empty
+    whole = snap(net, allpts, allown, params.max_snap_m)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    snaps: dict[str, Snap] = {}
+    unreachable: dict[str, list[str]] = {}
+    for i, cat in enumerate(cats):
+        sl = slice(bounds[i], bounds[i + 1])
+        s = Snap(whole.owner[sl], whole.edge[sl], whole.along[sl], whole.offset[sl])
+        snaps[cat.name] = s
+        got = s.owners_reached(len(members[i]))
+        if got.all():
+            continue
+        if "osm_id" in amenities.columns:
+            ids = amenities["osm_id"].to_numpy()[members[i][~got]]
+        else:
+            ids = amenities.index.to_numpy()[members[i][~got]]
+        unreachable[cat.name] = [str(x) for x in ids]
+        if warn:
+            log.warning(
+                "%s: %d of %d amenities lie more than %.0f m from the walking network and "
+                "are left out (not snapped): %s",
+                cat.name,
+                int((~got).sum()),
+                len(members[i]),
+                params.max_snap_m,
+                ", ".join(unreachable[cat.name][:5]),
+            )
+    return snaps, unreachable
+
+
+def category_node_distances(
+    net: WalkNetwork, snaps: dict[str, Snap], names: list[str]
+) -> dict[str, np.ndarray]:
+    """Distance (m) from every network node to the nearest amenity, per category.
+
+    One multi-source Dijkstra per category (see :func:`sitefinder.network.node_distances`).
+    """
+    if not names:
+        return {}
+    dist = node_distances(net, [snaps[c] for c in names])
+    return {c: dist[i] for i, c in enumerate(names)}
+
+
+def node_accessibility(
+    net: WalkNetwork,
+    amenities: gpd.GeoDataFrame,
+    registry: CategoryRegistry,
+    params: AccessParams,
+    node_dist: dict[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Nearest walking distance per category at every network node (for suitability surfaces).
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The walking network (working CRS).
+    amenities : geopandas.GeoDataFrame
+        Classified amenities (``category`` column).
+    registry : CategoryRegistry
+        Category definitions (column order, polygon access rules).
+    params : AccessParams
+        Snapping parameters.
+    node_dist : dict, optional
+        Precomputed (e.g. cached) node distances per category; computed when absent.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by node position (``node``, row of ``net.node_xy``), with
+        ``dist_<cat>_m`` columns in metres (NaN where unreachable) and the node's
+        ``x``, ``y``.
+
+    Examples
+    --------
+    >>> table = node_accessibility(net, amenities, registry, AccessParams())  # doctest: +SKIP
+    >>> table["dist_supermarket_m"].describe()  # doctest: +SKIP
+    """
+    if node_dist is None:
+        snaps, _ = amenity_snaps(net, amenities, registry, params)
+        node_dist = category_node_distances(net, snaps, registry.names)
+    cols = {f"dist_{c}_m": _dist_column(node_dist[c]) for c in registry.names}
+    table = pd.DataFrame(cols, index=pd.RangeIndex(net.n_nodes, name="node"))
+    table["x"] = net.node_xy[:, 0]
+    table["y"] = net.node_xy[:, 1]
+    return table
 
 
 @dataclass(frozen=True)
 class AccessResult:
-    """Outputs of the accessibility computation, for indicators and maps."""
+    """Outputs of the accessibility computation, for indicators and maps.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Per-plot indicators (see :func:`accessibility`).
+    unreachable_amenities : dict
+        ``osm_id`` of amenities left out per category (too far from the network).
+    plot_snap : Snap
+        Snapped plot access points.
+    amenity_snaps : dict
+        Snapped amenity access points per category.
+    node_dist : dict
+        Distance from every network node to the nearest amenity, per category.
+    """
 
     table: pd.DataFrame
     unreachable_amenities: dict[str, list[str]]
-    graph: AugmentedGraph
     plot_snap: Snap
     amenity_snaps: dict[str, Snap]
+    node_dist: dict[str, np.ndarray]
 
 
 def accessibility(
@@ -102,6 +282,7 @@ def accessibility(
     amenities: gpd.GeoDataFrame,
     registry: CategoryRegistry,
     params: AccessParams,
+    node_dist: dict[str, np.ndarray] | None = None,
 ) -> AccessResult:
     """Nearest walking distance and counts within distances, per plot and category.
 
@@ -110,13 +291,16 @@ def accessibility(
     net : WalkNetwork
         The walking network (working CRS).
     plots : geopandas.GeoDataFrame
-        Plots indexed by plot id.
+        Plots indexed by plot id (any polygons: grid cells work too).
     amenities : geopandas.GeoDataFrame
         Classified amenities (``category`` column).
     registry : CategoryRegistry
         Category definitions (for polygon access rules and the column order).
     params : AccessParams
         Snapping and count parameters.
+    node_dist : dict, optional
+        Node distances per category made from the same amenities and parameters
+        (e.g. from :mod:`sitefinder.netcache`); computed when absent.
 
     Returns
     -------
@@ -126,48 +310,27 @@ def accessibility(
     """
     pts, owner = plot_access_points(plots.geometry, params.plot_access_spacing_m)
     plot_snap = snap(net, pts, owner, params.max_snap_m)
-    reachable_plot = np.zeros(len(plots), dtype=bool)
-    reachable_plot[plot_snap.owner[plot_snap.ok]] = True
+    reachable_plot = plot_snap.owners_reached(len(plots))
     if not reachable_plot.all():
         bad = plots.index[~reachable_plot].tolist()
         log.warning(
-            "%d plots lie more than %.0f m from the walking network and get no walking "
-            "distances: %s",
+            "%d plots lie more than %.0f m from the walking network and get no walking distances: %s",
             len(bad),
             params.max_snap_m,
             ", ".join(map(str, bad[:10])),
         )
-    amenity_snaps: dict[str, Snap] = {}
-    unreachable: dict[str, list[str]] = {}
-    for cat in registry:
-        sel = amenities[amenities["category"] == cat.name]
-        apts, aown = amenity_access_points(sel, cat.polygon_access_min_area_m2)
-        s = snap(net, apts, aown, params.max_snap_m)
-        amenity_snaps[cat.name] = s
-        got = np.zeros(len(sel), dtype=bool)
-        got[s.owner[s.ok]] = True
-        if (~got).any():
-            unreachable[cat.name] = sel["osm_id"].to_numpy()[~got].tolist()
-            log.warning(
-                "%s: %d of %d amenities lie more than %.0f m from the walking network and "
-                "are left out (not snapped): %s",
-                cat.name,
-                int((~got).sum()),
-                len(sel),
-                params.max_snap_m,
-                ", ".join(unreachable[cat.name][:5]),
-            )
-    aug = build_augmented(net, amenity_snaps, plot_snap, len(plots))
+    snaps, unreachable = amenity_snaps(net, amenities, registry, params)
+    if node_dist is None:
+        node_dist = category_node_distances(net, snaps, registry.names)
     cols: dict[str, np.ndarray] = {}
-    plot_sinks = aug.sink_of_group["__plots__"]
     for cat in registry:
-        d = nearest_distances(aug, cat.name)[plot_sinks]
-        cols[f"dist_{cat.name}_m"] = np.where(np.isfinite(d), np.round(d, 1), np.nan)
-    counts = counts_within(aug, registry.names, list(params.count_within_m))
+        d = nearest_distances(net, node_dist[cat.name], plot_snap, len(plots), snaps[cat.name])
+        cols[f"dist_{cat.name}_m"] = _dist_column(d)
+    counts = counts_within(net, plot_snap, len(plots), snaps, list(params.count_within_m))
     for (cat_name, t), arr in counts.items():
         cols[f"n_{cat_name}_{int(t)}m"] = arr
     order = [f"dist_{c}_m" for c in registry.names] + [
         f"n_{c}_{int(t)}m" for c in registry.names for t in params.count_within_m
     ]
     table = pd.DataFrame(cols, index=plots.index)[order]
-    return AccessResult(table, unreachable, aug, plot_snap, amenity_snaps)
+    return AccessResult(table, unreachable, plot_snap, snaps, node_dist)

@@ -1,0 +1,298 @@
+"""On-disk cache of the walking network and of per-category node distances.
+
+Layout, under the run's cache folder (``RunConfig.cache_dir``, default ``data/cache``)::
+
+    network/<network key>/network.npz        WalkNetwork arrays + CSR matrix
+    network/<network key>/meta.json          provenance of the key
+    network/<network key>/dist/<category>-<key>.npy   distance at every node (m)
+
+The **network key** hashes the OSM source's SHA-256 (the walk cut is a function
+of it and of the code version), the working CRS, the graph's node ids, the
+sitefinder version and :data:`CACHE_FORMAT`. A **distance key** adds the
+category's definition, the maximum snapping distance, the polygon access rule
+and the amenities' geometries, so any change of inputs gives a new key; the
+stale file of that category is then removed. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+from pyproj import CRS
+from scipy.sparse import csr_matrix
+
+from sitefinder import __version__
+from sitefinder.categories import CategoryRegistry
+from sitefinder.indicators.access import AccessParams, amenity_snaps, category_node_distances
+from sitefinder.io.atomic import atomic_path, write_text_atomic
+from sitefinder.network import WalkNetwork
+
+log = logging.getLogger(__name__)
+
+#: Bump when the cached arrays change meaning or layout.
+CACHE_FORMAT = 1
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, bytes | bytearray | memoryview):
+            h.update(bytes(p))
+        else:
+            h.update(json.dumps(p, sort_keys=True, default=str).encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:20]
+
+
+def network_key(osm_sha256: str, crs: CRS | str, graph: nx.MultiDiGraph) -> str:
+    """Cache key of the walking network built from one OSM source.
+
+    Parameters
+    ----------
+    osm_sha256 : str
+        SHA-256 of the OSM source file.
+    crs : pyproj.CRS or str
+        The working CRS the graph is projected to.
+    graph : networkx.MultiDiGraph
+        The graph (its node ids enter the key, a cheap guard against a graph built
+        with other settings from the same file).
+    """
+    ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
+    crs_s = CRS.from_user_input(crs).to_string()
+    return _digest("network", CACHE_FORMAT, __version__, osm_sha256, crs_s, ids.tobytes())
+
+
+def save_network(net: WalkNetwork, path: Path) -> None:
+    """Write a network's arrays (and its CSR matrix) to ``path`` (``.npz``), atomically."""
+    geom_type, coords, offsets = shapely.to_ragged_array(net.edge_geom)
+    if geom_type != shapely.GeometryType.LINESTRING:
+        msg = f"network edges must be LineStrings to cache, got {geom_type.name}"
+        raise TypeError(msg)
+    mat = net.matrix
+    with atomic_path(Path(path)) as tmp, tmp.open("wb") as f:
+        np.savez(
+            f,
+            format=np.array(CACHE_FORMAT),
+            node_ids=net.node_ids,
+            node_xy=net.node_xy,
+            edge_u=net.edge_u,
+            edge_v=net.edge_v,
+            edge_len=net.edge_len,
+            geom_coords=coords,
+            geom_offsets=offsets[0],
+            csr_indptr=mat.indptr,
+            csr_indices=mat.indices,
+            csr_data=mat.data,
+        )
+
+
+def load_network(path: Path) -> WalkNetwork:
+    """Read a network written by :func:`save_network`.
+
+    Raises
+    ------
+    ValueError
+        When the file has another cache format.
+    """
+    with np.load(Path(path), allow_pickle=False) as z:
+        if int(z["format"]) != CACHE_FORMAT:
+            msg = f"{path}: cache format {int(z['format'])}, expected {CACHE_FORMAT}"
+            raise ValueError(msg)
+        geoms = shapely.from_ragged_array(
+            shapely.GeometryType.LINESTRING, z["geom_coords"], (z["geom_offsets"],)
+        )
+        net = WalkNetwork(
+            node_ids=z["node_ids"],
+            node_xy=z["node_xy"],
+            edge_u=z["edge_u"],
+            edge_v=z["edge_v"],
+            edge_len=z["edge_len"],
+            edge_geom=geoms,
+        )
+        n = net.n_nodes
+        # Seed the cached property with the stored matrix (no rebuild).
+        net.__dict__["matrix"] = csr_matrix((z["csr_data"], z["csr_indices"], z["csr_indptr"]), shape=(n, n))
+    return net
+
+
+def _amenity_fingerprint(amenities: gpd.GeoDataFrame) -> bytes:
+    """The amenities' geometries as concatenated WKB (self-delimiting)."""
+    return b"".join(shapely.to_wkb(amenities.geometry.to_numpy(), output_dimension=2).tolist())
+
+
+@dataclass(frozen=True)
+class NetworkCache:
+    """The network and node-distance cache under one cache folder.
+
+    Parameters
+    ----------
+    cache_dir : pathlib.Path
+        The run's cache folder; files go to ``cache_dir / "network"``.
+    """
+
+    cache_dir: Path
+
+    @property
+    def root(self) -> Path:
+        """Folder of the network cache."""
+        return Path(self.cache_dir) / "network"
+
+    def network(
+        self,
+        graph: nx.MultiDiGraph,
+        osm_sha256: str,
+        crs: CRS | str,
+        source: str | None = None,
+    ) -> tuple[WalkNetwork, str]:
+        """The :class:`WalkNetwork` of ``graph``, from the cache when its key matches.
+
+        Parameters
+        ----------
+        graph : networkx.MultiDiGraph
+            The projected osmnx walking graph.
+        osm_sha256 : str
+            SHA-256 of the OSM source the graph was built from.
+        crs : pyproj.CRS or str
+            The working CRS.
+        source : str, optional
+            Name of the source, recorded in ``meta.json``.
+
+        Returns
+        -------
+        net, key : WalkNetwork, str
+            The network and its cache key.
+        """
+        key = network_key(osm_sha256, crs, graph)
+        folder = self.root / key
+        path = folder / "network.npz"
+        if path.exists():
+            try:
+                net = load_network(path)
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                log.warning("Network cache %s unreadable (%s); rebuilding", path, exc)
+            else:
+                log.info(
+                    "Walking network (%d nodes, %d edges) reused from cache %s",
+                    net.n_nodes,
+                    net.n_edges,
+                    folder,
+                )
+                return net, key
+        net = WalkNetwork.from_osmnx(graph)
+        meta = {
+            "cache_format": CACHE_FORMAT,
+            "sitefinder_version": __version__,
+            "osm_sha256": osm_sha256,
+            "source": source,
+            "crs": CRS.from_user_input(crs).to_string(),
+            "nodes": net.n_nodes,
+            "edges": net.n_edges,
+        }
+        try:
+            save_network(net, path)
+            write_text_atomic(folder / "meta.json", json.dumps(meta, indent=1))
+        except OSError as exc:
+            log.warning("Walking network not cached: cannot write %s (%s)", folder, exc)
+        else:
+            log.info("Walking network (%d nodes, %d edges) cached in %s", net.n_nodes, net.n_edges, folder)
+        return net, key
+
+    def node_distances(
+        self,
+        net: WalkNetwork,
+        key: str,
+        amenities: gpd.GeoDataFrame,
+        registry: CategoryRegistry,
+        params: AccessParams,
+    ) -> dict[str, np.ndarray]:
+        """Distance from every node to the nearest amenity, per category, cached per category.
+
+        Parameters
+        ----------
+        net : WalkNetwork
+            The network (from :meth:`network`).
+        key : str
+            The network's cache key.
+        amenities : geopandas.GeoDataFrame
+            Classified amenities (``category`` column).
+        registry : CategoryRegistry
+            The categories.
+        params : AccessParams
+            Snapping parameters (``max_snap_m`` enters the key).
+
+        Returns
+        -------
+        dict
+            ``category -> (n_nodes,)`` float64 metres (``inf`` where unreachable).
+        """
+        folder = self.root / key / "dist"
+        out: dict[str, np.ndarray] = {}
+        missing: list[str] = []
+        paths: dict[str, Path] = {}
+        for cat in registry:
+            sel = amenities[amenities["category"] == cat.name]
+            dkey = _digest(
+                "dist",
+                CACHE_FORMAT,
+                __version__,
+                key,
+                cat.model_dump(mode="json"),
+                params.max_snap_m,
+                _amenity_fingerprint(sel),
+            )
+            paths[cat.name] = folder / f"{cat.name}-{dkey}.npy"
+            path = paths[cat.name]
+            if path.exists():
+                try:
+                    d = np.load(path, allow_pickle=False)
+                except (OSError, ValueError) as exc:
+                    log.warning("Node distance cache %s unreadable (%s); recomputing", path, exc)
+                else:
+                    if d.shape == (net.n_nodes,):
+                        out[cat.name] = d
+                        continue
+            missing.append(cat.name)
+        hits = [c for c in registry.names if c in out]
+        if hits:
+            log.info(
+                "Node distances reused from cache for %d of %d categories (%s)",
+                len(hits),
+                len(registry),
+                ", ".join(hits),
+            )
+        if missing:
+            snaps, _ = amenity_snaps(net, amenities, registry, params, names=missing, warn=False)
+            computed = category_node_distances(net, snaps, missing)
+            for name, d in computed.items():
+                out[name] = d
+                try:
+                    self._store(folder, name, paths[name], d)
+                except OSError as exc:
+                    log.warning("Node distances of %s not cached: cannot write %s (%s)", name, folder, exc)
+            log.info(
+                "Node distances computed and cached for %d categories (%s)",
+                len(missing),
+                ", ".join(missing),
+            )
+        return {c: out[c] for c in registry.names}
+
+    @staticmethod
+    def _store(folder: Path, name: str, path: Path, dist: np.ndarray) -> None:
+        """Write one category's node distances; remove its files with other keys."""
+        if folder.is_dir():
+            for stale in folder.glob(f"{name}-*.npy"):
+                if stale != path:
+                    log.debug("Removing stale node distances %s", stale)
+                    stale.unlink(missing_ok=True)
+        with atomic_path(path) as tmp, tmp.open("wb") as f:
+            np.save(f, dist)
