@@ -1,30 +1,49 @@
-"""Render the interactive Folium map: one layer per profile, amenities, noise, legends.
+"""Render the interactive map: one layer per profile, amenities, noise, routes, legend.
 
-This module (with the report module) is the only place that imports folium and the
-only place that reprojects to WGS84.
+This package is the only place that imports folium and reprojects to WGS84.
+
+The page is self-contained by default: Leaflet and its plugins are inlined (see
+:mod:`sitefinder.render.assets`), so it opens without internet; background tiles are
+optional and the page says so when they cannot be reached. All plot data travels in
+one JSON block that a small script (``static/sitefinder.js``) turns into the profile
+layers, tooltips and popups, so plots are not repeated per profile.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from folium.plugins import MarkerCluster
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.plugins import MarkerCluster, Search
+from folium.template import Template
 from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from sitefinder import __version__
 from sitefinder.categories import CategoryRegistry
 from sitefinder.datatypes import NoiseGrid
+from sitefinder.indicators.access import AccessResult
 from sitefinder.io.atomic import atomic_path
+from sitefinder.network import WalkNetwork
+from sitefinder.render import mapdata
+from sitefinder.render.assets import inline_assets, own_asset
+from sitefinder.render.labels import ColumnLabel, column_label
+from sitefinder.routes import nearest_routes
 from sitefinder.scoring.score import ProfileResult
 
 log = logging.getLogger(__name__)
@@ -33,21 +52,73 @@ OSM_ATTRIBUTION = (
     'Kaartgegevens &copy; <a href="https://www.openstreetmap.org/copyright">'
     "OpenStreetMap</a>-bijdragers (ODbL)"
 )
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 #: Colour-blind-safe sequential scale (viridis, 5 classes) for scores 0-100.
 SCORE_COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
-EXCLUDED_COLOUR = "#9e9e9e"
-#: Noise classes (dB Lden), 5 dB steps as on official Dutch maps; colours from ColorBrewer YlOrRd.
+EXCLUDED_COLOUR = "#bdbdbd"
+#: Noise classes (dB Lden), 5 dB steps as on official Dutch maps; colours ColorBrewer YlOrRd.
 NOISE_BREAKS = [45, 50, 55, 60, 65, 70, 75]
 NOISE_COLOURS = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"]
-CATEGORY_COLOURS = [
-    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
-    "#666666", "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6",
-]  # fmt: skip
+NOISE_OPACITY = 0.5
+#: Amenity colours (Okabe-Ito where possible); other categories take FALLBACK_COLOURS.
+CATEGORY_COLOURS = {
+    "supermarket": "#E69F00",
+    "convenience": "#F0E442",
+    "gp": "#D55E00",
+    "pharmacy": "#CC79A7",
+    "pt_stop": "#0072B2",
+    "meeting_place": "#56B4E9",
+    "green": "#009E73",
+    "nightlife": "#000000",
+    "coffeeshop": "#7f3b08",
+    "school": "#8073ac",
+    "care": "#b2182b",
+}
+FALLBACK_COLOURS = ["#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"]
+#: Categories whose nearest walking route is drawn when a plot is clicked (the seniors'
+#: daily "triple A" minus the pharmacy, plus public transport; see DOMAIN.md).
+ROUTE_CATEGORIES = ("supermarket", "gp", "pt_stop")
+#: Amenity layers switched on when the map opens (the others are one click away).
+SHOWN_CATEGORIES = ("supermarket", "gp")
+_NAME_COLUMNS = ("naam", "name", "locatie", "location", "titel", "title", "omschrijving")
+
+Tiles = Literal["none", "osm"]
 
 
 @dataclass(frozen=True)
 class MapInputs:
-    """What the map shows; all frames in the working CRS."""
+    """What the map shows; all frames in the working CRS.
+
+    Attributes
+    ----------
+    plots : geopandas.GeoDataFrame
+        Plots indexed by plot id, with their attributes.
+    indicators : pandas.DataFrame
+        Indicator table indexed like ``plots`` (units in the column names).
+    profiles : list of ProfileResult
+        Scores per profile; any extra per-profile column in their tables (for example
+        ``rank_p95_<profile>``) is shown in the popup.
+    amenities : geopandas.GeoDataFrame
+        Classified amenities (``category``, ``name``).
+    registry : CategoryRegistry
+        Amenity category definitions (labels).
+    study_area : shapely geometry
+        Outline of the area the data covers.
+    noise : NoiseGrid or None
+        Noise levels, when the run had any.
+    title : str
+        Page title.
+    access : AccessResult, optional
+        The accessibility result; with ``network`` it lets the map draw walking routes.
+    network : WalkNetwork, optional
+        The walking network the accessibility was computed on.
+    tiles : {"osm", "none"}
+        Background tiles; ``none`` draws the map on a plain background.
+    self_contained : bool
+        Inline all JS and CSS (default) instead of linking them from CDNs.
+    extra : pandas.DataFrame, optional
+        More per-plot columns to show (indexed like ``plots``).
+    """
 
     plots: gpd.GeoDataFrame
     indicators: pd.DataFrame
@@ -57,75 +128,80 @@ class MapInputs:
     study_area: Any
     noise: NoiseGrid | None
     title: str
+    access: AccessResult | None = None
+    network: WalkNetwork | None = None
+    tiles: Tiles = "osm"
+    self_contained: bool = True
+    extra: pd.DataFrame | None = field(default=None)
 
 
-def _fmt(value: Any, col: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    if col.endswith("_m") or col.endswith("_m2"):
-        return f"{value:,.0f}".replace(",", ".")
-    if col.endswith("_db"):
-        return f"{value:.1f}"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return html.escape(str(value))
+class _JsLayer(Layer):
+    """A map layer made by one JavaScript expression (shown in the layer control)."""
 
-
-UNIT_LABELS = {"_m2": "m²", "_m": "m", "_db": "dB", "_share": "aandeel 0-1"}
-
-
-def _unit(col: str) -> str:
-    for suffix, unit in UNIT_LABELS.items():
-        if col.endswith(suffix) or f"{suffix}_" in col:
-            return unit
-    return ""
-
-
-def popup_html(plot_id: str, res: ProfileResult, indicators: pd.Series, scores: pd.Series) -> str:
-    """HTML of a plot's popup: score, rank, exclusion and the breakdown per criterion."""
-    p = res.profile
-    score = scores[f"score_{p.name}"]
-    rank = scores[f"rank_{p.name}"]
-    excl = scores[f"excluded_{p.name}"]
-    rows = []
-    for c in p.criteria:
-        col = f"pts_{p.name}_{c.name}"
-        if col not in scores.index:
-            continue
-        pts = float(scores[col])
-        max_pts = 100.0 * c.weight / sum(
-            cc.weight for cc in p.criteria if f"pts_{p.name}_{cc.name}" in scores.index
-        )
-        raw = indicators.get(c.indicator, np.nan)
-        unit = _unit(c.indicator)
-        width = 0 if max_pts == 0 else round(100 * pts / max_pts)
-        rows.append(
-            f"<tr><td>{html.escape(c.label)}</td>"
-            f"<td style='text-align:right'>{_fmt(raw, c.indicator)} {unit}</td>"
-            f"<td><div class='sf-bar'><div style='width:{width}%'></div></div></td>"
-            f"<td style='text-align:right'>{pts:.1f} / {max_pts:.1f}</td></tr>"
-        )
-    status = (
-        f"<p class='sf-excluded'>Uitgesloten: {html.escape(str(excl))}</p>"
-        if excl
-        else f"<p>Rang {rank} van de geschikte kavels</p>"
-    )
-    return (
-        f"<div class='sf-popup'><h4>Kavel {html.escape(str(plot_id))}</h4>"
-        f"<p><b>{html.escape(p.title)}</b>: score <b>{score:.1f}</b> / 100</p>{status}"
-        "<table><tr><th>Criterium</th><th>Waarde</th><th></th><th>Punten</th></tr>"
-        + "".join(rows)
-        + "</table></div>"
+    _template = Template(
+        "{% macro script(this, kwargs) %}var {{ this.get_name() }} = {{ this.js }};{% endmacro %}"
     )
 
+    def __init__(self, js: str, name: str, overlay: bool, show: bool, control: bool = True):
+        super().__init__(name=name, overlay=overlay, control=control, show=show)
+        self._name = "SitefinderLayer"
+        self.js = js
 
-def _score_colour(score: float) -> str:
-    idx = min(int(score // 20), len(SCORE_COLOURS) - 1)
-    return SCORE_COLOURS[idx]
+
+class _ClusterLayer(JSCSSMixin, _JsLayer):
+    """A :class:`_JsLayer` that needs Leaflet.markercluster."""
+
+    default_js = MarkerCluster.default_js
+    default_css = MarkerCluster.default_css
 
 
-def _noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:
-    """Colour the noise grid in 5 dB classes and warp it to WGS84 for an ImageOverlay."""
+class _Raw(Element):
+    """Literal HTML; unlike ``branca.element.Element(text)`` never parsed as a Jinja template."""
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class _Setup(MacroElement):
+    """Wires layers, legend, search and routes together once everything exists."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "sitefinder.setup({{ this._parent.get_name() }}, sf_data, {{ this.options }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, options: str) -> None:
+        super().__init__()
+        self._name = "SitefinderSetup"
+        self.options = options
+
+
+def _category_colours(registry: CategoryRegistry) -> dict[str, str]:
+    out: dict[str, str] = {}
+    k = 0
+    for name in registry.names:
+        if name in CATEGORY_COLOURS:
+            out[name] = CATEGORY_COLOURS[name]
+        else:
+            out[name] = FALLBACK_COLOURS[k % len(FALLBACK_COLOURS)]
+            k += 1
+    return out
+
+
+def noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:
+    """Colour the noise grid in 5 dB classes and warp it to WGS84 for an image overlay.
+
+    Returns
+    -------
+    png : bytes
+        A palette PNG; cells below the first class and without data are transparent.
+    bounds : list
+        ``[[south, west], [north, east]]`` in degrees.
+    """
     dst_crs = "EPSG:4326"
     rows, cols = grid.shape
     minx, miny, maxx, maxy = grid.bounds
@@ -134,136 +210,345 @@ def _noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:
     )
     out = np.full((int(height), int(width)), np.nan, dtype="float32")
     reproject(
-        grid.lden, out, src_transform=grid.transform, src_crs=grid.crs, src_nodata=np.nan,
-        dst_transform=transform, dst_crs=dst_crs, dst_nodata=np.nan, resampling=Resampling.nearest,
-    )
-    rgba = np.zeros((*out.shape, 4), dtype=np.uint8)
-    idx = np.digitize(out, NOISE_BREAKS) - 1
-    for i, colour in enumerate(NOISE_COLOURS):
-        mask = (idx == i) & ~np.isnan(out)
-        rgb = [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
-        rgba[mask] = [*rgb, 255]
+        grid.lden.astype("float32"), out, src_transform=grid.transform, src_crs=grid.crs,
+        src_nodata=np.nan, dst_transform=transform, dst_crs=dst_crs, dst_nodata=np.nan,
+        resampling=Resampling.nearest,
+    )  # fmt: skip
+    idx = np.zeros(out.shape, dtype=np.uint8)
+    valid = ~np.isnan(out)
+    idx[valid] = np.digitize(out[valid], NOISE_BREAKS)  # 0 below 45 dB: transparent
+    palette = [0, 0, 0]
+    for colour in NOISE_COLOURS:
+        palette += [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
+    img = Image.fromarray(idx, mode="P")
+    img.putpalette(palette)
     buf = io.BytesIO()
-    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG", optimize=True, transparency=0)
     west, north = transform @ (0, 0)
     east, south = transform @ (width, height)
     return buf.getvalue(), [[south, west], [north, east]]
 
 
-def _legend_html(inputs: MapInputs) -> str:
-    score_items = "".join(
-        f"<div><span style='background:{c}'></span>{i * 20}–{(i + 1) * 20}</div>"
-        for i, c in enumerate(SCORE_COLOURS)
-    )
-    noise = ""
+def _noise_label(grid: NoiseGrid) -> str:
+    return "gemodelleerd (indicatief, geen officiële kaart)" if grid.modelled else "officiële kaart"
+
+
+def _strip(colours: Sequence[str], ticks: Sequence[str], opacity: float = 1.0) -> str:
+    """A horizontal class strip with tick labels at the class boundaries."""
+    cells = "".join(f"<span style='background:{c};opacity:{opacity}'></span>" for c in colours)
+    labels = "".join(f"<span>{html.escape(t)}</span>" for t in ticks)
+    return f"<div class='sf-strip'>{cells}</div><div class='sf-ticks'>{labels}</div>"
+
+
+def legend_html(inputs: MapInputs, route_cats: Sequence[str]) -> str:
+    """The legend (Dutch, with units); the page moves it into a map control.
+
+    Amenity colours are shown in the layer control, next to each category's name.
+    """
+    k = len(SCORE_COLOURS)
+    ticks = [str(round(i * 100 / k)) for i in range(k + 1)]
+    parts = [
+        "<div id='sf-legend' class='sf-legend' style='display:none'><details open><summary>Legenda</summary>",
+        "<div class='sf-active'>Profiel: <b id='sf-active-profile'></b></div>",
+        "<h4>Geschiktheid: score (0–100 punten)</h4>",
+        _strip(SCORE_COLOURS, ticks),
+        "<div class='sf-row'><span class='sf-key sf-excluded-key'></span>uitgesloten door een "
+        "harde eis (reden bij aanwijzen)</div>",
+    ]
     if inputs.noise is not None:
-        kind = "gemodelleerd, indicatief" if inputs.noise.modelled else "officiële kaart"
-        labels = [f"{a}–{b}" for a, b in zip(NOISE_BREAKS, NOISE_BREAKS[1:], strict=False)]
-        labels.append(f"≥ {NOISE_BREAKS[-1]}")
-        noise = (
-            f"<h4>Geluid Lden (dB) – {kind}</h4>"
-            + "".join(
-                f"<div><span style='background:{c}'></span>{lab}</div>"
-                for c, lab in zip(NOISE_COLOURS, labels, strict=True)
-            )
+        ticks = [*(str(b) for b in NOISE_BREAKS), "dB"]
+        parts.append(f"<h4>Geluid Lden (dB) – {_noise_label(inputs.noise)}</h4>")
+        parts.append(_strip(NOISE_COLOURS, ticks, NOISE_OPACITY))
+        parts.append(f"<div class='sf-note'>onder {NOISE_BREAKS[0]} dB: geen kleur</div>")
+    parts.append(
+        "<div class='sf-note'>Voorzieningen: kleur en aantal per soort staan in de lagenlijst "
+        "(rechtsboven).</div>"
+    )
+    if route_cats:
+        colours = _category_colours(inputs.registry)
+        parts.append("<h4>Looproute vanaf de aangeklikte kavel</h4>")
+        parts += [
+            f"<div class='sf-row'><span class='sf-key sf-line' style='background:{colours[c]}'>"
+            f"</span>naar {html.escape(inputs.registry.get(c).label.lower())}</div>"
+            for c in route_cats
+        ]
+    parts.append(
+        "<p class='sf-source'>Afstanden in meter (m): lopen over het stratennet, of hemelsbreed "
+        f"waar vermeld. Geluid in dB. Scores: sitefinder {html.escape(__version__)}.</p>"
+    )
+    parts.append(f"<p class='sf-attr'>{OSM_ATTRIBUTION}</p></details></div>")
+    return "\n".join(parts)
+
+
+def _layer_name(text: str) -> str:
+    """A layer-control name as HTML (Leaflet shows names as HTML).
+
+    Braces become character references: folium compiles every element's script as a
+    Jinja template once more, so ``{{`` or ``{%`` in a name would break the page.
+    """
+    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _swatch_name(colour: str, text: str) -> str:
+    """A layer-control name with a colour dot."""
+    return f"<span class='sf-dot' style='background:{colour}'></span>{_layer_name(text)}"
+
+
+def _plot_labels(plots: gpd.GeoDataFrame) -> tuple[list[str], str | None]:
+    cols = {c.lower(): c for c in plots.columns if c != "geometry"}
+    name_col = next((cols[n] for n in _NAME_COLUMNS if n in cols), None)
+    ids = [str(i) for i in plots.index]
+    if name_col is None:
+        return ids, None
+    names = plots[name_col].fillna("").astype(str).tolist()
+    return [f"{i} – {n}" if n else i for i, n in zip(ids, names, strict=True)], name_col
+
+
+def _profile_meta(res: ProfileResult, table: pd.DataFrame, extra: pd.DataFrame | None) -> dict[str, Any]:
+    """What the page script needs to know about one profile (criteria, maxima, extras).
+
+    Extras are the profile's columns besides score, rank, exclusion and points (for
+    example the sensitivity columns), and columns of ``extra`` ending in ``_<profile>``.
+    """
+    p = res.profile.name
+    scored = [c for c in res.profile.criteria if f"pts_{p}_{c.name}" in table.columns]
+    weights = dict(res.weights) or {c.name: float(c.weight or 0.0) for c in scored}
+    total_w = sum(weights.get(c.name, 0.0) for c in scored) or 1.0
+    standard = {f"score_{p}", f"rank_{p}", f"excluded_{p}"}
+    own = [c for c in res.table.columns if c not in standard and not c.startswith(f"pts_{p}_")]
+    own += [c for c in (extra.columns if extra is not None else []) if c.endswith(f"_{p}")]
+    extras = [c for c in dict.fromkeys(own) if c in table.columns]
+    excluded = table[f"excluded_{p}"].fillna("").astype(str) != ""
+    return {
+        "name": p,
+        "title": res.profile.title,
+        "score": f"score_{p}",
+        "rank": f"rank_{p}",
+        "excluded": f"excluded_{p}",
+        "n_ok": int((~excluded).sum()),
+        "criteria": [
+            {
+                "col": f"pts_{p}_{c.name}",
+                "label": c.label,
+                "indicator": c.indicator,
+                "max": round(100.0 * weights.get(c.name, 0.0) / total_w, 2),
+            }
+            for c in scored
+        ],
+        "skipped": list(res.skipped),
+        "extras": extras,
+    }
+
+
+def map_data(inputs: MapInputs) -> dict[str, Any]:
+    """Everything the page script needs, as JSON-ready data."""
+    t0 = time.perf_counter()
+    plots = inputs.plots
+    crs = plots.crs
+    attributes = pd.DataFrame(plots.drop(columns="geometry"))
+    parts = [attributes, inputs.indicators.drop(columns=list(attributes.columns), errors="ignore")]
+    parts += [r.table for r in inputs.profiles]
+    if inputs.extra is not None:
+        parts.append(inputs.extra)
+    table = pd.concat(parts, axis=1)
+    table = table.loc[:, ~table.columns.duplicated()].reindex(plots.index)
+    labels: dict[str, ColumnLabel] = {}
+    for col in table.columns:
+        owner = next((r.profile.name for r in inputs.profiles if col.endswith(f"_{r.profile.name}")), None)
+        labels[col] = column_label(col, inputs.registry, owner)
+    profiles = [_profile_meta(r, table, inputs.extra) for r in inputs.profiles]
+    plot_labels, _ = _plot_labels(plots)
+    geoms = mapdata.to_wgs84(mapdata.simplify_m(plots.geometry.to_numpy(), 0.5), crs)
+    fc = mapdata.feature_collection(
+        geoms,
+        [{"i": i, "id": str(pid), "label": lab}
+         for i, (pid, lab) in enumerate(zip(plots.index, plot_labels, strict=True))],
+    )  # fmt: skip
+    data: dict[str, Any] = {
+        "title": inputs.title,
+        "attribution": OSM_ATTRIBUTION,
+        "style": {"score_colours": SCORE_COLOURS, "excluded_colour": EXCLUDED_COLOUR},
+        "plots": fc,
+        "cols": mapdata.encode_table(table, labels),
+        "meta": {c: {"label": lab.label, "unit": lab.unit, "kind": lab.kind} for c, lab in labels.items()},
+        "attributes": [c for c in attributes.columns if c in table.columns],
+        "indicators": [c for c in inputs.indicators.columns if c not in attributes.columns],
+        "profiles": profiles,
+        "amenities": [],
+        "routes": None,
+    }
+    log.debug("Map data for %d plots in %.2f s", len(plots), time.perf_counter() - t0)
+    return data
+
+
+def _add_amenities(fmap: folium.Map, inputs: MapInputs, data: dict[str, Any]) -> dict[str, int]:
+    pts = mapdata.amenity_points(inputs.amenities, inputs.plots.crs)
+    colours = _category_colours(inputs.registry)
+    counts: dict[str, int] = {}
+    for cat in inputs.registry:
+        sel = pts[pts["category"] == cat.name]
+        if not len(sel):
+            continue
+        counts[cat.name] = len(sel)
+        k = len(data["amenities"])
+        data["amenities"].append(
+            {
+                "name": cat.name,
+                "label": cat.label,
+                "colour": colours[cat.name],
+                "points": [
+                    [lat, lon, name] if name else [lat, lon]
+                    for lat, lon, name in zip(
+                        sel["lat"].tolist(), sel["lon"].tolist(), sel["name"].tolist(), strict=True
+                    )
+                ],
+            }
         )
-    return f"""
-<div id="sf-legend" class="sf-legend">
-<h4>Geschiktheid (score 0–100)</h4>{score_items}
-<div><span style='background:{EXCLUDED_COLOUR};opacity:.5'></span>uitgesloten</div>
-{noise}
-<p class="sf-attr">{OSM_ATTRIBUTION}</p>
-</div>
-<style>
-.sf-legend {{position:fixed; bottom:24px; left:10px; z-index:9999; background:white;
-  padding:8px 10px; font:12px/1.4 sans-serif; border-radius:4px; box-shadow:0 1px 4px rgba(0,0,0,.4);}}
-.sf-legend h4 {{margin:4px 0; font-size:12px;}}
-.sf-legend span {{display:inline-block; width:14px; height:10px; margin-right:6px;}}
-.sf-attr {{margin:6px 0 0; font-size:10px; color:#555;}}
-.sf-popup table {{border-collapse:collapse; font-size:11px;}}
-.sf-popup td, .sf-popup th {{padding:1px 4px;}}
-.sf-bar {{width:60px; height:8px; background:#eee;}}
-.sf-bar div {{height:8px; background:#21918c;}}
-.sf-excluded {{color:#b10026;}}
-</style>"""
+        _ClusterLayer(
+            f"sitefinder.amenityCluster(sf_data, {k})",
+            name=_swatch_name(colours[cat.name], f"{cat.label} ({len(sel)})"),
+            overlay=True,
+            show=cat.name in SHOWN_CATEGORIES,
+        ).add_to(fmap)
+    return counts
+
+
+def _routes(inputs: MapInputs, data: dict[str, Any]) -> list[str]:
+    """Add the walking routes to ``data``; return the categories that have them.
+
+    A category whose route lengths differ from the plots' ``dist_<cat>_m`` (the map
+    was given another network than the indicators used) gets no routes, with a warning.
+    """
+    if inputs.access is None or inputs.network is None:
+        return []
+    cats = [c for c in ROUTE_CATEGORIES if c in inputs.registry]
+    if not cats:
+        return []
+    t0 = time.perf_counter()
+    routes = nearest_routes(inputs.network, inputs.access, inputs.plots, inputs.amenities, cats)
+    for cat in list(routes):
+        col = f"dist_{cat}_m"
+        if col not in inputs.indicators.columns:
+            continue
+        want = inputs.indicators[col].reindex(inputs.plots.index).to_numpy(dtype=float)
+        got = np.array([np.nan if r is None else r.distance_m for r in routes[cat]])
+        if not np.allclose(got, want, atol=0.5, rtol=1e-3, equal_nan=True):
+            log.warning("map: walking routes to %s left out: they do not match %s", cat, col)
+            del routes[cat]
+    if not routes:
+        return []
+    cats = [c for c in cats if c in routes]
+    colours = _category_colours(inputs.registry)
+    labels = {c: inputs.registry.get(c).label for c in cats}
+    data["routes"] = mapdata.route_block(
+        routes, inputs.amenities, inputs.plots.crs, labels, colours, len(inputs.plots)
+    )
+    log.info("Walking routes for the map in %.1f s", time.perf_counter() - t0)
+    return [c for c in cats if c in routes]
 
 
 def build_map(inputs: MapInputs) -> folium.Map:
-    """Build the Folium map (not yet written)."""
-    plots_wgs = inputs.plots.to_crs(4326)
-    area_wgs = gpd.GeoSeries([inputs.study_area], crs=inputs.plots.crs).to_crs(4326)
-    minx, miny, maxx, maxy = area_wgs.total_bounds
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True)
-    folium.TileLayer("OpenStreetMap", name="Achtergrond (OpenStreetMap)", attr=OSM_ATTRIBUTION).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.GeoJson(
-        area_wgs.__geo_interface__, name="Studiegebied",
-        style_function=lambda _f: {"color": "#333", "weight": 2, "fill": False, "dashArray": "6 4"},
-    ).add_to(fmap)
-    if inputs.noise is not None:
-        png, bounds = _noise_png(inputs.noise)
-        import base64
+    """Build the Folium map (not yet rendered or written)."""
+    plots = inputs.plots
+    area = gpd.GeoSeries([inputs.study_area], crs=plots.crs)
+    fmap = folium.Map(location=[52.1, 5.3], zoom_start=13, tiles=None, control_scale=True,
+                      prefer_canvas=True)  # fmt: skip
+    # Without a tile layer Leaflet needs the zoom range on the map itself.
+    fmap.options.update(max_zoom=19, min_zoom=6)
+    # Only Leaflet itself: folium's default bootstrap, jQuery and icon fonts are not used.
+    fmap.default_js = [js for js in folium.Map.default_js if js[0] == "leaflet"]
+    fmap.default_css = [css for css in folium.Map.default_css if css[0] == "leaflet_css"]
+    root = fmap.get_root()
+    assert isinstance(root, Figure)
+    root.header.add_child(_Raw(f"<title>{html.escape(inputs.title)}</title>"))
+    root.header.add_child(_Raw(f"<style>{own_asset('sitefinder.css')}</style>"))
+    root.header.add_child(_Raw(f"<script>{own_asset('sitefinder.js')}</script>"))
+    west, south, east, north = mapdata.to_wgs84(
+        np.asarray([shapely.box(*plots.total_bounds).buffer(100)], dtype=object), plots.crs
+    )[0].bounds
+    fmap.fit_bounds([[south, west], [north, east]])
 
-        label = "Geluid Lden" + (" (gemodelleerd)" if inputs.noise.modelled else "")
+    data = map_data(inputs)
+    tiles = None
+    if inputs.tiles == "osm":
+        tiles = folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="Achtergrondkaart (OpenStreetMap)",
+                                 overlay=True, control=True, max_zoom=19)  # fmt: skip
+        tiles.add_to(fmap)
+    profile_layers: list[str] = []
+    for k, res in enumerate(inputs.profiles):
+        layer = _JsLayer(f"sitefinder.plotLayer(sf_data, {k})", name=_layer_name(f"Profiel: {res.profile.title}"),
+                         overlay=False, show=(k == 0))  # fmt: skip
+        layer.add_to(fmap)
+        profile_layers.append(layer.get_name())
+    area_wgs = mapdata.to_wgs84(mapdata.simplify_m(area.to_numpy(), 5.0), plots.crs)
+    folium.GeoJson(
+        mapdata.feature_collection(area_wgs, [{}]), name="Grens van het studiegebied",
+        style_function=lambda _f: {"color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"},
+        interactive=False,
+    ).add_to(fmap)  # fmt: skip
+    if inputs.noise is not None:
+        png, bounds = noise_png(inputs.noise)
+        label = "Geluid Lden (dB)" + (", gemodelleerd" if inputs.noise.modelled else "")
         folium.raster_layers.ImageOverlay(
             "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds,
-            opacity=0.55, name=label, interactive=False, zindex=1,
-        ).add_to(fmap)
-    scores_all = pd.concat([r.table for r in inputs.profiles], axis=1)
-    for i, res in enumerate(inputs.profiles):
-        p = res.profile.name
-        fg = folium.FeatureGroup(name=f"Score: {res.profile.title}", show=(i == 0))
-        gdf = plots_wgs[["geometry"]].copy()
-        gdf["plot_id"] = gdf.index.astype(str)
-        gdf["score"] = scores_all[f"score_{p}"]
-        gdf["excluded"] = scores_all[f"excluded_{p}"]
-        gdf["popup"] = [
-            popup_html(pid, res, inputs.indicators.loc[pid], scores_all.loc[pid]) for pid in gdf.index
-        ]
-        gdf["tooltip"] = [
-            f"{pid}: {s:.0f}" + (f" – uitgesloten: {e}" if e else "")
-            for pid, s, e in zip(gdf.index, gdf["score"], gdf["excluded"], strict=True)
-        ]
-        gdf["fill"] = [EXCLUDED_COLOUR if e else _score_colour(s) for s, e in zip(gdf["score"], gdf["excluded"], strict=True)]
-        gdf["dash"] = ["4 4" if e else "" for e in gdf["excluded"]]
-        folium.GeoJson(
-            gdf.reset_index(drop=True).__geo_interface__,
-            name=f"score_{p}",
-            style_function=lambda f: {
-                "fillColor": f["properties"]["fill"], "color": "#222", "weight": 1,
-                "fillOpacity": 0.75, "dashArray": f["properties"]["dash"],
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=420),
-        ).add_to(fg)
-        fg.add_to(fmap)
-    am = inputs.amenities.copy()
-    if len(am):
-        am_wgs = gpd.GeoDataFrame(am.drop(columns="geometry"), geometry=am.geometry.representative_point(), crs=am.crs).to_crs(4326)
-        colour = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(inputs.registry.names)}
-        fg = folium.FeatureGroup(name="Voorzieningen", show=True)
-        cluster = MarkerCluster(disableClusteringAtZoom=16).add_to(fg)
-        for row in am_wgs.itertuples():
-            cat = inputs.registry.get(row.category)
-            name = row.name if isinstance(row.name, str) else ""
-            folium.CircleMarker(
-                [row.geometry.y, row.geometry.x], radius=5, color=colour[row.category],
-                fill=True, fill_opacity=0.9, weight=1,
-                tooltip=html.escape(f"{cat.label}{': ' + name if name else ''}"),
-            ).add_to(cluster)
-        fg.add_to(fmap)
-    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
-        folium.Element(_legend_html(inputs)))
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().header.add_child(  # type: ignore[attr-defined]
-        folium.Element(f"<title>{html.escape(inputs.title)}</title>"))
+            opacity=NOISE_OPACITY, name=label, interactive=False, zindex=2,
+        ).add_to(fmap)  # fmt: skip
+    _add_amenities(fmap, inputs, data)
+    route_cats = _routes(inputs, data)
+    routes_layer = None
+    if route_cats:
+        routes_layer = _JsLayer("L.layerGroup()", name="Looproutes (klik op een kavel)", overlay=True,
+                                show=True)  # fmt: skip
+        routes_layer.add_to(fmap)
+    index = folium.GeoJson(
+        _search_index(inputs, data), name="Zoekindex", show=False, control=False,
+        marker=folium.CircleMarker(radius=1),
+    )  # fmt: skip
+    index.add_to(fmap)
+    Search(layer=index, search_label="label", geom_type="Point", search_zoom=17,
+           placeholder="Zoek kavel (id of naam)", position="topleft", collapsed=False).add_to(fmap)  # fmt: skip
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    options = (
+        f"{{profiles: [{', '.join(profile_layers)}], routes: {routes_layer.get_name() if routes_layer else 'null'}, "
+        f"tiles: {tiles.get_name() if tiles else 'null'}, search: {index.get_name()}searchControl, "
+        f"index: {index.get_name()}}}"
+    )
+    _Setup(options).add_to(fmap)
+    root.html.add_child(_Raw(legend_html(inputs, route_cats)))
+    root.html.add_child(_Raw("<div id='sf-notice' class='sf-notice'></div>"))
+    root.html.add_child(
+        _Raw(f'<script type="application/json" id="sf-data">{mapdata.to_script_json(data)}</script>')
+    )
+    root.script.add_child(_Raw("var sf_data = sitefinder.load('sf-data');"), name="sf_data", index=0)
     return fmap
+
+
+def _search_index(inputs: MapInputs, data: dict[str, Any]) -> dict[str, Any]:
+    """Points (one per plot) that the search box looks through, by ``label``.
+
+    The labels are filled in by the page script from the data block: user text must
+    not pass through folium's templates (see :func:`_layer_name`).
+    """
+    pts = mapdata.to_wgs84(shapely.point_on_surface(inputs.plots.geometry.to_numpy()), inputs.plots.crs)
+    props = [{"label": "", "i": f["properties"]["i"]} for f in data["plots"]["features"]]
+    return mapdata.feature_collection(pts, props)
+
+
+def render_map(inputs: MapInputs) -> str:
+    """The map as one HTML page (self-contained unless ``inputs.self_contained`` is False)."""
+    t0 = time.perf_counter()
+    page = build_map(inputs).get_root().render()
+    if inputs.self_contained:
+        page, _missing = inline_assets(page)
+    log.info("Rendered map: %d plots, %.1f MB in %.1f s", len(inputs.plots), len(page.encode()) / 1e6,
+             time.perf_counter() - t0)  # fmt: skip
+    return page
 
 
 def write_map(inputs: MapInputs, path: Path) -> Path:
     """Render and write ``map.html`` atomically."""
-    fmap = build_map(inputs)
+    page = render_map(inputs)
     with atomic_path(Path(path)) as tmp:
-        fmap.save(str(tmp))
+        tmp.write_text(page, encoding="utf-8")
     log.debug("Wrote %s", path)
     return Path(path)

@@ -1,0 +1,170 @@
+"""Compact data for the map: plots, per-plot values, amenities and routes as plain JSON.
+
+The map carries one data block that its script reads once. Plot geometries are
+simplified in metres (working CRS) and only then reprojected to WGS84, with
+coordinates rounded to 6 decimals (about 0.1 m). Values are stored per column, and
+text columns (exclusion reasons repeat a lot) as a dictionary plus codes, so a map of
+5,000 plots stays a few megabytes. Routes are Google-encoded polylines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from sitefinder.render.labels import ColumnLabel
+from sitefinder.routes import Route
+
+#: Decimals kept per value kind (metres to 0.1 m, shares to 0.1 %).
+_DECIMALS = {"m": 1, "db": 1, "share": 3, "points": 2, "count": 0, "rank": 0, "number": 3}
+
+
+def to_wgs84(geoms: np.ndarray, crs: CRS | str, decimals: int = 6) -> np.ndarray:
+    """Reproject shapely geometries to WGS84 (lon, lat) and round their coordinates.
+
+    Vectorised: one pyproj call for all coordinates of all geometries.
+    """
+    tr = Transformer.from_crs(CRS.from_user_input(crs), 4326, always_xy=True)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        if len(xy) == 0:
+            return xy
+        lon, lat = tr.transform(xy[:, 0], xy[:, 1])
+        return np.round(np.column_stack([lon, lat]), decimals)
+
+    return np.asarray(shapely.transform(np.asarray(geoms, dtype=object), fn), dtype=object)
+
+
+def feature_collection(geoms: np.ndarray, properties: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of WGS84 geometries with the given properties."""
+    feats = [
+        {"type": "Feature", "geometry": g.__geo_interface__, "properties": dict(p)}
+        for g, p in zip(geoms, properties, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def simplify_m(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Simplify in the working CRS (metres), keeping valid polygons; never empty a geometry."""
+    simple = shapely.simplify(np.asarray(geoms, dtype=object), tolerance_m, preserve_topology=True)
+    empty = shapely.is_empty(simple)
+    simple[empty] = np.asarray(geoms, dtype=object)[empty]
+    return np.asarray(simple, dtype=object)
+
+
+def encode_column(values: pd.Series, kind: str) -> dict[str, Any]:
+    """One column as ``{"v": [...]}`` or, for text, ``{"dict": [...], "idx": [...]}``.
+
+    Missing values become ``null``; numbers are rounded for their kind.
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        values = values.map({True: "ja", False: "nee"})
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        dec = _DECIMALS.get(kind, 3)
+        arr = np.round(arr, dec)
+        if dec == 0:
+            out: list[Any] = [None if np.isnan(x) else int(x) for x in arr.tolist()]
+        else:
+            out = [None if np.isnan(x) else x for x in arr.tolist()]
+        return {"v": out}
+    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
+    return {
+        "dict": [str(u) for u in uniques],
+        "idx": [None if c < 0 else int(c) for c in codes.tolist()],
+    }
+
+
+def encode_table(table: pd.DataFrame, labels: Mapping[str, ColumnLabel]) -> dict[str, Any]:
+    """Every column of ``table`` encoded with :func:`encode_column`."""
+    return {col: encode_column(table[col], labels[col].kind) for col in table.columns}
+
+
+def encode_polyline(latlon: np.ndarray, precision: int = 5) -> str:
+    """Google's encoded polyline format of (lat, lon) pairs.
+
+    Examples
+    --------
+    >>> encode_polyline(np.array([[38.5, -120.2], [40.7, -120.95], [43.252, -126.453]]))
+    '_p~iF~ps|U_ulLnnqC_mqNvxq`@'
+    """
+    factor = 10**precision
+    ints = np.round(np.asarray(latlon, dtype=float) * factor).astype(np.int64)
+    deltas = np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+    chars: list[str] = []
+    for value in deltas.tolist():
+        v = ~(value << 1) if value < 0 else value << 1
+        while v >= 0x20:
+            chars.append(chr((0x20 | (v & 0x1F)) + 63))
+            v >>= 5
+        chars.append(chr(v + 63))
+    return "".join(chars)
+
+
+def route_block(
+    routes: Mapping[str, list[Route | None]],
+    amenities: gpd.GeoDataFrame,
+    crs: CRS | str,
+    labels: Mapping[str, str],
+    colours: Mapping[str, str],
+    n_plots: int,
+    tolerance_m: float = 1.5,
+) -> dict[str, Any]:
+    """Routes per plot as ``[distance_m, amenity name, encoded polyline]`` per category."""
+    cats = list(routes)
+    names: dict[str, np.ndarray] = {}
+    for cat in cats:
+        sel = amenities.loc[amenities["category"] == cat]
+        col = sel["name"] if "name" in sel.columns else pd.Series("", index=sel.index)
+        names[cat] = col.fillna("").astype(str).to_numpy()
+    lines: list[shapely.LineString] = []
+    where: list[tuple[int, int]] = []
+    for k, cat in enumerate(cats):
+        for i, r in enumerate(routes[cat]):
+            if r is not None:
+                lines.append(r.line)
+                where.append((i, k))
+    by_plot: list[list[Any] | None] = [None] * n_plots
+    if lines:
+        wgs = to_wgs84(simplify_m(np.asarray(lines, dtype=object), tolerance_m), crs)
+        for (i, k), line in zip(where, wgs, strict=True):
+            r = routes[cats[k]][i]
+            assert r is not None
+            row = by_plot[i] or [None] * len(cats)
+            name = names[cats[k]][r.amenity] if 0 <= r.amenity < len(names[cats[k]]) else ""
+            latlon = shapely.get_coordinates(line)[:, ::-1]
+            row[k] = [round(r.distance_m, 1), name, encode_polyline(latlon)]
+            by_plot[i] = row
+    return {
+        "categories": [{"name": c, "label": labels[c], "colour": colours[c]} for c in cats],
+        "by_plot": by_plot,
+    }
+
+
+def amenity_points(amenities: gpd.GeoDataFrame, crs: CRS | str) -> pd.DataFrame:
+    """Amenities as ``category``, ``lat``, ``lon``, ``name`` (one representative point each)."""
+    if len(amenities) == 0:
+        return pd.DataFrame({"category": [], "lat": [], "lon": [], "name": []})
+    pts = to_wgs84(shapely.point_on_surface(amenities.geometry.to_numpy()), crs)
+    xy = shapely.get_coordinates(pts)
+    name = amenities["name"] if "name" in amenities.columns else pd.Series("", index=amenities.index)
+    return pd.DataFrame(
+        {
+            "category": amenities["category"].to_numpy(),
+            "lat": xy[:, 1],
+            "lon": xy[:, 0],
+            "name": name.fillna("").astype(str).to_numpy(),
+        }
+    )
+
+
+def to_script_json(data: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block (no ``</`` inside, no NaN)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).replace("</", "<\\/")

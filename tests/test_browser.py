@@ -1,0 +1,276 @@
+"""The map and the report in a real headless Chromium, offline.
+
+Uses Debian's ``chromium`` (``/usr/bin/chromium``, installed by ``.ci/run``) driven by
+Playwright for Python; Playwright's own browser download is not needed. Every request
+that is not ``file:`` or ``data:`` is blocked, so these tests prove that the pages work
+without internet. Screenshots (and a PDF of the report) go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sitefinder.render.map import MapInputs, write_map
+from sitefinder.render.report import open_run, write_report
+from tests.conftest import REPO, run_cli
+from tests.test_map import synthetic_town
+from tests.test_report import write_run_folder
+
+log = logging.getLogger(__name__)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+LAUNCH_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is missing; install Debian's chromium and chromium-driver "
+        "(apt-get install chromium chromium-driver) to run the browser tests (CI does)",
+    ),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the dev extra) is not installed")
+
+
+@dataclass
+class Opened:
+    """A page loaded offline, with what went wrong on the way."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    load_s: float = 0.0
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+def open_offline(browser: Any, path: Path, ready: str | None = "body[data-sf-ready]") -> Opened:
+    """Open ``path`` with every non-file request blocked; wait until the page script is ready."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    opened = Opened(page)
+
+    def on_console(msg: Any) -> None:
+        if msg.type == "error":
+            opened.errors.append(f"console: {msg.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: opened.errors.append(f"pageerror: {exc}"))
+
+    def route(r: Any) -> None:
+        url = r.request.url
+        if url.startswith(("file:", "data:", "about:")):
+            r.continue_()
+        else:
+            opened.blocked.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    t0 = time.perf_counter()
+    page.goto(path.resolve().as_uri())
+    if ready:
+        page.wait_for_selector(ready, state="attached", timeout=60_000)
+    opened.load_s = time.perf_counter() - t0
+    return opened
+
+
+def _artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name
+
+
+@pytest.fixture(scope="module")
+def town() -> MapInputs:
+    return synthetic_town(n_side=5, n_amenities=60)
+
+
+@pytest.fixture(scope="module")
+def town_map(town: MapInputs, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_map(town, tmp_path_factory.mktemp("browser") / "map.html")
+
+
+@pytest.fixture
+def opened_map(browser: Any, town_map: Path) -> Iterator[Opened]:
+    opened = open_offline(browser, town_map)
+    yield opened
+    opened.page.close()
+
+
+def _click_plot(opened: Opened, i: int) -> None:
+    """Click the middle of plot ``i`` on the active profile layer, as a user would."""
+    xy = opened.page.evaluate(
+        """(i) => { const s = sitefinder.state; const lyr = s.byPlot[s.active][i];
+                    s.map.setView(lyr.getBounds().getCenter(), 17, {animate: false});
+                    const p = s.map.latLngToContainerPoint(lyr.getBounds().getCenter());
+                    const r = s.map.getContainer().getBoundingClientRect();
+                    return [p.x + r.left, p.y + r.top]; }""",
+        i,
+    )
+    opened.page.wait_for_timeout(200)
+    opened.page.mouse.click(xy[0], xy[1])
+
+
+def test_map_loads_offline_without_errors(opened_map: Opened) -> None:
+    assert opened_map.errors == []
+    assert opened_map.blocked == [], "a self-contained map asks for nothing outside the file"
+    legend = opened_map.page.locator("#sf-legend")
+    assert legend.is_visible()
+    assert "Geschiktheid: score (0–100 punten)" in legend.inner_text()
+    assert "gemodelleerd" in legend.inner_text()
+    assert opened_map.page.locator(".leaflet-control-attribution").inner_text().count("OpenStreetMap") >= 1
+    opened_map.page.screenshot(path=_artifact("map.png"))
+
+
+def test_every_profile_layer_can_be_switched(town: MapInputs, opened_map: Opened) -> None:
+    page = opened_map.page
+    control = page.locator(".leaflet-control-layers-base")
+    titles = [r.profile.title for r in town.profiles]
+    for title in titles:
+        assert control.get_by_text(f"Profiel: {title}").count() == 1, f"layer for {title}"
+    fills = []
+    for k, title in reversed(list(enumerate(titles))):
+        control.get_by_text(f"Profiel: {title}").click()
+        state = page.evaluate(
+            """() => { const s = sitefinder.state;
+                       return {active: s.active, shown: s.layers.map(l => s.map.hasLayer(l))}; }"""
+        )
+        assert state["active"] == k
+        assert state["shown"] == [j == k for j in range(len(titles))], "exactly one profile shown"
+        assert page.locator("#sf-active-profile").inner_text() == title
+        fills.append(page.evaluate("() => Object.values(sitefinder.state.byPlot[sitefinder.state.active])"
+                                   ".map(l => l.options.fillColor).join()"))  # fmt: skip
+    assert fills[0] != fills[1], "plots are coloured per profile"
+    assert opened_map.errors == []
+    page.screenshot(path=_artifact("map-second-profile.png"))
+
+
+def test_plot_popup_shows_the_breakdown_and_routes(town: MapInputs, opened_map: Opened) -> None:
+    page = opened_map.page
+    _click_plot(opened_map, 0)
+    popup = page.locator(".sf-popup")
+    popup.wait_for(timeout=5000)
+    assert popup.get_attribute("data-plot") == "K0001"
+    text = popup.inner_text()
+    assert "Kavel K0001" in text
+    scored = [
+        c for c in town.profiles[0].profile.criteria if f"pts_prikkelarm_{c.name}" in town.profiles[0].table
+    ]
+    assert page.locator(".sf-popup .sf-breakdown tbody tr").count() == len(scored)
+    assert page.locator(".sf-popup .sf-bar").count() == len(scored)
+    for c in scored:
+        assert c.label in text
+    assert "Looproute" in text and "\xa0m lopen" in text
+    n_routes = page.evaluate("() => sitefinder.state.routes.getLayers().length")
+    assert n_routes > 0, "the walking routes are drawn on click"
+    page.locator(".sf-popup summary", has_text="Alle indicatoren").click()
+    assert "Loopafstand tot supermarkt" in popup.inner_text()
+    assert opened_map.errors == []
+    page.screenshot(path=_artifact("map-popup.png"))
+
+
+def test_search_by_plot_name_opens_its_popup(opened_map: Opened) -> None:
+    page = opened_map.page
+    box = page.locator(".leaflet-control-search input.search-input")
+    box.click()
+    box.press_sequentially("Blok 2-3", delay=30)  # leaflet-search reacts to key presses
+    tip = page.locator(".search-tooltip .search-tip", has_text="Blok 2-3")
+    tip.first.wait_for(timeout=5000)
+    tip.first.click()
+    popup = page.locator(".sf-popup")
+    popup.wait_for(timeout=5000)
+    assert "Blok 2-3" in popup.inner_text()
+    assert opened_map.errors == []
+
+
+def test_unreachable_tiles_degrade_gracefully(browser: Any, town: MapInputs, tmp_path: Path) -> None:
+    path = write_map(replace(town, tiles="osm"), tmp_path / "map-osm.html")
+    opened = open_offline(browser, path)
+    page = opened.page
+    notice = page.locator("#sf-notice")
+    notice.wait_for(state="visible", timeout=10_000)
+    assert "Achtergrondkaart niet bereikbaar" in notice.inner_text()
+    assert opened.blocked and all("tile.openstreetmap.org" in u for u in opened.blocked)
+    # Only the blocked tiles fail; the page itself keeps working.
+    assert [e for e in opened.errors if "Failed to load resource" not in e] == []
+    _click_plot(opened, 1)
+    page.locator(".sf-popup").wait_for(timeout=5000)
+    page.screenshot(path=_artifact("map-no-tiles.png"))
+    page.close()
+
+
+def test_report_opens_offline_and_prints(browser: Any, town: MapInputs, tmp_path: Path) -> None:
+    run = open_run(write_run_folder(town, tmp_path / "run"))
+    html_path, _csv = write_report(run, ["K0001", "K0008", "K0013"], tmp_path / "vergelijking.html")
+    opened = open_offline(browser, html_path, ready=None)
+    page = opened.page
+    assert opened.errors == []
+    assert opened.blocked == []
+    assert page.locator("svg.sf-chart").count() == len(town.profiles)
+    assert page.locator("svg.sf-minimap").count() == 3
+    assert page.locator("svg.sf-chart").first.bounding_box()["width"] > 300
+    page.screenshot(path=_artifact("report.png"), full_page=True)
+    pdf = page.pdf(path=str(_artifact("report.pdf")), format="A4", print_background=True)
+    assert pdf[:4] == b"%PDF"
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert 2 <= pages <= 12, f"{pages} A4 pages"
+    page.close()
+
+
+@pytest.mark.slow
+def test_large_map_load_time(browser: Any, tmp_path: Path) -> None:
+    """5,000 plots and 10,000 amenities: record size and load time (logged, not asserted)."""
+    town = synthetic_town(n_side=71, n_amenities=10_000, draws=0)
+    path = write_map(town, tmp_path / "large.html")
+    opened = open_offline(browser, path)
+    size_mb = path.stat().st_size / 1e6
+    line = f"synthetic {len(town.plots)} plots, 10000 amenities: {size_mb:.1f} MB, loaded in {opened.load_s:.2f} s"
+    log.warning("map size and load time: %s", line)
+    with _artifact("map-size.txt").open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    assert opened.errors == []
+    _click_plot(opened, 2500)
+    opened.page.locator(".sf-popup").wait_for(timeout=10_000)
+    opened.page.screenshot(path=_artifact("map-large.png"))
+    opened.page.close()
+
+
+@pytest.mark.slow
+def test_scale8_sample_map(browser: Any, tmp_path: Path) -> None:
+    """The Almere-sized sample town through ``sitefinder run``: record map size and load time."""
+    sample = pytest.importorskip("sitefinder.sample", reason="the sample-town generator is not there yet")
+    t0 = time.perf_counter()
+    made = sample.generate_sample(tmp_path / "sample", seed=42, scale=8)
+    out = tmp_path / "run"
+    res = run_cli("run", "--osm", made.osm_path, "--plots", made.plots_path, "--out", out,
+                  "--cache", tmp_path / "cache", "--layers", tmp_path / "layers", "--tiles", "none")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    built_s = time.perf_counter() - t0
+    path = out / "map.html"
+    opened = open_offline(browser, path)
+    n = opened.page.evaluate("() => sf_data.plots.features.length")
+    size_mb = path.stat().st_size / 1e6
+    line = (f"scale-8 sample ({n} plots): {size_mb:.2f} MB, loaded in {opened.load_s:.2f} s "
+            f"(sample and run took {built_s:.0f} s)")  # fmt: skip
+    log.warning("map size and load time: %s", line)
+    with _artifact("map-size.txt").open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    assert opened.errors == []
+    assert opened.blocked == []
+    opened.page.screenshot(path=_artifact("map-scale8.png"))
+    opened.page.close()
