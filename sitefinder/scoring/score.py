@@ -3,19 +3,23 @@
 score = 100 · Σ wᵢ·vᵢ / Σ wᵢ, with vᵢ in [0, 1] the value of criterion i. The
 contribution of criterion i, in points of the 100, is 100 · wᵢ·vᵢ / Σ w, so the
 contributions of a plot add up to its score: every score is explainable from the
-table alone.
+table alone. A plot that fails a hard constraint keeps its score (so a council can
+see what it would have scored) but gets no rank and is never counted among the
+eligible plots, also not in the sensitivity analysis.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sitefinder.errors import ConfigError
-from sitefinder.scoring.profiles import OPS, Constraint, Profile
+from sitefinder.scoring.functions import Categories
+from sitefinder.scoring.profiles import OPS, Constraint, Criterion, Profile, SensitivitySettings
 
 log = logging.getLogger(__name__)
 
@@ -33,44 +37,239 @@ class ProfileResult:
         The profile as scored.
     table : pandas.DataFrame
         ``score_<p>`` (0-100), ``rank_<p>`` (1 = best, empty when excluded),
-        ``excluded_<p>`` (empty, or the reasons) and ``pts_<p>_<criterion>``.
+        ``excluded_<p>`` (empty, or the reasons), ``pts_<p>_<criterion>`` and, when
+        the sensitivity analysis ran, ``rank_p5_<p>``, ``rank_p95_<p>`` and
+        ``p_top<k>_<p>``.
     skipped : list of str
         Criteria and constraints skipped because their indicator was not computed
         in this run (for example noise criteria without a noise layer).
+    weights : dict
+        Weight of each scored criterion, normalised over the scored ones.
+    inputs : pandas.DataFrame
+        The indicator columns the criteria used, for explanations.
+    sensitivity : SensitivitySettings or None
+        The Monte Carlo settings used, or None when no analysis ran.
     """
 
     profile: Profile
     table: pd.DataFrame
     skipped: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)
+    inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sensitivity: SensitivitySettings | None = None
+
+    @property
+    def name(self) -> str:
+        """The profile's name (the column suffix)."""
+        return self.profile.name
+
+    @property
+    def eligible(self) -> pd.Series:
+        """True for plots that pass every constraint."""
+        return self.table[f"excluded_{self.name}"] == ""
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """What a manifest records about this profile: source, weights, AHP consistency, settings."""
+        entry: dict[str, Any] = {
+            "source": self.profile.source_file,
+            "skipped": self.skipped,
+            "weights": {k: round(v, 4) for k, v in self.weights.items()},
+            "eligible": int(self.eligible.sum()),
+        }
+        ahp = self.profile.ahp_result()
+        if ahp is not None:
+            entry["ahp"] = {"lambda_max": round(ahp.lambda_max, 4), "ci": round(ahp.ci, 4),
+                            "cr": round(ahp.cr, 4)}  # fmt: skip
+        if self.sensitivity is not None:
+            entry["sensitivity"] = self.sensitivity.model_dump()
+        if self.profile.layers:
+            entry["layers"] = {lay.name: str(lay.path) for lay in self.profile.layers}
+        return entry
 
 
-def _check_column(indicators: pd.DataFrame, col: str, profile: Profile, what: str) -> bool:
+@dataclass(frozen=True)
+class Evaluation:
+    """A profile evaluated on an indicator table, before ranking.
+
+    Attributes
+    ----------
+    criteria : list of Criterion
+        The criteria that could be scored.
+    weights : numpy.ndarray
+        Their weights, normalised to sum to 1.
+    x : numpy.ndarray
+        ``(n_criteria, n_rows)`` indicator values as numbers (NaN where missing or text).
+    utilities : numpy.ndarray
+        ``(n_criteria, n_rows)`` values in [0, 1], missing values filled per criterion.
+    reasons : pandas.Series
+        Exclusion reasons per row ("" when the row passes every constraint).
+    skipped : list of str
+        Criteria and constraints that were skipped.
+    """
+
+    criteria: list[Criterion]
+    weights: np.ndarray
+    x: np.ndarray
+    utilities: np.ndarray
+    reasons: pd.Series
+    skipped: list[str]
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Score 0-100 per row."""
+        return 100.0 * (self.weights @ self.utilities)
+
+
+def criterion_values(c: Criterion, x: np.ndarray, delta: np.ndarray | float | None = None) -> np.ndarray:
+    """Value of criterion ``c`` at ``x`` in [0, 1]; NaN (not computed) becomes worst or best.
+
+    Parameters
+    ----------
+    c : Criterion
+        The criterion.
+    x : numpy.ndarray
+        Indicator values.
+    delta : float or numpy.ndarray, optional
+        Threshold perturbation (sensitivity analysis); broadcasts against ``x``.
+    """
+    x = np.asarray(x, dtype=float)
+    xin = x if delta is None else c.function.perturbed_input(x, delta)
+    v = np.asarray(c.function(xin), dtype=float)
+    fill = 0.0 if c.missing == "worst" else 1.0
+    return np.where(np.isnan(np.broadcast_to(x, v.shape)), fill, v)
+
+
+def _column_ok(indicators: pd.DataFrame, col: str, profile: Profile, what: str, strict: bool) -> bool:
     if col in indicators.columns:
         return True
+    if not strict:
+        return False
     if col.startswith(OPTIONAL_PREFIXES):
         log.warning("profile %s: %s on %r skipped: no noise layer in this run", profile.name, what, col)
         return False
     msg = (
         f"profile file {profile.source_file}: {what} uses column {col!r}, which does not exist; "
-        f"columns: {', '.join(indicators.columns)}"
+        f"columns: {', '.join(map(str, indicators.columns))}"
     )
     raise ConfigError(msg)
 
 
-def _fails(values: pd.Series, c: Constraint) -> pd.Series:
+def _as_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return f"{v:g}"
+    return str(v)
+
+
+def constraint_fails(values: pd.Series, c: Constraint, source: str = "") -> np.ndarray:
+    """Boolean array: True where ``values`` fail constraint ``c`` (missing values per ``c.missing``).
+
+    Numbers are compared as numbers and text as text; a numeric constraint on a
+    text column converts the column when every value is a number.
+
+    Raises
+    ------
+    ConfigError
+        When a numeric constraint meets a column holding text.
+    """
     op = OPS[c.op]
-    if values.dtype == object or isinstance(c.value, str):
-        res = values.astype("string").map(lambda v: bool(op(v, str(c.value))) if pd.notna(v) else False)
-        ok = res.astype(bool)
+    missing = values.isna().to_numpy()
+    numeric_col = pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+    target = c.value
+    numeric_target = isinstance(target, float) or (
+        isinstance(target, tuple) and all(isinstance(t, float) for t in target)
+    )
+    if isinstance(target, bool):
+        ok = np.array(
+            [bool(op(bool(v), target)) if not m else False for v, m in zip(values, missing, strict=True)]
+        )
+    elif numeric_target:
+        col = values
+        if not numeric_col:
+            col = pd.to_numeric(values, errors="coerce")
+            if (col.isna() & ~values.isna()).any():
+                bad = values[col.isna() & ~values.isna()].iloc[0]
+                msg = (
+                    f"profile file {source}: constraint {c.describe()} compares numbers, but column "
+                    f"{c.indicator!r} holds text such as {bad!r}; compare with a text value in quotes"
+                )
+                raise ConfigError(msg)
+        arr = col.to_numpy(dtype=float, na_value=np.nan)
+        if isinstance(target, tuple):
+            ok = np.isin(arr, np.asarray(target, dtype=float))
+            ok = ok if c.op == "in" else ~ok
+        else:
+            with np.errstate(invalid="ignore"):
+                ok = np.asarray(op(arr, float(target)), dtype=bool)
     else:
-        ok = pd.Series(op(values.to_numpy(dtype=float), float(c.value)), index=values.index)
-    missing = values.isna()
-    ok = ok.where(~missing, c.missing == "pass")
+        tgt: Any = tuple(_as_text(t) for t in target) if isinstance(target, tuple) else _as_text(target)
+        ok = np.array(
+            [bool(op(_as_text(v), tgt)) if not m else False for v, m in zip(values, missing, strict=True)]
+        )
+    ok = np.where(missing, c.missing == "pass", ok)
     return ~ok.astype(bool)
 
 
-def score_profile(indicators: pd.DataFrame, profile: Profile) -> ProfileResult:
-    """Score every plot for one profile.
+def evaluate(indicators: pd.DataFrame, profile: Profile, *, strict: bool = True) -> Evaluation:
+    """Evaluate a profile's criteria and constraints on an indicator table.
+
+    Parameters
+    ----------
+    indicators : pandas.DataFrame
+        One row per plot (or grid cell): indicator columns and plot attributes.
+    profile : Profile
+        The validated profile.
+    strict : bool
+        True (plots): a column that does not exist is an error, except noise columns,
+        which are skipped with a warning. False (grid cells): criteria and constraints
+        on columns that cells lack (plot area, owner, ...) are skipped quietly.
+
+    Raises
+    ------
+    ConfigError
+        When a criterion or constraint names a column that does not exist (strict),
+        or when no weighted criterion can be scored.
+    """
+    skipped: list[str] = []
+    criteria: list[Criterion] = []
+    for c in profile.criteria:
+        if _column_ok(indicators, c.indicator, profile, f"criterion {c.name!r}", strict):
+            criteria.append(c)
+        else:
+            skipped.append(f"criterion {c.name} ({c.indicator})")
+    all_w = profile.weights()
+    w = np.array([all_w[c.name] for c in criteria], dtype=float)
+    if w.sum() <= 0:
+        msg = f"profile file {profile.source_file}: no criterion with a positive weight can be scored in this run"
+        raise ConfigError(msg)
+    w = w / w.sum()
+    n = len(indicators)
+    x = np.empty((len(criteria), n))
+    utilities = np.empty((len(criteria), n))
+    for i, c in enumerate(criteria):
+        col = indicators[c.indicator]
+        x[i] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if isinstance(c.function, Categories):
+            v = c.function(col.to_numpy(dtype=object))
+            utilities[i] = np.where(np.isnan(v), 0.0 if c.missing == "worst" else 1.0, v)
+        else:
+            utilities[i] = criterion_values(c, x[i])
+    reasons = pd.Series("", index=indicators.index, dtype=object)
+    for con in profile.constraints:
+        if not _column_ok(indicators, con.indicator, profile, "constraint", strict):
+            skipped.append(f"constraint {con.describe()}")
+            continue
+        failed = constraint_fails(indicators[con.indicator], con, profile.source_file)
+        add = f"{con.reason} ({con.describe()})"
+        reasons[failed] = reasons[failed].map(lambda r, a=add: f"{r}; {a}" if r else a)
+    return Evaluation(
+        criteria=criteria, weights=w, x=x, utilities=utilities, reasons=reasons, skipped=skipped
+    )
+
+
+def score_profile(
+    indicators: pd.DataFrame, profile: Profile, sensitivity: SensitivitySettings | None = None
+) -> ProfileResult:
+    """Score every plot for one profile, with the Monte Carlo sensitivity analysis.
 
     Parameters
     ----------
@@ -78,44 +277,86 @@ def score_profile(indicators: pd.DataFrame, profile: Profile) -> ProfileResult:
         One row per plot (indexed by plot id): indicator columns and plot attributes.
     profile : Profile
         The validated profile.
+    sensitivity : SensitivitySettings, optional
+        Overrides the profile's ``[sensitivity]`` settings (``draws = 0`` switches
+        the analysis off).
 
     Returns
     -------
     ProfileResult
     """
+    from sitefinder.scoring.sensitivity import rank_sensitivity
+
     p = profile.name
-    skipped: list[str] = []
-    criteria = []
-    for c in profile.criteria:
-        if _check_column(indicators, c.indicator, profile, f"criterion {c.name!r}"):
-            criteria.append(c)
-        else:
-            skipped.append(f"criterion {c.name} ({c.indicator})")
-    total_w = sum(c.weight for c in criteria)
-    if total_w <= 0:
-        msg = f"profile file {profile.source_file}: no criterion with a positive weight can be scored in this run"
-        raise ConfigError(msg)
+    ev = evaluate(indicators, profile)
     out = pd.DataFrame(index=indicators.index)
-    score = np.zeros(len(indicators))
-    for c in criteria:
-        x = indicators[c.indicator].to_numpy(dtype=float)
-        v = c.function(x)
-        v = np.where(np.isnan(v), 0.0 if c.missing == "worst" else 1.0, v)
-        pts = 100.0 * c.weight * v / total_w
-        out[f"pts_{p}_{c.name}"] = np.round(pts, 2)
-        score += pts
-    reasons = pd.Series("", index=indicators.index, dtype=object)
-    for con in profile.constraints:
-        if not _check_column(indicators, con.indicator, profile, "constraint"):
-            skipped.append(f"constraint {con.describe()}")
-            continue
-        failed = _fails(indicators[con.indicator], con)
-        add = f"{con.reason} ({con.describe()})"
-        reasons[failed] = reasons[failed].map(lambda r, a=add: f"{r}; {a}" if r else a)
-    excluded = reasons != ""
+    pts = 100.0 * ev.weights[:, None] * ev.utilities
+    for i, c in enumerate(ev.criteria):
+        out[f"pts_{p}_{c.name}"] = np.round(pts[i], 2)
+    score = pts.sum(axis=0)
+    excluded = (ev.reasons != "").to_numpy()
     out.insert(0, f"score_{p}", np.round(score, 1))
     ranks = pd.Series(score, index=indicators.index).where(~excluded).rank(ascending=False, method="min")
     out.insert(1, f"rank_{p}", ranks.astype("Int64"))
-    out.insert(2, f"excluded_{p}", reasons)
+    out.insert(2, f"excluded_{p}", ev.reasons)
+    settings = sensitivity if sensitivity is not None else profile.sensitivity
+    used: SensitivitySettings | None = None
+    if settings.draws > 0:
+        sens = rank_sensitivity(ev, ~excluded, settings)
+        sens.index = indicators.index
+        for col in sens.columns:
+            out.insert(len(out.columns) - len(ev.criteria), f"{col}_{p}", sens[col])
+        used = settings
     log.info("Profile %s: %d plots scored, %d excluded by constraints", p, len(out), int(excluded.sum()))
-    return ProfileResult(profile=profile, table=out, skipped=skipped)
+    inputs = indicators[[c.indicator for c in ev.criteria]].copy() if ev.criteria else pd.DataFrame()
+    return ProfileResult(
+        profile=profile,
+        table=out,
+        skipped=ev.skipped,
+        weights={c.name: float(w) for c, w in zip(ev.criteria, ev.weights, strict=True)},
+        inputs=inputs.loc[:, ~inputs.columns.duplicated()],
+        sensitivity=used,
+    )
+
+
+def result_from_table(
+    table: pd.DataFrame, profile: Profile, weights: dict[str, float] | None = None
+) -> ProfileResult:
+    """Rebuild a profile's result from a scores table (a run folder's ``scores.gpkg``/``scores.csv``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Indexed by plot id, with the profile's ``score_``, ``rank_``, ``excluded_``,
+        ``pts_`` (and sensitivity) columns and the indicator columns.
+    profile : Profile
+        The profile the table was scored with.
+    weights : dict, optional
+        The weights used in the run (from the manifest); default the profile's.
+
+    Raises
+    ------
+    ConfigError
+        When the table has no scores for the profile.
+    """
+    p = profile.name
+    if f"score_{p}" not in table.columns:
+        have = sorted(c.removeprefix("score_") for c in table.columns if str(c).startswith("score_"))
+        msg = f"the scores table has no scores for profile {p!r}; profiles in it: {', '.join(have) or 'none'}"
+        raise ConfigError(msg)
+    own = [c for c in table.columns if c in (f"score_{p}", f"rank_{p}", f"excluded_{p}", f"rank_p5_{p}",
+                                                 f"rank_p95_{p}") or
+           (str(c).startswith(f"pts_{p}_")) or (str(c).startswith("p_top") and str(c).endswith(f"_{p}"))]  # fmt: skip
+    out = table[own].copy()
+    out[f"excluded_{p}"] = out[f"excluded_{p}"].fillna("").astype(str).astype(object)
+    for col in (f"rank_{p}", f"rank_p5_{p}", f"rank_p95_{p}"):
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+    scored = [c for c in profile.criteria if f"pts_{p}_{c.name}" in out.columns]
+    if weights is None:
+        allw = profile.weights()
+        total = sum(allw[c.name] for c in scored) or 1.0
+        weights = {c.name: allw[c.name] / total for c in scored}
+    cols = [c.indicator for c in scored if c.indicator in table.columns]
+    inputs = table[list(dict.fromkeys(cols))].copy()
+    return ProfileResult(profile=profile, table=out, weights=dict(weights), inputs=inputs)

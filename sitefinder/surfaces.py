@@ -1,0 +1,397 @@
+"""Suitability surfaces: score every cell of a grid over the study area, per profile.
+
+Where plots answer "how good is this plot?", a surface answers "where in the
+municipality would this target group do well?", useful before any plot is drawn.
+Each cell (50 m by default) gets the same indicators as a plot, measured at its
+centre:
+
+* walking distances per amenity category: the centre is snapped to the nearest
+  network edge (within the run's maximum snapping distance) and the distance is
+  ``offset + min(D[u] + along, D[v] + length - along)`` from the per-node distances
+  of the accessibility stage (:func:`sitefinder.network.point_distances`); cells
+  farther from any path are unreachable (NaN, scored as the criterion's
+  ``missing`` rule);
+* nuisance distances (nightlife, major roads, railways), straight from the centre;
+* noise: the Lden of the noise cell under the centre (mean = p90 = that value);
+  cells without noise data are left unscored (NaN) rather than guessed;
+* spreading and declared layers: as for plots, from the centre point.
+
+Criteria and constraints on columns a cell does not have (plot area, owner, zoning,
+walking counts ``n_<cat>_<d>m``) are skipped and listed in :attr:`Surface.skipped`.
+
+The GeoTIFF has three bands: 1 the suitability (the score where the cell passes
+every hard constraint that applies to cells, 0 where it fails one), 2 the score
+ignoring the constraints (the gradient everywhere), 3 the eligibility (1/0). All are
+NaN outside the study area.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.crs
+import shapely
+from affine import Affine
+from pyproj import CRS
+
+from sitefinder import __version__
+from sitefinder.datatypes import NoiseGrid, StudyData
+from sitefinder.indicators.nuisance import nuisance_distances
+from sitefinder.indicators.overlay import layer_indicators
+from sitefinder.indicators.spreading import facility_proximity
+from sitefinder.io.atomic import atomic_path
+from sitefinder.io.layers import Layer
+from sitefinder.network import Snap, WalkNetwork, point_distances, snap
+from sitefinder.scoring.profiles import Profile
+from sitefinder.scoring.score import evaluate
+
+log = logging.getLogger(__name__)
+
+#: GeoTIFF dataset tag holding the surface's provenance as JSON.
+PROVENANCE_TAG = "SITEFINDER_PROVENANCE"
+
+#: Largest number of grid cells before the cell size is coarsened (with a warning).
+MAX_CELLS = 4_000_000
+
+
+@dataclass(frozen=True)
+class CellGrid:
+    """A north-up grid over the study area.
+
+    Attributes
+    ----------
+    transform : affine.Affine
+        Pixel-to-world transform (working CRS).
+    shape : tuple of int
+        Rows and columns.
+    inside : numpy.ndarray
+        Boolean ``shape`` mask: the cell's centre lies in the study area.
+    crs : pyproj.CRS
+        The working CRS.
+    """
+
+    transform: Affine
+    shape: tuple[int, int]
+    inside: np.ndarray
+    crs: CRS
+
+    @property
+    def cell_m(self) -> float:
+        """Cell size in metres."""
+        return float(self.transform.a)
+
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates (x, y) of the centres of the cells inside the study area (row-major order)."""
+        rows, cols = np.nonzero(self.inside)
+        x = self.transform.c + (cols + 0.5) * self.transform.a
+        y = self.transform.f + (rows + 0.5) * self.transform.e
+        return x, y
+
+
+def cell_grid(area: Any, crs: CRS, cell_m: float = 50.0) -> CellGrid:
+    """A grid of ``cell_m`` cells over ``area``, aligned to multiples of ``cell_m``.
+
+    Parameters
+    ----------
+    area : shapely geometry
+        The study area (working CRS).
+    crs : pyproj.CRS
+        The working CRS.
+    cell_m : float
+        Cell size in metres; coarsened when the grid would exceed :data:`MAX_CELLS`.
+    """
+    minx, miny, maxx, maxy = shapely.bounds(area).tolist()
+    cells = ((maxx - minx) / cell_m) * ((maxy - miny) / cell_m)
+    if cells > MAX_CELLS:
+        new = math.ceil(cell_m * math.sqrt(cells / MAX_CELLS))
+        log.warning("Surface grid of %.0f m cells would have %.1f million cells; using %d m", cell_m,
+                    cells / 1e6, new)  # fmt: skip
+        cell_m = float(new)
+    x0 = math.floor(minx / cell_m) * cell_m
+    y1 = math.ceil(maxy / cell_m) * cell_m
+    cols = max(1, math.ceil((maxx - x0) / cell_m))
+    rows = max(1, math.ceil((y1 - miny) / cell_m))
+    transform = Affine(cell_m, 0.0, x0, 0.0, -cell_m, y1)
+    xs = x0 + (np.arange(cols) + 0.5) * cell_m
+    ys = y1 - (np.arange(rows) + 0.5) * cell_m
+    gx, gy = np.meshgrid(xs, ys)
+    shapely.prepare(area)
+    inside = shapely.contains_xy(area, gx, gy)
+    return CellGrid(transform=transform, shape=(rows, cols), inside=inside, crs=crs)
+
+
+def sample_noise(grid: NoiseGrid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Lden of the noise cell under each point (NaN outside the grid or where unknown)."""
+    t = grid.transform
+    col = np.floor((x - t.c) / t.a).astype(np.int64)
+    row = np.floor((y - t.f) / t.e).astype(np.int64)
+    rows, cols = grid.shape
+    ok = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+    out = np.full(len(x), np.nan)
+    out[ok] = grid.lden[row[ok], col[ok]]
+    return out
+
+
+def cell_indicators(
+    grid: CellGrid,
+    data: StudyData,
+    net: WalkNetwork,
+    node_dist: dict[str, np.ndarray],
+    amenity_snaps: dict[str, Snap],
+    layers: list[Layer] | None = None,
+    max_snap_m: float = 250.0,
+    noise_threshold_db: float = 53.0,
+) -> pd.DataFrame:
+    """Indicators at the centre of every cell inside the study area.
+
+    Parameters
+    ----------
+    grid : CellGrid
+        The cells.
+    data : StudyData
+        The run's loaded inputs (amenities, nuisance sources, noise).
+    net : WalkNetwork
+        The walking network the node distances were computed on.
+    node_dist : dict
+        Walking distance from every network node to the nearest amenity, per
+        category (``AccessResult.node_dist``).
+    amenity_snaps : dict
+        The amenities' snapped access points per category (``AccessResult.amenity_snaps``),
+        for amenities on the cell's own edge.
+    layers : list of Layer, optional
+        Declared layers to overlay.
+    max_snap_m : float
+        Cells farther than this from the network get no walking distances.
+    noise_threshold_db : float
+        Level of the ``noise_lden_share_above_<t>db`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per inside cell (row-major), indicator columns as for plots.
+    """
+    x, y = grid.centres()
+    pts = shapely.points(x, y)
+    n = len(pts)
+    cols: dict[str, np.ndarray] = {}
+    at = snap(net, pts, np.arange(n), max_snap_m)
+    for cat, nd in node_dist.items():
+        src = amenity_snaps.get(cat, Snap.empty())
+        d = point_distances(net, nd, at, src)
+        cols[f"dist_{cat}_m"] = np.where(np.isfinite(d), np.round(d, 1), np.nan)
+    table = pd.DataFrame(cols, index=pd.RangeIndex(n, name="cell"))
+    cells = gpd.GeoDataFrame(index=table.index, geometry=pts, crs=grid.crs)
+    parts = [table, nuisance_distances(cells, data.nuisance), facility_proximity(cells, data.amenities)]
+    if data.noise is not None:
+        lden = sample_noise(data.noise, x, y)
+        thr = f"{noise_threshold_db:g}".replace(".", "_")
+        with np.errstate(invalid="ignore"):
+            above = np.where(np.isnan(lden), np.nan, (lden > noise_threshold_db).astype(float))
+        parts.append(pd.DataFrame({
+            "noise_lden_mean_db": np.round(lden, 2), "noise_lden_p90_db": np.round(lden, 2),
+            f"noise_lden_share_above_{thr}db": above,
+            "noise_coverage_share": np.isfinite(lden).astype(float),
+        }, index=table.index))  # fmt: skip
+    for lay in layers or []:
+        parts.append(layer_indicators(cells, lay.name, lay.geometry, lay.spec.count_within_m))
+    return pd.concat(parts, axis=1)
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A profile's suitability surface.
+
+    Attributes
+    ----------
+    profile : str
+        Profile name.
+    score : numpy.ndarray
+        ``(rows, cols)`` float32 score 0-100 ignoring the constraints; NaN outside the
+        study area and where a cell could not be scored (no noise data).
+    eligible : numpy.ndarray
+        ``(rows, cols)`` bool: the cell passes every constraint that applies to cells.
+        :attr:`suitability` combines the two.
+    transform : affine.Affine
+        Pixel-to-world transform (working CRS).
+    crs : pyproj.CRS
+        The working CRS.
+    skipped : list of str
+        Criteria and constraints that cells cannot have (plot area, owner, ...).
+    provenance : dict
+        Profile, weights, cell size, inputs, version.
+    """
+
+    profile: str
+    score: np.ndarray
+    eligible: np.ndarray
+    transform: Affine
+    crs: CRS
+    skipped: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suitability(self) -> np.ndarray:
+        """Score where the cell passes every applicable constraint, 0 where it fails one (NaN outside)."""
+        return np.where(self.eligible, self.score, np.where(np.isnan(self.score), np.nan, 0.0)).astype(
+            np.float32
+        )
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) in the working CRS."""
+        rows, cols = self.score.shape
+        t = self.transform
+        return (t.c, t.f + rows * t.e, t.c + cols * t.a, t.f)
+
+
+def score_cells(grid: CellGrid, cells: pd.DataFrame, profile: Profile, noise: bool) -> Surface:
+    """Score the cells of ``grid`` for one profile.
+
+    Parameters
+    ----------
+    grid : CellGrid
+        The grid the rows of ``cells`` belong to (row-major over ``grid.inside``).
+    cells : pandas.DataFrame
+        :func:`cell_indicators` output.
+    profile : Profile
+        The profile.
+    noise : bool
+        True when the run has noise data; cells without noise data stay unscored.
+    """
+    ev = evaluate(cells, profile, strict=False)
+    score = ev.scores
+    if noise and "noise_coverage_share" in cells.columns:
+        score = np.where(cells["noise_coverage_share"].to_numpy() > 0, score, np.nan)
+    ok = (ev.reasons == "").to_numpy()
+    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    out[grid.inside] = score
+    elig = np.zeros(grid.shape, dtype=bool)
+    elig[grid.inside] = ok & np.isfinite(score)
+    prov = {
+        "profile": profile.name,
+        "profile_source": profile.source_file,
+        "weights": {c.name: round(float(w), 4) for c, w in zip(ev.criteria, ev.weights, strict=True)},
+        "skipped": ev.skipped,
+        "cell_m": grid.cell_m,
+    }
+    return Surface(profile=profile.name, score=out, eligible=elig, transform=grid.transform, crs=grid.crs,
+                   skipped=ev.skipped, provenance=prov)  # fmt: skip
+
+
+def suitability_surfaces(
+    profiles: list[Profile],
+    data: StudyData,
+    net: WalkNetwork,
+    node_dist: dict[str, np.ndarray],
+    amenity_snaps: dict[str, Snap],
+    layers: list[Layer] | None = None,
+    cell_m: float = 50.0,
+    max_snap_m: float = 250.0,
+    noise_threshold_db: float = 53.0,
+) -> dict[str, Surface]:
+    """Suitability surface of every profile over the study area (arrays + transform).
+
+    This is the function a map layer or report calls; :func:`write_surface` writes
+    one to a GeoTIFF.
+
+    Parameters
+    ----------
+    profiles : list of Profile
+        The profiles.
+    data : StudyData
+        The run's loaded inputs (``study_area``, amenities, nuisance, noise, ``sources``).
+    net : WalkNetwork
+        The walking network of the accessibility stage.
+    node_dist : dict
+        ``AccessResult.node_dist``.
+    amenity_snaps : dict
+        ``AccessResult.amenity_snaps``.
+    layers : list of Layer, optional
+        Declared layers.
+    cell_m : float
+        Cell size in metres (default 50).
+    max_snap_m : float
+        Maximum distance from a cell centre to the walking network.
+    noise_threshold_db : float
+        As for plots.
+
+    Returns
+    -------
+    dict
+        Profile name -> :class:`Surface`.
+    """
+    t0 = time.perf_counter()
+    grid = cell_grid(data.study_area, data.crs, cell_m)
+    cells = cell_indicators(grid, data, net, node_dist, amenity_snaps, layers, max_snap_m, noise_threshold_db)
+    common = {
+        "sitefinder_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "working_crs": data.crs.to_string(),
+        "inputs": data.sources,
+        "layers": {lay.name: lay.provenance for lay in layers or []},
+        "method": "cell centre; walking distance via the nearest network edge; noise at the centre",
+    }
+    out = {}
+    for prof in profiles:
+        s = score_cells(grid, cells, prof, data.noise is not None)
+        out[prof.name] = replace(s, provenance={**common, **s.provenance})
+    log.info("Suitability surfaces for %d profiles on %d x %d cells of %g m in %.1f s", len(profiles),
+             grid.shape[0], grid.shape[1], grid.cell_m, time.perf_counter() - t0)  # fmt: skip
+    return out
+
+
+def write_surface(surface: Surface, path: str | Path) -> Path:
+    """Write a surface as a GeoTIFF, atomically.
+
+    Band 1 is the suitability (score where eligible, 0 where a constraint fails),
+    band 2 the score ignoring constraints (0-100), band 3 the eligibility (1/0). All
+    are float32 with nodata NaN outside the study area, DEFLATE-compressed and tiled;
+    the dataset tags hold ``SITEFINDER_PROVENANCE`` (JSON), ``PROFILE`` and ``UNITS``.
+
+    Parameters
+    ----------
+    surface : Surface
+        The surface.
+    path : str or pathlib.Path
+        Target file; its folder is created when missing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    target = Path(path)
+    rows, cols = surface.score.shape
+    elig = np.where(np.isnan(surface.score), np.nan, surface.eligible.astype(np.float32))
+    profile = {
+        "driver": "GTiff", "height": rows, "width": cols, "count": 3, "dtype": "float32",
+        "crs": rasterio.crs.CRS.from_wkt(surface.crs.to_wkt()), "transform": surface.transform, "nodata": np.nan,
+        "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3,
+    }  # fmt: skip
+    with atomic_path(target) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(surface.suitability, 1)
+        dst.write(surface.score.astype(np.float32), 2)
+        dst.write(elig.astype(np.float32), 3)
+        dst.set_band_description(1, f"suitability_{surface.profile}")
+        dst.set_band_description(2, f"score_{surface.profile}")
+        dst.set_band_description(3, f"eligible_{surface.profile}")
+        dst.update_tags(
+            1, QUANTITY="suitability: score where every hard constraint is met, else 0", UNITS="0-100"
+        )
+        dst.update_tags(2, QUANTITY="score ignoring the hard constraints", UNITS="0-100")
+        dst.update_tags(3, QUANTITY="passes every constraint that applies to cells", UNITS="1/0")
+        dst.update_tags(**{PROVENANCE_TAG: json.dumps(surface.provenance, sort_keys=True, default=str)},
+                        PROFILE=surface.profile, UNITS="score 0-100")  # fmt: skip
+    log.info("Wrote the %s suitability surface (%d x %d) to %s", surface.profile, rows, cols, target)
+    return target
