@@ -6,7 +6,7 @@ SF     := $(VENV)/bin/sitefinder
 
 REGIONS ?= $(basename $(notdir $(wildcard data/regions/*.toml)))
 
-.PHONY: setup test lint map refresh bench clean help
+.PHONY: setup test lint map refresh bench figures clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,7 +23,8 @@ test: setup  ## run the test suite
 	$(PY) -m pytest
 
 lint: setup  ## ruff, ruff format and mypy
-	$(VENV)/bin/ruff check sitefinder tests bench
+	$(VENV)/bin/ruff check sitefinder tests bench docs/figures
+	$(VENV)/bin/ruff format --check sitefinder tests bench docs/figures
 	$(VENV)/bin/mypy
 
 map: setup  ## generate the sample town if absent and run the full pipeline on it -> maps/sample/
@@ -35,7 +36,11 @@ refresh-%: setup
 	$(SF) refresh $*
 
 bench: setup  ## run the benchmarks in bench/ (ratios against baselines in the same run)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+figures: setup  ## draw the value-function figures of docs/scoring.md -> docs/figures/*.png
+	$(PY) docs/figures/make_figures.py
 
 clean:  ## remove caches and generated outputs (not your inputs)
 	rm -rf data/cache layers/* maps/* .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from sitefinder.errors import SitefinderError
 log = logging.getLogger("sitefinder")
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "refresh", "sample", "profiles", "categories")
+COMMANDS = ("run", "compare", "refresh", "sample", "profiles", "select", "explain", "categories")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pyproj import CRS
@@ -63,6 +64,8 @@ class RunConfig(BaseModel):
         extent of the OSM data.
     inputs_key : str, optional
         Hash of a region's inputs, recorded in the manifest for incremental refreshes.
+    map_tiles : {"osm", "none"}
+        Background tiles of map.html; the map itself is self-contained either way.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -88,6 +91,7 @@ class RunConfig(BaseModel):
     max_snap_m: float = Field(default=250.0, gt=0)
     count_within_m: tuple[float, ...] = (500.0, 1000.0)
     title: str = "sitefinder"
+    map_tiles: Literal["osm", "none"] = "osm"
 
     @model_validator(mode="after")
     def _one_osm(self) -> RunConfig:

@@ -27,15 +27,20 @@ from sitefinder.errors import DataValidationError, UnknownNameError
 from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
 from sitefinder.indicators.noise import noise_stats
 from sitefinder.indicators.nuisance import NUISANCE_KINDS, nuisance_distances
+from sitefinder.indicators.overlay import all_layer_indicators
+from sitefinder.indicators.spreading import facility_proximity
 from sitefinder.io import osm
 from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, write_text_atomic
+from sitefinder.io.layers import load_layers
 from sitefinder.io.noise import load_noise
 from sitefinder.io.plots import check_overlap, read_area, read_plots, validate_geometries
+from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
 from sitefinder.render.map import MapInputs, write_map
 from sitefinder.render.tables import write_tables
 from sitefinder.scoring.profiles import Profile, load_profile
 from sitefinder.scoring.score import ProfileResult, score_profile
+from sitefinder.surfaces import suitability_surfaces, write_surface
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +67,9 @@ def check_profile_categories(profiles: list[Profile], registry: CategoryRegistry
     UnknownNameError
         Naming the profile file, the criterion and the valid categories.
     """
-    kinds = {f"{k}_straight" for k in NUISANCE_KINDS}
+    kinds = {f"{k}_straight" for k in NUISANCE_KINDS} | {f"{c}_straight" for c in registry.names}
     for prof in profiles:
+        layer_kinds = {f"{lay.name}_straight" for lay in prof.layers}
         refs = [(c.name, c.indicator) for c in prof.criteria] + [
             (f"constraint {k.describe()}", k.indicator) for k in prof.constraints
         ]
@@ -72,7 +78,7 @@ def check_profile_categories(profiles: list[Profile], registry: CategoryRegistry
             if not m:
                 continue
             cat = m.group("a") or m.group("b")
-            if cat not in registry and cat not in kinds:
+            if cat not in registry and cat not in kinds and cat not in layer_kinds:
                 msg = (
                     f"profile file {prof.source_file}: {what} uses {col!r}, but there is no amenity "
                     f"category {cat!r}; valid categories: {', '.join(registry.names)}"
@@ -165,8 +171,9 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
     )
 
 
-def model_noise(features: gpd.GeoDataFrame, bounds: tuple[float, float, float, float], crs: Any,
-                resolution_m: float) -> NoiseGrid | None:
+def model_noise(
+    features: gpd.GeoDataFrame, bounds: tuple[float, float, float, float], crs: Any, resolution_m: float
+) -> NoiseGrid | None:
     """Model road and rail Lden from the OSM lines when no official noise map is given."""
     from sitefinder.noisemodel import NoiseModelParams, model_lden, noise_sources_from_osm
 
@@ -178,34 +185,42 @@ def model_noise(features: gpd.GeoDataFrame, bounds: tuple[float, float, float, f
         return None
     t0 = time.perf_counter()
     grid = model_lden(sources, bounds, crs, params)
-    log.info("Modelled road and rail noise (indicative, no screening by buildings) from %d line sources "
-             "on %d x %d cells in %.1f s", len(sources), grid.shape[0], grid.shape[1], time.perf_counter() - t0)
+    log.info(
+        "Modelled road and rail noise (indicative, no screening by buildings) from %d line sources "
+        "on %d x %d cells in %.1f s",
+        len(sources),
+        grid.shape[0],
+        grid.shape[1],
+        time.perf_counter() - t0,
+    )
     return grid
 
 
 def compute_indicators(
     data: StudyData, registry: CategoryRegistry, cfg: RunConfig
-) -> tuple[pd.DataFrame, AccessResult]:
+) -> tuple[pd.DataFrame, AccessResult, WalkNetwork]:
     """All indicators per plot, indexed by plot id, units in the column names."""
     t0 = time.perf_counter()
-    net = WalkNetwork.from_osmnx(data.graph)
-    access = accessibility(
-        net,
-        data.plots,
-        data.amenities,
-        registry,
-        AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m),
-    )
+    params = AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m)
+    osm_sha = data.sources.get("osm", {}).get("sha256")
+    if osm_sha:
+        cache = NetworkCache(cfg.cache_dir)
+        net, net_key = cache.network(data.graph, osm_sha, data.crs, data.sources["osm"].get("path"))
+        node_dist = cache.node_distances(net, net_key, data.amenities, registry, params)
+    else:
+        net, node_dist = WalkNetwork.from_osmnx(data.graph), None
+    access = accessibility(net, data.plots, data.amenities, registry, params, node_dist=node_dist)
     parts = [
         pd.DataFrame({"area_m2": data.plots.geometry.area.round(1)}),
         access.table,
         nuisance_distances(data.plots, data.nuisance),
+        facility_proximity(data.plots, data.amenities),
     ]
     if data.noise is not None:
         parts.append(noise_stats(data.plots, data.noise, cfg.noise_threshold_db))
     table = pd.concat(parts, axis=1)
     log.info("Indicators for %d plots in %.1f s", len(table), time.perf_counter() - t0)
-    return table, access
+    return table, access, net
 
 
 def run(cfg: RunConfig) -> RunResult:
@@ -218,14 +233,26 @@ def run(cfg: RunConfig) -> RunResult:
         msg = f"profiles: the same profile name is given twice ({', '.join(names)}); each profile needs its own name"
         raise DataValidationError(msg)
     check_profile_categories(profiles, registry)
+    overlays = load_layers(profiles, cfg.crs)
     data = load(cfg, registry)
-    indicators, _access = compute_indicators(data, registry, cfg)
+    indicators, access, net = compute_indicators(data, registry, cfg)
+    indicators = pd.concat([indicators, all_layer_indicators(data.plots, overlays)], axis=1)
     attributes = pd.DataFrame(data.plots.drop(columns="geometry"))
     scoring_input = pd.concat(
         [indicators, attributes.drop(columns=[c for c in attributes.columns if c in indicators.columns])],
         axis=1,
     )
     results = [score_profile(scoring_input, p) for p in profiles]
+    surfaces = suitability_surfaces(
+        profiles,
+        data,
+        net,
+        access.node_dist,
+        access.amenity_snaps,
+        overlays,
+        max_snap_m=cfg.max_snap_m,
+        noise_threshold_db=cfg.noise_threshold_db,
+    )
     scores = gpd.GeoDataFrame(
         pd.concat([attributes, indicators, *[r.table for r in results]], axis=1),
         geometry=data.plots.geometry,
@@ -244,9 +271,8 @@ def run(cfg: RunConfig) -> RunResult:
             "amenities": data.amenities["category"].value_counts().to_dict(),
             "network_nodes": data.graph.number_of_nodes(),
         },
-        "profiles": {
-            r.profile.name: {"source": r.profile.source_file, "skipped": r.skipped} for r in results
-        },
+        "profiles": {r.profile.name: r.manifest_entry() for r in results},
+        "layers": {lay.name: lay.provenance for lay in overlays},
         "noise": None if data.noise is None else {"modelled": data.noise.modelled},
     }
     out = Path(cfg.out_dir)
@@ -259,6 +285,9 @@ def run(cfg: RunConfig) -> RunResult:
         study_area=data.study_area,
         noise=data.noise,
         title=cfg.title,
+        access=access,
+        network=net,
+        tiles=cfg.map_tiles,
     )
     # Write everything into a staging folder; move into place only when all is written.
     if data.noise is not None and data.noise.modelled:
@@ -268,6 +297,11 @@ def run(cfg: RunConfig) -> RunResult:
         layers.mkdir(parents=True, exist_ok=True)
         write_noise_geotiff(data.noise, layers / "noise_lden_modelled.tif")
         manifest["noise"]["layer"] = str(layers / "noise_lden_modelled.tif")
+    surface_dir = cfg.layers_dir or Path("layers") / out.name
+    manifest["surfaces"] = {
+        name: str(write_surface(surf, surface_dir / f"suitability_{name}.tif"))
+        for name, surf in surfaces.items()
+    }
     with staged_outputs(out) as stage:
         write_tables(scores, stage)
         write_map(map_inputs, stage / "map.html")

@@ -154,8 +154,12 @@ def inputs_key(region: Region) -> str:
     h.update(src.read_bytes())
     # Touching a region file (not only editing it) asks for a rebuild, as with make.
     h.update(str(src.stat().st_mtime_ns).encode())
-    local = [region.osm.file, region.plots.file if region.plots else None,
-             region.boundary.file if region.boundary else None, *[n.path for n in region.noise]]
+    local = [
+        region.osm.file,
+        region.plots.file if region.plots else None,
+        region.boundary.file if region.boundary else None,
+        *[n.path for n in region.noise],
+    ]
     for p in local:
         if p is not None and Path(p).is_file():
             h.update(sha256_file(Path(p)).encode())
@@ -179,8 +183,9 @@ def resolve(region: Region, cache_dir: Path, out_dir: Path, layers_dir: Path | N
             boundary_file = region.boundary.file
         else:
             assert region.boundary.pdok_gemeente is not None
-            boundary_file, _ = pdok_boundary(region.boundary.pdok_gemeente, cache_dir,
-                                             _endpoint("SITEFINDER_PDOK_URL", PDOK_CBS_URL))
+            boundary_file, _ = pdok_boundary(
+                region.boundary.pdok_gemeente, cache_dir, _endpoint("SITEFINDER_PDOK_URL", PDOK_CBS_URL)
+            )
     osm_file: Path | None = None
     overpass: OverpassSource | None = None
     plots_file = region.plots.file if region.plots else None
@@ -195,19 +200,33 @@ def resolve(region: Region, cache_dir: Path, out_dir: Path, layers_dir: Path | N
         plots_file = plots_file or sample["plots_path"]
         boundary_file = boundary_file or sample.get("boundary_path")
     else:
-        kw: dict[str, Any] = {"polygon_file": boundary_file} if boundary_file else {"place": osm.overpass_place}
+        kw: dict[str, Any] = (
+            {"polygon_file": boundary_file} if boundary_file else {"place": osm.overpass_place}
+        )
         overpass = OverpassSource(
             **kw,
-            overpass_url=_endpoint("SITEFINDER_OVERPASS_URL", OverpassSource.model_fields["overpass_url"].default),
-            nominatim_url=_endpoint("SITEFINDER_NOMINATIM_URL", OverpassSource.model_fields["nominatim_url"].default),
+            overpass_url=_endpoint(
+                "SITEFINDER_OVERPASS_URL", OverpassSource.model_fields["overpass_url"].default
+            ),
+            nominatim_url=_endpoint(
+                "SITEFINDER_NOMINATIM_URL", OverpassSource.model_fields["nominatim_url"].default
+            ),
         )
     return RunConfig(
-        osm_file=osm_file, overpass=overpass, plots_file=plots_file,
+        osm_file=osm_file,
+        overpass=overpass,
+        plots_file=plots_file,
         plots_layer=region.plots.layer if region.plots else None,
         plots_id=region.plots.id if region.plots else None,
-        study_area_file=boundary_file, noise=region.noise, profiles=region.profiles,
-        working_crs=region.working_crs, out_dir=out_dir, cache_dir=cache_dir, layers_dir=layers_dir,
-        title=f"sitefinder – {region.title}", inputs_key=inputs_key(region),
+        study_area_file=boundary_file,
+        noise=region.noise,
+        profiles=region.profiles,
+        working_crs=region.working_crs,
+        out_dir=out_dir,
+        cache_dir=cache_dir,
+        layers_dir=layers_dir,
+        title=f"sitefinder – {region.title}",
+        inputs_key=inputs_key(region),
     )
 
 
@@ -226,15 +245,22 @@ def ensure_sample(spec: SampleSpec, root: Path) -> dict[str, Path]:
     paths = {"osm_path": res.osm_path, "plots_path": res.plots_path, "boundary_path": res.boundary_path}
     from sitefinder.io.atomic import write_text_atomic
 
-    write_text_atomic(marker, json.dumps({"sitefinder_version": __version__,
-                                          "paths": {k: str(v) for k, v in paths.items()}}))
+    write_text_atomic(
+        marker,
+        json.dumps({"sitefinder_version": __version__, "paths": {k: str(v) for k, v in paths.items()}}),
+    )
     log.info("Generated the sample town (seed %d, scale %g) in %s", spec.seed, spec.scale, out)
     return paths
 
 
-def refresh(name: str, regions_dir: Path = REGIONS_DIR, maps_dir: Path = Path("maps"),
-            cache_dir: Path = Path("data/cache"), force: bool = False,
-            layers_dir: Path = Path("layers")) -> str:
+def refresh(
+    name: str,
+    regions_dir: Path = REGIONS_DIR,
+    maps_dir: Path = Path("maps"),
+    cache_dir: Path = Path("data/cache"),
+    force: bool = False,
+    layers_dir: Path = Path("layers"),
+) -> str:
     """Rebuild one region's outputs when its inputs changed; return ``"rebuilt"`` or ``"up to date"``."""
     from sitefinder.pipeline import run
 

@@ -17,6 +17,7 @@ half, ``mode = "overpass-error"`` answers Overpass's out-of-memory remark.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -115,9 +116,11 @@ def overpass_answer(store: OsmStore, query: str) -> str:
                 sel_nodes.add(ref)
     for wid in sel_ways:
         sel_nodes.update(n for n in store.ways[wid][0] if n in store.nodes)
-    out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           '<osm version="0.6" generator="Overpass API stand-in (sitefinder tests)">',
-           "<note>The data included in this document is from www.openstreetmap.org.</note>"]
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<osm version="0.6" generator="Overpass API stand-in (sitefinder tests)">',
+        "<note>The data included in this document is from www.openstreetmap.org.</note>",
+    ]
     for nid in sorted(sel_nodes):
         lon, lat, tags = store.nodes[nid]
         body = "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items())
@@ -130,7 +133,9 @@ def overpass_answer(store: OsmStore, query: str) -> str:
     for rid in sorted(sel_rels):
         members, tags = store.relations[rid]
         tmap = {"n": "node", "w": "way", "r": "relation"}
-        body = "".join(f'<member type="{tmap[t]}" ref="{r}" role={quoteattr(role)}/>' for t, r, role in members)
+        body = "".join(
+            f'<member type="{tmap[t]}" ref="{r}" role={quoteattr(role)}/>' for t, r, role in members
+        )
         body += "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items())
         out.append(f'<relation id="{rid}">{body}</relation>')
     out.append("</osm>")
@@ -140,8 +145,14 @@ def overpass_answer(store: OsmStore, query: str) -> str:
 class StandIn:
     """State of a running stand-in server."""
 
-    def __init__(self, osm: Path | None, boundary: dict[str, Any] | None, code_property: str = "gemeentecode",
-                 code: str = "GM0034", pbf: Path | None = None) -> None:
+    def __init__(
+        self,
+        osm: Path | None,
+        boundary: dict[str, Any] | None,
+        code_property: str = "gemeentecode",
+        code: str = "GM0034",
+        pbf: Path | None = None,
+    ) -> None:
         self.store = OsmStore.read(osm) if osm else OsmStore()
         self.boundary = boundary
         self.code_property = code_property
@@ -165,10 +176,8 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(declared if declared is not None else len(body)))
             self.end_headers()
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
         def do_POST(self) -> None:
             state.requests.append(f"POST {self.path}")
@@ -178,8 +187,10 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
             if not self.path.endswith("/interpreter"):
                 self._send(b"not found", "text/plain", 404)
             elif state.mode == "overpass-error":
-                xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="Overpass API">\n'
-                       "<remark> runtime error: Query run out of memory using about 2048 MB of RAM. </remark>\n</osm>\n")
+                xml = (
+                    '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="Overpass API">\n'
+                    "<remark> runtime error: Query run out of memory using about 2048 MB of RAM. </remark>\n</osm>\n"
+                )
                 self._send(xml.encode(), "application/osm3s+xml")
             else:
                 self._send(overpass_answer(state.store, query).encode(), "application/osm3s+xml")
@@ -192,14 +203,28 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                 geom = state.boundary["features"][0]["geometry"]
                 shp = shapely.geometry.shape(geom)
                 w, s, e, n = shp.bounds
-                res = [{"place_id": 1, "osm_type": "relation", "osm_id": 1, "lat": str((s + n) / 2),
-                        "lon": str((w + e) / 2), "boundingbox": [str(s), str(n), str(w), str(e)],
-                        "class": "boundary", "type": "administrative", "importance": 0.7,
-                        "display_name": params.get("q", [""])[0], "geojson": geom}]
+                res = [
+                    {
+                        "place_id": 1,
+                        "osm_type": "relation",
+                        "osm_id": 1,
+                        "lat": str((s + n) / 2),
+                        "lon": str((w + e) / 2),
+                        "boundingbox": [str(s), str(n), str(w), str(e)],
+                        "class": "boundary",
+                        "type": "administrative",
+                        "importance": 0.7,
+                        "display_name": params.get("q", [""])[0],
+                        "geojson": geom,
+                    }
+                ]
                 self._send(json.dumps(res).encode(), "application/json")
             elif "/collections/" in url.path and url.path.endswith("/items") and state.boundary is not None:
-                feats = [f for f in state.boundary["features"]
-                         if params.get(state.code_property, [None])[0] == state.code]
+                feats = [
+                    f
+                    for f in state.boundary["features"]
+                    if params.get(state.code_property, [None])[0] == state.code
+                ]
                 page = params.get("page", ["1"])[0]
                 doc: dict[str, Any] = {"type": "FeatureCollection", "links": []}
                 if page == "1":

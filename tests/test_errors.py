@@ -51,8 +51,17 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
     def _run(*args: object, plots: Path | None = None, osm: Path = AMSTERDAM):  # type: ignore[no-untyped-def]
         extra = ["--plots", plots] if plots is not None else []
         return run_cli(
-            "run", "--osm", osm, *extra, "--out", tmp_path / "out", "--cache", tmp_path / "cache",
-                       "--layers", tmp_path / "layers", *args
+            "run",
+            "--osm",
+            osm,
+            *extra,
+            "--out",
+            tmp_path / "out",
+            "--cache",
+            tmp_path / "cache",
+            "--layers",
+            tmp_path / "layers",
+            *args,
         )
 
     return _run

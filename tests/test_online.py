@@ -42,10 +42,19 @@ def standin(town: dict[str, Path]) -> Iterator[StandIn]:
         yield s
 
 
-def sf(*args: object, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+def sf(
+    *args: object, env: dict[str, str] | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "sitefinder.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env=full, check=False, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "sitefinder.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full,
+        check=False,
+        timeout=900,
+    )
 
 
 def _bbox(town: dict[str, Path]) -> list[str]:
@@ -54,9 +63,21 @@ def _bbox(town: dict[str, Path]) -> list[str]:
 
 
 def test_overpass_download_is_cached(standin: StandIn, town: dict[str, Path], tmp_path: Path) -> None:
-    args = ["run", "--bbox", *_bbox(town), "--overpass-url", f"{standin.url}/api/interpreter",
-            "--plots", town["plots"], "--cache", tmp_path / "cache", "--profile", "levendig",
-            "--layers", tmp_path / "layers"]
+    args = [
+        "run",
+        "--bbox",
+        *_bbox(town),
+        "--overpass-url",
+        f"{standin.url}/api/interpreter",
+        "--plots",
+        town["plots"],
+        "--cache",
+        tmp_path / "cache",
+        "--profile",
+        "levendig",
+        "--layers",
+        tmp_path / "layers",
+    ]
     res = sf(*args, "--out", tmp_path / "a")
     assert res.returncode == 0, res.stderr
     assert standin.requests == ["POST /api/interpreter"]
@@ -73,22 +94,52 @@ def test_overpass_download_is_cached(standin: StandIn, town: dict[str, Path], tm
 
 
 def test_place_name_geocoded_with_nominatim(standin: StandIn, town: dict[str, Path], tmp_path: Path) -> None:
-    res = sf("run", "--place", "Nieuwstad, Nederland", "--nominatim-url", f"{standin.url}/",
-             "--overpass-url", f"{standin.url}/api/interpreter", "--plots", town["plots"],
-             "--cache", tmp_path / "c", "--out", tmp_path / "o", "--profile", "levendig",
-             "--layers", tmp_path / "l")
+    res = sf(
+        "run",
+        "--place",
+        "Nieuwstad, Nederland",
+        "--nominatim-url",
+        f"{standin.url}/",
+        "--overpass-url",
+        f"{standin.url}/api/interpreter",
+        "--plots",
+        town["plots"],
+        "--cache",
+        tmp_path / "c",
+        "--out",
+        tmp_path / "o",
+        "--profile",
+        "levendig",
+        "--layers",
+        tmp_path / "l",
+    )
     assert res.returncode == 0, res.stderr
     assert any(r.startswith("GET /search") for r in standin.requests)
     assert (tmp_path / "o" / "map.html").exists()
 
 
-@pytest.mark.parametrize(("mode", "fragment"), [("truncated", "truncated"), ("overpass-error", "out of memory")])
-def test_failed_overpass_download_is_not_cached(standin: StandIn, town: dict[str, Path], tmp_path: Path,
-                                                mode: str, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "fragment"), [("truncated", "truncated"), ("overpass-error", "out of memory")]
+)
+def test_failed_overpass_download_is_not_cached(
+    standin: StandIn, town: dict[str, Path], tmp_path: Path, mode: str, fragment: str
+) -> None:
     standin.mode = mode
-    res = sf("run", "--bbox", *_bbox(town), "--overpass-url", f"{standin.url}/api/interpreter",
-             "--plots", town["plots"], "--cache", tmp_path / "c", "--out", tmp_path / "o",
-             "--layers", tmp_path / "l")
+    res = sf(
+        "run",
+        "--bbox",
+        *_bbox(town),
+        "--overpass-url",
+        f"{standin.url}/api/interpreter",
+        "--plots",
+        town["plots"],
+        "--cache",
+        tmp_path / "c",
+        "--out",
+        tmp_path / "o",
+        "--layers",
+        tmp_path / "l",
+    )
     assert res.returncode == 2
     assert fragment in res.stderr and "--osm FILE" in res.stderr and "Traceback" not in res.stderr
     assert not list((tmp_path / "c").rglob("*.osm")), "a failed download is never cached"
@@ -100,8 +151,16 @@ def _env(standin: StandIn) -> dict[str, str]:
 
 
 def test_almere_region_end_to_end(standin: StandIn, tmp_path: Path) -> None:
-    args = ["refresh", "almere", "--maps-dir", tmp_path / "maps", "--cache", tmp_path / "cache",
-            "--layers-dir", tmp_path / "layers"]
+    args = [
+        "refresh",
+        "almere",
+        "--maps-dir",
+        tmp_path / "maps",
+        "--cache",
+        tmp_path / "cache",
+        "--layers-dir",
+        tmp_path / "layers",
+    ]
     res = sf(*args, env=_env(standin))
     assert res.returncode == 0, res.stderr
     assert "almere: rebuilt" in res.stdout
@@ -126,8 +185,17 @@ def test_geofabrik_extract_verified_and_cached(standin: StandIn, tmp_path: Path)
         'name = "polder"\ntitle = "Polder"\n[osm]\n'
         f'geofabrik_url = "{standin.url}/europe/netherlands/polder-latest.osm.pbf"\n'
     )
-    args = ["refresh", "--regions-dir", regions, "--maps-dir", tmp_path / "maps", "--cache", tmp_path / "cache",
-            "--layers-dir", tmp_path / "layers"]
+    args = [
+        "refresh",
+        "--regions-dir",
+        regions,
+        "--maps-dir",
+        tmp_path / "maps",
+        "--cache",
+        tmp_path / "cache",
+        "--layers-dir",
+        tmp_path / "layers",
+    ]
     standin.mode = "truncated"
     bad = sf(*args)
     assert bad.returncode == 2 and "truncated" in bad.stderr, bad.stderr

@@ -18,7 +18,19 @@ pytestmark = [needs_shared]
 def adam_run(amsterdam_plots: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("adam-run") / "out"
     cache = tmp_path_factory.mktemp("cache")
-    res = run_cli("run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", out, "--cache", cache, "--layers", cache / "layers")
+    res = run_cli(
+        "run",
+        "--osm",
+        AMSTERDAM,
+        "--plots",
+        amsterdam_plots,
+        "--out",
+        out,
+        "--cache",
+        cache,
+        "--layers",
+        cache / "layers",
+    )
     assert res.returncode == 0, res.stderr
     return out
 
@@ -84,7 +96,7 @@ def test_map_has_profile_layers_legend_and_attribution(adam_run: Path) -> None:
     html = (adam_run / "map.html").read_text()
     assert "Prikkelarm wonen" in html and "Levendig en dichtbij voorzieningen" in html
     assert "OpenStreetMap" in html
-    assert "Geschiktheid (score 0–100)" in html
+    assert "Geschiktheid: score (0–100 punten)" in html
     assert "Voorzieningen" in html
 
 
@@ -106,7 +118,17 @@ def test_failed_run_keeps_previous_outputs(adam_run: Path, amsterdam_plots: Path
 
 
 def test_candidate_plots_from_osm_landuse(tmp_path: Path) -> None:
-    res = run_cli("run", "--osm", AMSTERDAM, "--out", tmp_path / "o", "--cache", tmp_path / "c", "--layers", tmp_path / "l")
+    res = run_cli(
+        "run",
+        "--osm",
+        AMSTERDAM,
+        "--out",
+        tmp_path / "o",
+        "--cache",
+        tmp_path / "c",
+        "--layers",
+        tmp_path / "l",
+    )
     assert res.returncode == 0, res.stderr
     csv = pd.read_csv(tmp_path / "o" / "scores.csv")
     assert len(csv) >= 1

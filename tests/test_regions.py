@@ -16,8 +16,14 @@ from tests.conftest import REPO
 
 
 def sf(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sitefinder.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=REPO, check=False, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "sitefinder.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        timeout=900,
+    )
 
 
 def test_shipped_regions_are_valid() -> None:
@@ -29,16 +35,25 @@ def test_shipped_regions_are_valid() -> None:
 
 
 def test_unknown_region_lists_names() -> None:
-    with pytest.raises(UnknownNameError, match="unknown region 'utrecht'.*almere, sample"):
+    with pytest.raises(UnknownNameError, match=r"unknown region 'utrecht'.*almere, sample"):
         load_region("utrecht", REPO / "data" / "regions")
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ('name = "x"\ntitle = "X"\nkleur = "rood"\n[osm]\nfile = "a.osm"\n', "unknown key 'kleur'"),
-    ('name = "x"\n[osm]\nfile = "a.osm"\n', "missing required key 'title'"),
-    ('name = "x"\ntitle = "X"\n[osm]\nfile = "a.osm"\noverpass_place = "X"\n', "exactly one of overpass_place"),
-    ('name = "x"\ntitle = "X"\n[boundary]\npdok_gemeente = "0034"\n[osm]\nfile = "a.osm"\n', "boundary.pdok_gemeente"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ('name = "x"\ntitle = "X"\nkleur = "rood"\n[osm]\nfile = "a.osm"\n', "unknown key 'kleur'"),
+        ('name = "x"\n[osm]\nfile = "a.osm"\n', "missing required key 'title'"),
+        (
+            'name = "x"\ntitle = "X"\n[osm]\nfile = "a.osm"\noverpass_place = "X"\n',
+            "exactly one of overpass_place",
+        ),
+        (
+            'name = "x"\ntitle = "X"\n[boundary]\npdok_gemeente = "0034"\n[osm]\nfile = "a.osm"\n',
+            "boundary.pdok_gemeente",
+        ),
+    ],
+)
 def test_bad_region_files(tmp_path: Path, body: str, fragment: str) -> None:
     (tmp_path / "x.toml").write_text(body)
     with pytest.raises(ConfigError, match=fragment):
@@ -50,7 +65,9 @@ def test_bad_region_files(tmp_path: Path, body: str, fragment: str) -> None:
 
 def _region(folder: Path, name: str, seed: int) -> Path:
     p = folder / f"{name}.toml"
-    p.write_text(f'name = "{name}"\ntitle = "{name}"\nprofiles = ["levendig"]\n[osm]\nsample = {{ seed = {seed}, scale = 0.25 }}\n')
+    p.write_text(
+        f'name = "{name}"\ntitle = "{name}"\nprofiles = ["levendig"]\n[osm]\nsample = {{ seed = {seed}, scale = 0.25 }}\n'
+    )
     return p
 
 
@@ -59,8 +76,17 @@ def test_refresh_twice_does_nothing_and_touch_rebuilds_one(tmp_path: Path) -> No
     regions.mkdir()
     _region(regions, "oost", 1)
     west = _region(regions, "west", 2)
-    args = ["refresh", "--regions-dir", regions, "--maps-dir", tmp_path / "maps", "--cache", tmp_path / "cache",
-            "--layers-dir", tmp_path / "layers"]
+    args = [
+        "refresh",
+        "--regions-dir",
+        regions,
+        "--maps-dir",
+        tmp_path / "maps",
+        "--cache",
+        tmp_path / "cache",
+        "--layers-dir",
+        tmp_path / "layers",
+    ]
     first = sf(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == ["oost: rebuilt", "west: rebuilt"]
@@ -78,8 +104,17 @@ def test_failed_refresh_keeps_previous_outputs(tmp_path: Path) -> None:
     regions = tmp_path / "regions"
     regions.mkdir()
     reg = _region(regions, "stad", 3)
-    args = ["refresh", "--regions-dir", regions, "--maps-dir", tmp_path / "maps", "--cache", tmp_path / "cache",
-            "--layers-dir", tmp_path / "layers"]
+    args = [
+        "refresh",
+        "--regions-dir",
+        regions,
+        "--maps-dir",
+        tmp_path / "maps",
+        "--cache",
+        tmp_path / "cache",
+        "--layers-dir",
+        tmp_path / "layers",
+    ]
     assert sf(*args).returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "maps" / "stad").iterdir()}
     reg.write_text(reg.read_text().replace('profiles = ["levendig"]', 'profiles = ["bestaatniet"]'))

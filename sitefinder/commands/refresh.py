@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     """Register the ``refresh`` and ``regions`` commands."""
     p = sub.add_parser(
-        "refresh", parents=[common], formatter_class=fmt,
+        "refresh",
+        parents=[common],
+        formatter_class=fmt,
         help="rebuild the maps and tables of regions whose inputs changed",
         description="Rebuild maps/<region>/ for each named region (all when none are named), "
         "unless its outputs were made from the same inputs. Downloads are cached in --cache.",
@@ -26,7 +28,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     p.add_argument("--regions-dir", type=Path, default=REGIONS_DIR, help="folder with <name>.toml files")
     p.add_argument("--maps-dir", type=Path, default=Path("maps"), help="outputs go to <maps-dir>/<region>/")
     p.add_argument("--cache", type=Path, default=Path("data/cache"), help="download cache")
-    p.add_argument("--layers-dir", type=Path, default=Path("layers"), help="derived rasters go to <layers-dir>/<region>/")
+    p.add_argument(
+        "--layers-dir", type=Path, default=Path("layers"), help="derived rasters go to <layers-dir>/<region>/"
+    )
     p.set_defaults(func=main)
     r = sub.add_parser("regions", parents=[common], formatter_class=fmt, help="list the region definitions")
     r.add_argument("--regions-dir", type=Path, default=REGIONS_DIR, help="folder with <name>.toml files")
@@ -39,8 +43,9 @@ def main(args: argparse.Namespace) -> int:
     for name in names:  # validate all definitions before doing any work
         load_region(name, args.regions_dir)
     for name in names:
-        state = refresh(name, args.regions_dir, args.maps_dir, args.cache, force=args.force,
-                        layers_dir=args.layers_dir)
+        state = refresh(
+            name, args.regions_dir, args.maps_dir, args.cache, force=args.force, layers_dir=args.layers_dir
+        )
         sys.stdout.write(f"{name}: {state}\n")
     return 0
 

@@ -88,11 +88,21 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         "--cache", type=Path, default=Path("data/cache"), metavar="DIR", help="download and cut-file cache"
     )
     p.add_argument(
-        "--layers", type=Path, default=None, metavar="DIR",
+        "--layers",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="folder for derived rasters such as the modelled noise map (default: layers/<out name>)",
     )
     p.add_argument(
-        "--no-noise-model", action="store_true",
+        "--tiles",
+        choices=("osm", "none"),
+        default="osm",
+        help="background tiles of map.html (osm needs internet; the map works without them)",
+    )
+    p.add_argument(
+        "--no-noise-model",
+        action="store_true",
         help="without --noise, run without a noise layer instead of modelling road and rail noise",
     )
     p.add_argument(
@@ -136,6 +146,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         cache_dir=args.cache,
         layers_dir=args.layers,
         model_noise=not args.no_noise_model,
+        map_tiles=args.tiles,
         max_snap_m=args.max_snap,
         title=title,
     )

@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     """Register the ``sample`` command."""
     p = sub.add_parser(
-        "sample", parents=[common], formatter_class=fmt,
+        "sample",
+        parents=[common],
+        formatter_class=fmt,
         help="generate the sample town (sample.osm, plots.gpkg, boundary)",
         description="Generate a fictional Dutch new town as OSM XML plus a plots GeoPackage. "
         "The same seed and scale give byte-identical files. Scale 1 is about 30,000 "

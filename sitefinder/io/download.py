@@ -43,9 +43,14 @@ def _get(url: str, what: str, timeout: float, **kw: Any) -> requests.Response:
     return resp
 
 
-def pdok_boundary(code: str, cache_dir: Path, base_url: str = PDOK_CBS_URL,
-                  collection: str = PDOK_GEMEENTE_COLLECTION, prop: str = PDOK_GEMEENTE_PROPERTY,
-                  timeout: float = 60.0) -> tuple[Path, dict[str, Any]]:
+def pdok_boundary(
+    code: str,
+    cache_dir: Path,
+    base_url: str = PDOK_CBS_URL,
+    collection: str = PDOK_GEMEENTE_COLLECTION,
+    prop: str = PDOK_GEMEENTE_PROPERTY,
+    timeout: float = 60.0,
+) -> tuple[Path, dict[str, Any]]:
     """Fetch a municipal outline (e.g. ``GM0034``) from an OGC API Features service, cached.
 
     Follows ``rel=next`` links (OGC API Features paging) and checks that the answer is
@@ -80,7 +85,9 @@ def pdok_boundary(code: str, cache_dir: Path, base_url: str = PDOK_CBS_URL,
         params = None
     polys = [f for f in features if (f.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
     if not polys:
-        msg = f"PDOK {base_url}: no boundary polygon for {prop}={code}; check the code (e.g. GM0034 for Almere)"
+        msg = (
+            f"PDOK {base_url}: no boundary polygon for {prop}={code}; check the code (e.g. GM0034 for Almere)"
+        )
         raise DownloadError(msg)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps({"type": "FeatureCollection", "features": polys}), encoding="utf-8")

@@ -186,7 +186,6 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
         )
         raise InputFileError(msg) from None
     write_text_atomic(stats_path, json.dumps(stats, indent=1))
-    bounds = tuple(stats["bounds"]) if stats.get("bounds") else None
     return OsmExtract(src, digest, walk_path, feat_path, _bounds(stats), stats)
 
 
