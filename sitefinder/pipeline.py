@@ -1,8 +1,8 @@
 """The end-to-end run: load -> indicators -> scoring -> outputs.
 
 ``load`` is the only stage that touches files or the network. Outputs are rendered
-completely in memory first and then written, each file atomically, so a failed run
-leaves the previous outputs of the folder intact.
+into a staging folder first and moved into place only when all are complete, so a
+failed run leaves the previous outputs of the folder intact.
 """
 
 from __future__ import annotations
@@ -288,23 +288,25 @@ def run(cfg: RunConfig) -> RunResult:
         access=access,
         network=net,
         tiles=cfg.map_tiles,
+        surfaces=surfaces,
     )
-    # Write everything into a staging folder; move into place only when all is written.
+    layers = cfg.layers_dir or Path("layers") / out.name
     if data.noise is not None and data.noise.modelled:
-        from sitefinder.noisemodel import write_noise_geotiff
-
-        layers = cfg.layers_dir or Path("layers") / out.name
-        layers.mkdir(parents=True, exist_ok=True)
-        write_noise_geotiff(data.noise, layers / "noise_lden_modelled.tif")
         manifest["noise"]["layer"] = str(layers / "noise_lden_modelled.tif")
-    surface_dir = cfg.layers_dir or Path("layers") / out.name
-    manifest["surfaces"] = {
-        name: str(write_surface(surf, surface_dir / f"suitability_{name}.tif"))
-        for name, surf in surfaces.items()
-    }
+    manifest["surfaces"] = {name: str(layers / f"suitability_{name}.tif") for name in surfaces}
+    # Render tables, map and manifest into a staging folder first; derived layers are
+    # written (each atomically) only once everything rendered, and the staged files are
+    # moved into place last. A failure anywhere leaves the previous outputs as they were.
     with staged_outputs(out) as stage:
         write_tables(scores, stage)
         write_map(map_inputs, stage / "map.html")
         write_text_atomic(stage / "manifest.json", json.dumps(manifest, indent=1, default=str))
+        layers.mkdir(parents=True, exist_ok=True)
+        if data.noise is not None and data.noise.modelled:
+            from sitefinder.noisemodel import write_noise_geotiff
+
+            write_noise_geotiff(data.noise, layers / "noise_lden_modelled.tif")
+        for name, surf in surfaces.items():
+            write_surface(surf, layers / f"suitability_{name}.tif")
     files = {name: out / name for name in ("scores.gpkg", "scores.csv", "map.html", "manifest.json")}
     return RunResult(out_dir=out, scores=scores, profiles=results, files=files, manifest=manifest)

@@ -98,6 +98,12 @@ def test_map_has_profile_layers_legend_and_attribution(adam_run: Path) -> None:
     assert "OpenStreetMap" in html
     assert "Geschiktheid: score (0–100 punten)" in html
     assert "Voorzieningen" in html
+    # A suitability surface per profile ("where to look for new sites") is a switchable layer.
+    for title in ("Prikkelarm wonen", "Levendig en dichtbij voorzieningen"):
+        assert f"Zoekgebied {title}" in html
+    man = json.loads((adam_run / "manifest.json").read_text())
+    assert set(man["surfaces"]) == {"prikkelarm", "levendig"}
+    assert all(Path(p).exists() for p in man["surfaces"].values())
 
 
 def test_failed_run_keeps_previous_outputs(adam_run: Path, amsterdam_plots: Path, tmp_path: Path) -> None:

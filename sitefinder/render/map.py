@@ -45,6 +45,7 @@ from sitefinder.render.assets import inline_assets, own_asset
 from sitefinder.render.labels import ColumnLabel, column_label
 from sitefinder.routes import nearest_routes
 from sitefinder.scoring.score import ProfileResult
+from sitefinder.surfaces import Surface
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class MapInputs:
     tiles: Tiles = "osm"
     self_contained: bool = True
     extra: pd.DataFrame | None = field(default=None)
+    surfaces: dict[str, Surface] = field(default_factory=dict)
 
 
 class _JsLayer(Layer):
@@ -192,41 +194,61 @@ def _category_colours(registry: CategoryRegistry) -> dict[str, str]:
     return out
 
 
-def noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:
-    """Colour the noise grid in 5 dB classes and warp it to WGS84 for an image overlay.
+def classed_png(
+    values: np.ndarray, transform: Any, crs: Any, breaks: Sequence[float], colours: Sequence[str]
+) -> tuple[bytes, list[list[float]]]:
+    """Colour a grid in classes and warp it to WGS84 for an image overlay.
+
+    Class ``i`` (colour ``colours[i]``) holds values from ``breaks[i]`` up to
+    ``breaks[i + 1]``; values below ``breaks[0]`` and cells without data are transparent.
 
     Returns
     -------
     png : bytes
-        A palette PNG; cells below the first class and without data are transparent.
+        A palette PNG.
     bounds : list
         ``[[south, west], [north, east]]`` in degrees.
     """
     dst_crs = "EPSG:4326"
-    rows, cols = grid.shape
-    minx, miny, maxx, maxy = grid.bounds
-    transform, width, height = calculate_default_transform(
-        grid.crs, dst_crs, cols, rows, minx, miny, maxx, maxy
+    rows, cols = values.shape
+    minx, maxy = transform @ (0, 0)
+    maxx, miny = transform @ (cols, rows)
+    dst_transform, width, height = calculate_default_transform(
+        crs, dst_crs, cols, rows, minx, miny, maxx, maxy
     )
     out = np.full((int(height), int(width)), np.nan, dtype="float32")
     reproject(
-        grid.lden.astype("float32"), out, src_transform=grid.transform, src_crs=grid.crs,
-        src_nodata=np.nan, dst_transform=transform, dst_crs=dst_crs, dst_nodata=np.nan,
+        values.astype("float32"), out, src_transform=transform, src_crs=crs,
+        src_nodata=np.nan, dst_transform=dst_transform, dst_crs=dst_crs, dst_nodata=np.nan,
         resampling=Resampling.nearest,
     )  # fmt: skip
     idx = np.zeros(out.shape, dtype=np.uint8)
     valid = ~np.isnan(out)
-    idx[valid] = np.digitize(out[valid], NOISE_BREAKS)  # 0 below 45 dB: transparent
+    idx[valid] = np.minimum(np.digitize(out[valid], breaks), len(colours))  # 0: transparent
     palette = [0, 0, 0]
-    for colour in NOISE_COLOURS:
+    for colour in colours:
         palette += [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
     img = Image.fromarray(idx, mode="P")
     img.putpalette(palette)
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True, transparency=0)
-    west, north = transform @ (0, 0)
-    east, south = transform @ (width, height)
+    west, north = dst_transform @ (0, 0)
+    east, south = dst_transform @ (width, height)
     return buf.getvalue(), [[south, west], [north, east]]
+
+
+def noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:
+    """The noise grid in 5 dB classes (below 45 dB transparent) as a WGS84 image overlay."""
+    return classed_png(grid.lden, grid.transform, grid.crs, NOISE_BREAKS, NOISE_COLOURS)
+
+
+def surface_png(surface: Surface) -> tuple[bytes, list[list[float]]]:
+    """A suitability surface in the plots' five score classes (0-20, ..., 80-100) as an image overlay.
+
+    Cells that fail a hard condition have suitability 0 and fall in the lowest class.
+    """
+    breaks = [0.0, 20.0, 40.0, 60.0, 80.0]
+    return classed_png(surface.suitability, surface.transform, surface.crs, breaks, SCORE_COLOURS)
 
 
 def _noise_label(grid: NoiseGrid) -> str:
@@ -492,6 +514,17 @@ def build_map(inputs: MapInputs) -> folium.Map:
         folium.raster_layers.ImageOverlay(
             "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds,
             opacity=NOISE_OPACITY, name=label, interactive=False, zindex=2,
+        ).add_to(fmap)  # fmt: skip
+    for res in inputs.profiles:
+        surface = inputs.surfaces.get(res.profile.name)
+        if surface is None:
+            continue
+        png, bounds = surface_png(surface)
+        cell = abs(surface.transform.a)
+        folium.raster_layers.ImageOverlay(
+            "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds, opacity=0.6,
+            name=_layer_name(f"Zoekgebied {res.profile.title} (score per cel van {cell:g} m)"),
+            interactive=False, zindex=3, show=False,
         ).add_to(fmap)  # fmt: skip
     _add_amenities(fmap, inputs, data)
     route_cats = _routes(inputs, data)
