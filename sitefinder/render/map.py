@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import logging
 import time
 from collections.abc import Sequence
@@ -31,7 +30,6 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.plugins import MarkerCluster, Search
 from folium.template import Template
-from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from sitefinder import __version__
@@ -43,6 +41,7 @@ from sitefinder.network import WalkNetwork
 from sitefinder.render import mapdata
 from sitefinder.render.assets import inline_assets, own_asset
 from sitefinder.render.labels import ColumnLabel, column_label
+from sitefinder.render.raster import class_index, palette_png
 from sitefinder.routes import nearest_routes
 from sitefinder.scoring.score import ProfileResult
 from sitefinder.surfaces import Surface
@@ -222,19 +221,10 @@ def classed_png(
         src_nodata=np.nan, dst_transform=dst_transform, dst_crs=dst_crs, dst_nodata=np.nan,
         resampling=Resampling.nearest,
     )  # fmt: skip
-    idx = np.zeros(out.shape, dtype=np.uint8)
-    valid = ~np.isnan(out)
-    idx[valid] = np.minimum(np.digitize(out[valid], breaks), len(colours))  # 0: transparent
-    palette = [0, 0, 0]
-    for colour in colours:
-        palette += [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
-    img = Image.fromarray(idx, mode="P")
-    img.putpalette(palette)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True, transparency=0)
+    png = palette_png(class_index(out, breaks, len(colours)), colours)
     west, north = dst_transform @ (0, 0)
     east, south = dst_transform @ (width, height)
-    return buf.getvalue(), [[south, west], [north, east]]
+    return png, [[south, west], [north, east]]
 
 
 def noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:

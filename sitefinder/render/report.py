@@ -13,7 +13,6 @@ import base64
 import contextlib
 import difflib
 import html
-import io
 import json
 import logging
 import re
@@ -27,7 +26,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
-from PIL import Image
 from pyproj import CRS
 from rasterio.windows import from_bounds
 
@@ -36,6 +34,7 @@ from sitefinder.categories import CategoryRegistry, load_categories
 from sitefinder.errors import RunFolderError, SitefinderError, UnknownNameError
 from sitefinder.io.atomic import atomic_path
 from sitefinder.render.labels import ColumnLabel, column_label, format_value
+from sitefinder.render.raster import class_index, palette_png
 from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
 from sitefinder.scoring.profiles import load_profile
 
@@ -525,19 +524,10 @@ def _noise_background(
         return None
     if arr.size == 0 or np.isnan(arr).all():
         return None
-    idx = np.zeros(arr.shape, dtype=np.uint8)
-    ok = ~np.isnan(arr)
-    idx[ok] = np.digitize(arr[ok], NOISE_BREAKS)
-    palette = [244, 242, 238]
-    for colour in NOISE_COLOURS:
-        palette += [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
-    img = Image.fromarray(idx, mode="P")
-    img.putpalette(palette)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True, transparency=0)
+    png = palette_png(class_index(arr, NOISE_BREAKS, len(NOISE_COLOURS)), NOISE_COLOURS, (244, 242, 238))
     x0, y1 = t @ (0, 0)
     x1, y0 = t @ (arr.shape[1], arr.shape[0])
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(), (x0, y0, x1, y1)
+    return "data:image/png;base64," + base64.b64encode(png).decode(), (x0, y0, x1, y1)
 
 
 def _maps_section(run: RunFolder, plot_ids: Sequence[str]) -> str:
