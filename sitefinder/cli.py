@@ -48,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"sitefinder {__version__}")
+    top = parser.add_mutually_exclusive_group()
+    top.add_argument(
+        "-v",
+        "--verbose",
+        dest="top_verbose",
+        action="count",
+        default=0,
+        help="more output (-vv for debug); shows tracebacks on errors",
+    )
+    top.add_argument("-q", "--quiet", dest="top_quiet", action="store_true", help="only warnings and errors")
     common = argparse.ArgumentParser(add_help=False)
     grp = common.add_mutually_exclusive_group()
     grp.add_argument(
@@ -80,8 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sitefinder`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    verbose = getattr(args, "verbose", 0)
-    _setup_logging(verbose, getattr(args, "quiet", False))
+    # -v/-q work before the command (sitefinder -q run ...) and after it.
+    verbose = max(getattr(args, "verbose", 0), args.top_verbose)
+    quiet = getattr(args, "quiet", False) or args.top_quiet
+    _setup_logging(verbose, quiet)
     try:
         return int(args.func(args) or 0)
     except SitefinderError as exc:

@@ -287,3 +287,10 @@ def test_verbose_shows_traceback(run, tmp_path: Path) -> None:  # type: ignore[n
     res = run("-v", plots=tmp_path / "nope.gpkg")
     assert res.returncode == 2
     assert "Traceback" in res.stderr
+
+
+def test_verbosity_flags_work_before_the_command(tmp_path: Path) -> None:
+    res = run_cli("-v", "run", "--osm", AMSTERDAM, "--plots", tmp_path / "nope.gpkg", "--out", tmp_path / "o")
+    assert res.returncode == 2 and "Traceback" in res.stderr
+    res = run_cli("-q", "run", "--osm", AMSTERDAM, "--plots", tmp_path / "nope.gpkg", "--out", tmp_path / "o")
+    _expect_error(res, "plots file", "no such file")
