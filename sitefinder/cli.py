@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from sitefinder import __version__
 from sitefinder.errors import SitefinderError
@@ -95,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = getattr(args, "quiet", False) or args.top_quiet
     _setup_logging(verbose, quiet)
     try:
-        return int(args.func(args) or 0)
+        with logging_redirect_tqdm():  # log lines and the progress bar don't garble each other
+            return int(args.func(args) or 0)
     except SitefinderError as exc:
         if verbose:
             log.exception("failed")

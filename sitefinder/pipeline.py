@@ -36,6 +36,7 @@ from sitefinder.io.noise import load_noise
 from sitefinder.io.plots import check_overlap, read_area, read_plots, validate_geometries
 from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
+from sitefinder.progress import StageProgress
 from sitefinder.render.map import MapInputs, write_map
 from sitefinder.render.tables import write_tables
 from sitefinder.scoring.profiles import Profile, load_profile
@@ -223,9 +224,31 @@ def compute_indicators(
     return table, access, net
 
 
-def run(cfg: RunConfig) -> RunResult:
-    """Run the whole pipeline and write ``scores.gpkg``, ``scores.csv``, ``map.html``, ``manifest.json``."""
+STAGES = [
+    "profielen lezen", "gegevens laden", "indicatoren", "scores", "zoekgebieden", "kaart en tabellen",
+]  # fmt: skip
+
+
+def run(cfg: RunConfig, progress: bool = True) -> RunResult:
+    """Run the whole pipeline and write ``scores.gpkg``, ``scores.csv``, ``map.html``, ``manifest.json``.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        The validated configuration.
+    progress : bool
+        Show a progress bar over the stages (only on a terminal).
+    """
+    bar = StageProgress(STAGES, enabled=progress)
+    try:
+        return _run(cfg, bar)
+    finally:
+        bar.close()
+
+
+def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
     started = datetime.now(UTC)
+    bar.next()
     registry = load_categories(cfg.categories_file)
     profiles: list[Profile] = [load_profile(p) for p in cfg.profiles]
     names = [p.name for p in profiles]
@@ -234,7 +257,9 @@ def run(cfg: RunConfig) -> RunResult:
         raise DataValidationError(msg)
     check_profile_categories(profiles, registry)
     overlays = load_layers(profiles, cfg.crs)
+    bar.next()
     data = load(cfg, registry)
+    bar.next()
     indicators, access, net = compute_indicators(data, registry, cfg)
     indicators = pd.concat([indicators, all_layer_indicators(data.plots, overlays)], axis=1)
     attributes = pd.DataFrame(data.plots.drop(columns="geometry"))
@@ -242,7 +267,9 @@ def run(cfg: RunConfig) -> RunResult:
         [indicators, attributes.drop(columns=[c for c in attributes.columns if c in indicators.columns])],
         axis=1,
     )
+    bar.next()
     results = [score_profile(scoring_input, p) for p in profiles]
+    bar.next()
     surfaces = suitability_surfaces(
         profiles,
         data,
@@ -275,6 +302,7 @@ def run(cfg: RunConfig) -> RunResult:
         "layers": {lay.name: lay.provenance for lay in overlays},
         "noise": None if data.noise is None else {"modelled": data.noise.modelled},
     }
+    bar.next()
     out = Path(cfg.out_dir)
     map_inputs = MapInputs(
         plots=data.plots,

@@ -260,6 +260,7 @@ def refresh(
     cache_dir: Path = Path("data/cache"),
     force: bool = False,
     layers_dir: Path = Path("layers"),
+    progress: bool = True,
 ) -> str:
     """Rebuild one region's outputs when its inputs changed; return ``"rebuilt"`` or ``"up to date"``."""
     from sitefinder.pipeline import run
@@ -278,6 +279,6 @@ def refresh(
             log.info("%s: up to date, nothing to do", region.name)
             return "up to date"
     cfg = resolve(region, Path(cache_dir), out, Path(layers_dir) / region.name)
-    run(cfg)
+    run(cfg, progress=progress)
     log.info("%s: rebuilt -> %s", region.name, out)
     return "rebuilt"

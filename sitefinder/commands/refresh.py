@@ -44,7 +44,13 @@ def main(args: argparse.Namespace) -> int:
         load_region(name, args.regions_dir)
     for name in names:
         state = refresh(
-            name, args.regions_dir, args.maps_dir, args.cache, force=args.force, layers_dir=args.layers_dir
+            name,
+            args.regions_dir,
+            args.maps_dir,
+            args.cache,
+            force=args.force,
+            layers_dir=args.layers_dir,
+            progress=not (args.quiet or args.top_quiet),
         )
         sys.stdout.write(f"{name}: {state}\n")
     return 0

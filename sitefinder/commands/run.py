@@ -155,7 +155,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def main(args: argparse.Namespace) -> int:
     """Run the pipeline and report where the outputs went."""
     cfg = config_from_args(args)
-    result = run_pipeline(cfg)
+    result = run_pipeline(cfg, progress=not (args.quiet or args.top_quiet))
     for r in result.profiles:
         top = r.table.sort_values(f"rank_{r.profile.name}").head(3)
         log.info(
