@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-from pyogrio.errors import DataSourceError
+from pyogrio.errors import DataLayerError, DataSourceError
 
-from sitefinder import RESULT_FORMAT_VERSION
+from sitefinder import RESULT_FORMAT_VERSION, __version__
 from sitefinder.errors import RunFolderError, UnknownNameError
 from sitefinder.scoring.profiles import load_profile
 from sitefinder.scoring.score import ProfileResult, result_from_table
@@ -65,35 +65,69 @@ class RunFolder:
         return result_from_table(self.scores.drop(columns="geometry"), prof, weights)
 
 
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Read and check ``manifest.json`` of a run folder (present, JSON, this format version).
+
+    Raises
+    ------
+    RunFolderError
+        Naming the folder, what is wrong and how to fix it.
+    """
+    man = folder / "manifest.json"
+    if not man.is_file():
+        msg = (
+            f"run folder {folder}: no results (manifest.json is missing); make them first with "
+            f"'sitefinder run ... --out {folder}'"
+        )
+        raise RunFolderError(msg)
+    try:
+        data = json.loads(man.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        msg = f"run folder {folder}: manifest.json is not readable JSON ({exc}); re-run 'sitefinder run'"
+        raise RunFolderError(msg) from None
+    if not isinstance(data, dict):
+        msg = f"run folder {folder}: manifest.json is not a sitefinder manifest; re-run 'sitefinder run'"
+        raise RunFolderError(msg)
+    version = data.get("format_version")
+    if version != RESULT_FORMAT_VERSION:
+        made = data.get("sitefinder_version", "an unknown version")
+        msg = (
+            f"run folder {folder}: results have format version {version} (made by sitefinder {made}), "
+            f"this sitefinder {__version__} reads version {RESULT_FORMAT_VERSION}; re-run "
+            f"'sitefinder run ... --out {folder}' to refresh them"
+        )
+        raise RunFolderError(msg)
+    return data
+
+
 def read_run(path: str | Path) -> RunFolder:
     """Read ``scores.gpkg`` and ``manifest.json`` of a run folder.
 
     Raises
     ------
     RunFolderError
-        When the folder, a file, or the expected format version is missing.
+        When the folder or a file is missing or unreadable, or the results are of
+        another format version.
     """
     folder = Path(path)
-    man_path = folder / "manifest.json"
+    if not folder.is_dir():
+        msg = f"run folder {folder}: no such folder; give the --out folder of a 'sitefinder run'"
+        raise RunFolderError(msg)
+    manifest = read_manifest(folder)
     gpkg = folder / "scores.gpkg"
-    for f in (man_path, gpkg):
-        if not f.is_file():
-            msg = f"run folder {folder}: no {f.name}; give the --out folder of a finished 'sitefinder run'"
-            raise RunFolderError(msg)
-    try:
-        manifest = json.loads(man_path.read_text("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"run folder {folder}: manifest.json is not valid JSON ({exc}); run 'sitefinder run' again"
-        raise RunFolderError(msg) from None
-    version = manifest.get("format_version")
-    if version != RESULT_FORMAT_VERSION:
-        msg = (f"run folder {folder}: results of format version {version}, this sitefinder reads "
-               f"version {RESULT_FORMAT_VERSION}; run 'sitefinder run' again")  # fmt: skip
+    if not gpkg.is_file():
+        msg = (
+            f"run folder {folder}: no results (scores.gpkg is missing); make them first with "
+            f"'sitefinder run ... --out {folder}'"
+        )
         raise RunFolderError(msg)
     try:
         scores = gpd.read_file(gpkg, layer="scores", engine="pyogrio")
-    except (DataSourceError, OSError, ValueError) as exc:
-        msg = f"run folder {folder}: scores.gpkg cannot be read ({str(exc).splitlines()[0]})"
+    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
+        msg = f"run folder {folder}: scores.gpkg cannot be read ({str(exc).splitlines()[0]}); re-run 'sitefinder run'"
         raise RunFolderError(msg) from None
+    if "plot_id" not in scores.columns:
+        msg = f"run folder {folder}: scores.gpkg has no plot_id column; re-run 'sitefinder run'"
+        raise RunFolderError(msg)
     scores["plot_id"] = scores["plot_id"].astype(str)
     return RunFolder(path=folder, scores=scores.set_index("plot_id"), manifest=manifest)

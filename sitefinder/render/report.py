@@ -13,7 +13,6 @@ import base64
 import contextlib
 import difflib
 import html
-import json
 import logging
 import re
 from collections.abc import Sequence
@@ -29,10 +28,11 @@ import rasterio
 from pyproj import CRS
 from rasterio.windows import from_bounds
 
-from sitefinder import RESULT_FORMAT_VERSION, __version__
+from sitefinder import __version__
 from sitefinder.categories import CategoryRegistry, load_categories
-from sitefinder.errors import RunFolderError, SitefinderError, UnknownNameError
+from sitefinder.errors import SitefinderError, UnknownNameError
 from sitefinder.io.atomic import atomic_path
+from sitefinder.io.runfolder import read_run
 from sitefinder.render.labels import ColumnLabel, column_label, format_value
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
@@ -134,34 +134,6 @@ class RunFolder:
         return [c for c in self.scores.columns if c not in skip]
 
 
-def _load_manifest(path: Path) -> dict[str, Any]:
-    man = path / "manifest.json"
-    if not man.is_file():
-        msg = (
-            f"run folder {path}: no results (manifest.json is missing); make them first with "
-            f"'sitefinder run ... --out {path}'"
-        )
-        raise RunFolderError(msg)
-    try:
-        data = json.loads(man.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        msg = f"run folder {path}: manifest.json is not readable JSON ({exc}); re-run 'sitefinder run'"
-        raise RunFolderError(msg) from None
-    if not isinstance(data, dict):
-        msg = f"run folder {path}: manifest.json is not a sitefinder manifest; re-run 'sitefinder run'"
-        raise RunFolderError(msg)
-    version = data.get("format_version")
-    if version != RESULT_FORMAT_VERSION:
-        made = data.get("sitefinder_version", "an unknown version")
-        msg = (
-            f"run folder {path}: results have format version {version} (made by sitefinder {made}), "
-            f"this sitefinder {__version__} reads version {RESULT_FORMAT_VERSION}; re-run "
-            f"'sitefinder run ... --out {path}' to refresh them"
-        )
-        raise RunFolderError(msg)
-    return data
-
-
 def _profile_infos(scores: pd.DataFrame, manifest: dict[str, Any]) -> list[ProfileInfo]:
     entries: dict[str, Any] = manifest.get("profiles") or {}
     names = [n for n in entries if f"score_{n}" in scores.columns]
@@ -226,28 +198,8 @@ def open_run(path: Path) -> RunFolder:
         When the folder does not exist, holds no results, or results of another
         format version.
     """
-    path = Path(path)
-    if not path.is_dir():
-        msg = f"run folder {path}: no such folder; give the --out folder of a 'sitefinder run'"
-        raise RunFolderError(msg)
-    manifest = _load_manifest(path)
-    gpkg = path / "scores.gpkg"
-    if not gpkg.is_file():
-        msg = (
-            f"run folder {path}: no results (scores.gpkg is missing); make them first with "
-            f"'sitefinder run ... --out {path}'"
-        )
-        raise RunFolderError(msg)
-    try:
-        scores = gpd.read_file(gpkg, layer="scores", engine="pyogrio")
-    except Exception as exc:
-        msg = f"run folder {path}: scores.gpkg cannot be read ({exc}); re-run 'sitefinder run'"
-        raise RunFolderError(msg) from None
-    if "plot_id" not in scores.columns:
-        msg = f"run folder {path}: scores.gpkg has no plot_id column; re-run 'sitefinder run'"
-        raise RunFolderError(msg)
-    scores["plot_id"] = scores["plot_id"].astype(str)
-    scores = scores.set_index("plot_id")
+    base = read_run(path)
+    path, scores, manifest = base.path, base.scores, base.manifest
     registry = None
     cats = (manifest.get("config") or {}).get("categories_file")
     try:
