@@ -48,3 +48,19 @@ def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
         check=False,
         timeout=600,
     )
+
+
+def refresh_args(tmp_path: Path, *names: str, regions: Path | None = None) -> list[str | Path]:
+    """``sitefinder refresh`` arguments that keep maps, cache and layers inside ``tmp_path``."""
+    args: list[str | Path] = ["refresh", *names]
+    if regions is not None:
+        args += ["--regions-dir", regions]
+    return [
+        *args,
+        "--maps-dir",
+        tmp_path / "maps",
+        "--cache",
+        tmp_path / "cache",
+        "--layers-dir",
+        tmp_path / "layers",
+    ]

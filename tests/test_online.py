@@ -13,7 +13,7 @@ import geopandas as gpd
 import osmium
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, refresh_args
 from tests.standin import StandIn, serve
 
 
@@ -151,16 +151,7 @@ def _env(standin: StandIn) -> dict[str, str]:
 
 
 def test_almere_region_end_to_end(standin: StandIn, tmp_path: Path) -> None:
-    args = [
-        "refresh",
-        "almere",
-        "--maps-dir",
-        tmp_path / "maps",
-        "--cache",
-        tmp_path / "cache",
-        "--layers-dir",
-        tmp_path / "layers",
-    ]
+    args = refresh_args(tmp_path, "almere")
     res = sf(*args, env=_env(standin))
     assert res.returncode == 0, res.stderr
     assert "almere: rebuilt" in res.stdout
@@ -185,17 +176,7 @@ def test_geofabrik_extract_verified_and_cached(standin: StandIn, tmp_path: Path)
         'name = "polder"\ntitle = "Polder"\n[osm]\n'
         f'geofabrik_url = "{standin.url}/europe/netherlands/polder-latest.osm.pbf"\n'
     )
-    args = [
-        "refresh",
-        "--regions-dir",
-        regions,
-        "--maps-dir",
-        tmp_path / "maps",
-        "--cache",
-        tmp_path / "cache",
-        "--layers-dir",
-        tmp_path / "layers",
-    ]
+    args = refresh_args(tmp_path, regions=regions)
     standin.mode = "truncated"
     bad = sf(*args)
     assert bad.returncode == 2 and "truncated" in bad.stderr, bad.stderr

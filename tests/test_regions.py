@@ -12,7 +12,7 @@ import pytest
 
 from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.regions import load_region, region_names
-from tests.conftest import REPO
+from tests.conftest import REPO, refresh_args
 
 
 def sf(*args: object) -> subprocess.CompletedProcess[str]:
@@ -76,17 +76,7 @@ def test_refresh_twice_does_nothing_and_touch_rebuilds_one(tmp_path: Path) -> No
     regions.mkdir()
     _region(regions, "oost", 1)
     west = _region(regions, "west", 2)
-    args = [
-        "refresh",
-        "--regions-dir",
-        regions,
-        "--maps-dir",
-        tmp_path / "maps",
-        "--cache",
-        tmp_path / "cache",
-        "--layers-dir",
-        tmp_path / "layers",
-    ]
+    args = refresh_args(tmp_path, regions=regions)
     first = sf(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == ["oost: rebuilt", "west: rebuilt"]
@@ -104,17 +94,7 @@ def test_failed_refresh_keeps_previous_outputs(tmp_path: Path) -> None:
     regions = tmp_path / "regions"
     regions.mkdir()
     reg = _region(regions, "stad", 3)
-    args = [
-        "refresh",
-        "--regions-dir",
-        regions,
-        "--maps-dir",
-        tmp_path / "maps",
-        "--cache",
-        tmp_path / "cache",
-        "--layers-dir",
-        tmp_path / "layers",
-    ]
+    args = refresh_args(tmp_path, regions=regions)
     assert sf(*args).returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "maps" / "stad").iterdir()}
     reg.write_text(reg.read_text().replace('profiles = ["levendig"]', 'profiles = ["bestaatniet"]'))
