@@ -163,9 +163,7 @@ def _column_matches(features: pd.DataFrame, key: str, value: TagValue) -> pd.Ser
     return parts.apply(lambda p: isinstance(p, list) and any(s.strip() in values for s in p))
 
 
-def classify(
-    features: gpd.GeoDataFrame, registry: CategoryRegistry, crs_is_projected: bool = True
-) -> gpd.GeoDataFrame:
+def classify(features: gpd.GeoDataFrame, registry: CategoryRegistry) -> gpd.GeoDataFrame:
     """Assign OSM features to categories, one row per (object, category).
 
     Objects mapped twice (a node inside a polygon of the same category, the usual
@@ -180,8 +178,6 @@ def classify(
         column such as ``"node/123"``.
     registry : CategoryRegistry
         The category definitions.
-    crs_is_projected : bool
-        Guard: areas and merge distances need metres.
 
     Returns
     -------
@@ -189,8 +185,9 @@ def classify(
         Columns ``osm_id``, ``category``, ``name``, ``area_m2`` and the original
         ``geometry``, in the same CRS.
     """
-    if not crs_is_projected:
-        msg = "classify needs features in a projected CRS (metres)"
+    if features.crs is None or not features.crs.is_projected:
+        # Areas and merge distances need metres: a programming error, not user input.
+        msg = f"classify needs features in a projected CRS (metres), got {features.crs}"
         raise ValueError(msg)
     out = []
     for cat in registry:

@@ -107,16 +107,8 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
     area = osm.study_area(ext, graph, crs)
     if cfg.study_area_file is not None:
         area = read_area(cfg.study_area_file, crs)
-    amenities = (
-        classify(features, registry)
-        if len(features)
-        else classify(gpd.GeoDataFrame({"osm_id": []}, geometry=[], crs=crs), registry)
-    )
-    nuisance = (
-        osm.nuisance_sources(features)
-        if len(features)
-        else gpd.GeoDataFrame({"kind": [], "osm_id": []}, geometry=[], crs=crs)
-    )
+    amenities = classify(features, registry)
+    nuisance = osm.nuisance_sources(features)
     nightlife = amenities[amenities["category"] == "nightlife"]
     nuisance = gpd.GeoDataFrame(
         pd.concat(

@@ -68,10 +68,7 @@ def _load_region(osm_path: Path, cache: Path, registry: CategoryRegistry | None 
     ext = osm.extract(osm_path, tag_filter, cache)
     graph = osm.load_walk_graph(ext, RD)
     feats = osm.load_features(ext, tag_filter, RD)
-    if len(feats):
-        amenities = classify(feats, registry)
-    else:
-        amenities = classify(gpd.GeoDataFrame({"osm_id": []}, geometry=[], crs=RD), registry)
+    amenities = classify(feats, registry)
     return Region(graph, WalkNetwork.from_osmnx(graph), amenities, registry)
 
 

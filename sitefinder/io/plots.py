@@ -6,13 +6,12 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
-from sitefinder.errors import CRSError, DataValidationError, InputFileError
+from sitefinder.errors import CRSError, DataValidationError, InputFileError, NoOverlapError
 from sitefinder.io.atomic import require_file
 
 log = logging.getLogger(__name__)
@@ -147,17 +146,10 @@ def check_overlap(plots: gpd.GeoDataFrame, area: shapely.Geometry, what: str) ->
         b = tuple(round(v) for v in plots.total_bounds)
         a = tuple(round(v) for v in area.bounds)
         msg = f"plots do not overlap the {what} (plots {b}, {what} {a} in {plots.crs.to_string()}); use plots and data of the same region"
-        from sitefinder.errors import NoOverlapError
-
         raise NoOverlapError(msg)
     outside = plots.index[~inside].tolist()
     if outside:
         log.warning("%d plots lie outside the %s: %s", len(outside), what, ", ".join(map(str, outside[:10])))
-
-
-def plots_frame(plots: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Non-geometry attributes of the plots (owner, zoning, ...)."""
-    return pd.DataFrame(plots.drop(columns="geometry"))
 
 
 def read_area(path: Path, crs: CRS) -> shapely.Geometry:
