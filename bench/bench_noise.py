@@ -36,8 +36,8 @@ from shapely.ops import substring
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sitefinder.noisemodel import NoiseModelParams, model_lden, noise_sources_from_osm
+from sitefinder.noisemodel.cnossos_tables import EXACT_MIDBAND_HZ
 from sitefinder.noisemodel.emission import (
-    OCTAVE_BANDS_HZ,
     rail_reference_spectrum,
     road_reference_spectrum,
 )
@@ -114,7 +114,7 @@ def make_network(size_m: float, seed: int = 1, block_m: float = 110.0) -> gpd.Ge
 def direct_summation(sources: gpd.GeoDataFrame, centres: np.ndarray, params: NoiseModelParams) -> np.ndarray:
     """Lden at ``centres`` by summing every sample point of every line (the naive way)."""
     alpha = (
-        air_absorption_db_per_km(OCTAVE_BANDS_HZ, params.air_temperature_c, params.relative_humidity_pct)
+        air_absorption_db_per_km(EXACT_MIDBAND_HZ, params.air_temperature_c, params.relative_humidity_pct)
         / 1000.0
     )
     weights = np.array([0.5, 4 / 24 * 10**0.5, 8 / 24 * 10])

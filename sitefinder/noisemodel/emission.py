@@ -1,9 +1,11 @@
 """Sound power per metre of road and rail lines, from OSM tags and typical traffic.
 
-Road emission follows CNOSSOS-EU (Directive (EU) 2015/996, Annex II, 2.2):
-per octave band *i* and vehicle category *m*, rolling noise
-``L_WR = A_R + B_R lg(v / 70) + ΔL_WR`` and propulsion noise
-``L_WP = A_P + B_P (v - 70) / 70`` add energetically to the sound power of one
+Road emission follows CNOSSOS-EU (Directive 2002/49/EC Annex II, 2.2, with
+Table F-1 as replaced by Commission Delegated Directive (EU) 2021/1226; the
+coefficients are in :mod:`.cnossos_tables`): per octave band *i* and vehicle
+category *m*, rolling noise ``L_WR = A_R + B_R lg(v / 70) + K (20 - T) + α + β lg(v / 70)``
+(temperature and Table F-4 road-surface corrections) and propulsion noise
+``L_WP = A_P + B_P (v - 70) / 70 (+ min(α, 0) on porous surfaces)`` add energetically to the sound power of one
 vehicle; a steady flow of ``Q`` vehicles/hour at ``v`` km/h is a line source of
 ``L_W' = L_W + 10 lg(Q / (1000 v))`` dB re 1 pW per metre. Rail is simplified:
 a train is a line source whose power per metre of train follows from a TSI
@@ -23,7 +25,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from sitefinder.errors import CRSError, DataValidationError
+from sitefinder.errors import ConfigError, CRSError, DataValidationError
+from sitefinder.noisemodel.cnossos_tables import (
+    A_P,
+    A_R,
+    B_P,
+    B_R,
+    K_TEMPERATURE,
+    OCTAVE_BANDS_HZ,  # noqa: F401 - re-exported
+    OSM_SURFACE_MAP,
+    ROAD_SURFACES,
+    T_REF_C,
+    V_MIN_KMH,
+    V_REF_KMH,
+)
 from sitefinder.noisemodel.params import (
     PERIOD_HOURS,
     PERIOD_PENALTY_DB,
@@ -33,47 +48,11 @@ from sitefinder.noisemodel.params import (
 
 log = logging.getLogger(__name__)
 
-#: Octave band centre frequencies (Hz) of CNOSSOS-EU.
-OCTAVE_BANDS_HZ = np.array([63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0])
 #: A-weighting per octave band (IEC 61672-1), dB.
 A_WEIGHTING_DB = np.array([-26.2, -16.1, -8.6, -3.2, 0.0, 1.2, 1.0, -1.1])
-
-# CNOSSOS-EU road emission coefficients, Directive (EU) 2015/996 Appendix F,
-# Table F-1; rows: category 1 (light), 2 (medium heavy), 3 (heavy); columns:
-# the octave bands 63 Hz-8 kHz.
-_A_R = np.array(
-    [
-        [79.7, 85.7, 84.5, 90.2, 97.3, 93.9, 84.1, 74.3],
-        [84.0, 88.7, 91.5, 96.7, 97.4, 90.9, 83.8, 80.5],
-        [87.0, 91.7, 94.1, 100.7, 100.8, 94.3, 87.1, 82.5],
-    ]
-)
-_B_R = np.array(
-    [
-        [30.0, 41.5, 38.9, 25.7, 32.5, 37.2, 39.0, 40.0],
-        [30.0, 35.8, 32.6, 23.8, 30.1, 36.2, 38.3, 40.1],
-        [30.0, 33.5, 31.3, 25.4, 31.8, 37.1, 38.6, 40.6],
-    ]
-)
-_A_P = np.array(
-    [
-        [94.5, 89.2, 88.0, 85.9, 84.2, 86.9, 83.3, 76.1],
-        [101.0, 96.5, 98.8, 96.8, 98.6, 95.2, 88.8, 82.7],
-        [104.4, 100.6, 101.7, 101.0, 100.1, 95.9, 91.3, 85.3],
-    ]
-)
-_B_P = np.array(
-    [
-        [-1.3, 7.2, 7.7, 8.0, 8.0, 8.0, 8.0, 8.0],
-        [-1.9, 4.7, 6.4, 6.5, 6.5, 6.5, 6.5, 6.5],
-        [0.0, 3.0, 4.6, 5.0, 5.0, 5.0, 5.0, 5.0],
-    ]
-)
-#: Rolling-noise temperature coefficient K per category (dB/°C, reference 20 °C).
-_K_TEMP = np.array([0.08, 0.04, 0.04])
-_V_REF = 70.0
-#: Speed range in which the CNOSSOS-EU road coefficients hold (km/h).
-ROAD_SPEED_RANGE_KMH = (20.0, 130.0)
+#: Speed range in which the CNOSSOS-EU road coefficients are used (km/h): below
+#: 20 km/h the directive's minimum speed applies; 130 km/h is the Dutch maximum.
+ROAD_SPEED_RANGE_KMH = (V_MIN_KMH, 130.0)
 
 #: Representative A-weighted octave spectrum of rail rolling noise (relative dB, assumed).
 RAIL_SPECTRUM_DB = np.array([-31.0, -23.0, -15.0, -8.0, -3.0, -3.5, -8.5, -17.0])
@@ -103,6 +82,7 @@ SOURCE_COLUMNS = (
     "share_heavy",
     "speed_kmh",
     "lanes",
+    "surface",
     "lw_day",
     "lw_evening",
     "lw_night",
@@ -112,20 +92,21 @@ SOURCE_COLUMNS = (
 
 def road_vehicle_power_db(
     speed_kmh: np.ndarray | float,
-    temperature_c: float = 20.0,
-    surface_correction_db: np.ndarray | float = 0.0,
+    temperature_c: float = T_REF_C,
+    surface: str = "DEF",
 ) -> np.ndarray:
-    """A-weighted octave-band sound power of one vehicle (CNOSSOS-EU).
+    """A-weighted octave-band sound power of one vehicle (CNOSSOS-EU, Table F-1 of 2021/1226).
 
     Parameters
     ----------
     speed_kmh : array_like
-        Vehicle speeds (km/h), shape ``(n,)``; clipped to 20-130 km/h, the range
-        in which the coefficients hold.
+        Vehicle speeds (km/h), shape ``(n,)`` (the same speed for the three
+        categories) or ``(n, 3)`` (per category); clipped to 20-130 km/h.
     temperature_c : float
-        Air temperature for the rolling-noise temperature correction.
-    surface_correction_db : array_like
-        Broadband correction of rolling noise for the road surface, shape ``(n,)``.
+        Air temperature for the rolling-noise temperature correction (Eq. 2.2.10).
+    surface : str
+        Road surface id of Table F-4 (``"DEF"`` reference surface, ``"NL01"``
+        1-layer ZOAB, ...; see :data:`~sitefinder.noisemodel.cnossos_tables.ROAD_SURFACES`).
 
     Returns
     -------
@@ -133,20 +114,35 @@ def road_vehicle_power_db(
         Shape ``(n, 3, 8)``: per speed, per category (light, medium heavy,
         heavy) and octave band, A-weighted ``L_W`` in dB re 1 pW.
 
+    Raises
+    ------
+    sitefinder.errors.ConfigError
+        When ``surface`` is not a Table F-4 id.
+
     Examples
     --------
     >>> lw = road_vehicle_power_db([70.0])
     >>> round(float(10 * np.log10((10 ** (lw[0, 0] / 10)).sum())), 1)  # light vehicle, 70 km/h
-    100.4
+    103.7
     """
-    v = np.clip(np.atleast_1d(np.asarray(speed_kmh, dtype=float)), *ROAD_SPEED_RANGE_KMH)
-    v = v[:, None, None]
-    surface = np.broadcast_to(np.asarray(surface_correction_db, dtype=float), v.shape[:1])
-    temp = (_K_TEMP * (20.0 - temperature_c))[None, :, None]
-    rolling = _A_R + _B_R * np.log10(v / _V_REF) + temp + surface[:, None, None]
-    propulsion = _A_P + _B_P * (v - _V_REF) / _V_REF
+    try:
+        surf = ROAD_SURFACES[surface]
+    except KeyError:
+        msg = f"road surface {surface!r} is not in CNOSSOS-EU Table F-4; use one of {sorted(ROAD_SURFACES)}"
+        raise ConfigError(msg) from None
+    v = np.clip(np.asarray(speed_kmh, dtype=float), *ROAD_SPEED_RANGE_KMH)
+    v = np.broadcast_to(v[:, None] if v.ndim == 1 else np.atleast_2d(v), (v.shape[0] if v.ndim else 1, 3))
+    v = v[:, :, None]
+    alpha = np.asarray(surf.alpha)
+    beta = np.asarray(surf.beta)[:, None]
+    temp = (K_TEMPERATURE * (T_REF_C - temperature_c))[None, :, None]
+    lg_v = np.log10(v / V_REF_KMH)
+    rolling = A_R + B_R * lg_v + temp + alpha + beta * lg_v
+    propulsion = A_P + B_P * (v - V_REF_KMH) / V_REF_KMH
+    if surf.porous:
+        propulsion = propulsion + np.minimum(alpha, 0.0)
     total = 10 * np.log10(10 ** (rolling / 10) + 10 ** (propulsion / 10))
-    return total + A_WEIGHTING_DB
+    return np.asarray(total + A_WEIGHTING_DB)
 
 
 def road_reference_spectrum() -> np.ndarray:
@@ -284,21 +280,21 @@ def _road_power(rows: pd.DataFrame, params: NoiseModelParams) -> np.ndarray:
     n = len(rows)
     shares = np.empty((n, 3))
     period = np.empty((n, 3))
-    surface = np.empty(n)
     for i, name in enumerate(rows["source_class"]):
         c = classes[name]
         shares[i] = (1 - c.share_medium - c.share_heavy, c.share_medium, c.share_heavy)
         period[i] = c.period_shares
-        surface[i] = c.surface_correction_db
+    surfaces = rows["surface"].to_numpy()
     flow = rows["flow_per_day"].to_numpy(float)
     speed = rows["speed_kmh"].to_numpy(float)
     speeds = np.stack([speed, *[np.minimum(speed, params.heavy_max_speed_kmh)] * 2], axis=1)
     speeds = np.clip(speeds, *ROAD_SPEED_RANGE_KMH)
     # Sound power per vehicle, summed over bands, per row and category (pW).
     w_vehicle = np.empty((n, 3))
-    for m in range(3):
-        lw = road_vehicle_power_db(speeds[:, m], params.air_temperature_c, surface)[:, m, :]
-        w_vehicle[:, m] = (10 ** (lw / 10)).sum(axis=1)
+    for surface in set(surfaces):
+        sel = surfaces == surface
+        lw = road_vehicle_power_db(speeds[sel], params.air_temperature_c, str(surface))
+        w_vehicle[sel] = (10 ** (lw / 10)).sum(axis=2)
     hours = np.array([PERIOD_HOURS[p] for p in PERIODS])
     # vehicles per hour per category and period: (n, 3 categories, 3 periods)
     q = flow[:, None, None] * shares[:, :, None] * (period / hours)[:, None, :]
@@ -343,7 +339,7 @@ def _check_projected(frame: gpd.GeoDataFrame, what: str) -> None:
 
 def _empty_sources(crs: Any) -> gpd.GeoDataFrame:
     cols: dict[str, Any] = {c: pd.Series(dtype=float) for c in SOURCE_COLUMNS}
-    for c in ("kind", "source_class", "osm_ref"):
+    for c in ("kind", "source_class", "osm_ref", "surface"):
         cols[c] = pd.Series(dtype=object)
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
@@ -358,7 +354,7 @@ def noise_sources_from_osm(
     lines : geopandas.GeoDataFrame
         OSM features in a projected CRS (metres), with any of the columns
         ``highway``, ``railway``, ``maxspeed``, ``lanes``, ``oneway``,
-        ``tunnel``, ``covered``, ``service`` (missing columns, NaN and osmnx
+        ``tunnel``, ``covered``, ``service``, ``surface`` (missing columns, NaN and osmnx
         lists are fine). Only LineString/MultiLineString rows are used; ways in
         tunnels or covered are left out; ``highway`` classes not in
         ``params.road_classes`` (footways, cycleways, ...) carry no traffic.
@@ -372,7 +368,9 @@ def noise_sources_from_osm(
         ``railway=tram`` gives two rows), with ``kind`` (``"road"``/``"rail"``),
         ``source_class``, ``osm_ref`` (the input index label as text),
         ``flow_per_day`` (vehicles or trains), ``share_medium``,
-        ``share_heavy``, ``speed_kmh``, ``lanes`` and the A-weighted sound power
+        ``share_heavy``, ``speed_kmh``, ``lanes``, ``surface`` (Table F-4 id:
+        the class's surface, or the one an OSM ``surface=*`` maps to clearly,
+        :data:`~sitefinder.noisemodel.cnossos_tables.OSM_SURFACE_MAP`) and the A-weighted sound power
         per metre in dB re 1 pW/m, averaged over each period: ``lw_day``,
         ``lw_evening``, ``lw_night``, and ``lw_den`` (the three combined with
         the Lden weights and penalties). Same CRS as ``lines``.
@@ -401,6 +399,11 @@ def noise_sources_from_osm(
     lanes_tag = np.array(_cached_map(_column(frame, "lanes"), parse_lanes), dtype=float)
     oneway = np.array(_cached_map(_column(frame, "oneway"), _is_true), dtype=bool)
     service = _cached_map(_column(frame, "service"), lambda v: _first_known(v, _RAIL_SERVICE))
+    surface_tag = (
+        _cached_map(_column(frame, "surface"), lambda v: _first_known(v, OSM_SURFACE_MAP))
+        if params.use_osm_surface
+        else [None] * len(frame)
+    )
     refs = [str(i) for i in frame.index]
     geoms = frame.geometry.to_numpy()
 
@@ -414,6 +417,7 @@ def noise_sources_from_osm(
             lanes = lanes_tag[i] if np.isfinite(lanes_tag[i]) else expected
             flow = c.aadt * factor * float(np.clip(lanes / expected, 0.5, 2.0))
             speed = speed_tag[i] if np.isfinite(speed_tag[i]) else c.speed_kmh
+            tag = surface_tag[i]
             road_rows.append(
                 {
                     "kind": "road",
@@ -424,6 +428,7 @@ def noise_sources_from_osm(
                     "share_heavy": c.share_heavy,
                     "speed_kmh": speed,
                     "lanes": lanes,
+                    "surface": OSM_SURFACE_MAP[tag] if tag is not None else c.surface,
                     "geometry": geoms[i],
                 }
             )
@@ -444,6 +449,7 @@ def noise_sources_from_osm(
                     "share_heavy": np.nan,
                     "speed_kmh": speed,
                     "lanes": np.nan,
+                    "surface": None,
                     "geometry": geoms[i],
                 }
             )

@@ -27,8 +27,8 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from sitefinder.datatypes import NoiseGrid
 from sitefinder.errors import CRSError, DataValidationError
+from sitefinder.noisemodel.cnossos_tables import EXACT_MIDBAND_HZ
 from sitefinder.noisemodel.emission import (
-    OCTAVE_BANDS_HZ,
     rail_reference_spectrum,
     road_reference_spectrum,
 )
@@ -38,9 +38,10 @@ from sitefinder.noisemodel.propagation import air_absorption_db_per_km, attenuat
 log = logging.getLogger(__name__)
 
 #: Version of the model; bump when results change for the same inputs.
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 METHOD = (
-    "sitefinder noise model v1: CNOSSOS-EU road emission (Directive (EU) 2015/996) from typical "
+    "sitefinder noise model v2: CNOSSOS-EU road emission (Table F-1 as replaced by (EU) 2021/1226, "
+    "Table F-4 road surfaces) from typical "
     "traffic per OSM class; rail from TSI pass-by levels; point-source propagation "
     "(divergence, ISO 9613-1 air absorption, CNOSSOS-EU flat-ground attenuation in homogeneous "
     "and favourable conditions) by FFT convolution; no screening, no reflections"
@@ -253,7 +254,7 @@ def model_lden(
     alpha = None
     if params.air_absorption:
         alpha = (
-            air_absorption_db_per_km(OCTAVE_BANDS_HZ, params.air_temperature_c, params.relative_humidity_pct)
+            air_absorption_db_per_km(EXACT_MIDBAND_HZ, params.air_temperature_c, params.relative_humidity_pct)
             / 1000.0
         )
     den_w = np.array([PERIOD_HOURS[p] / 24 * 10 ** (PERIOD_PENALTY_DB[p] / 10) for p in PERIODS])

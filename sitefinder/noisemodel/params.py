@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sitefinder.errors import ConfigError
+from sitefinder.noisemodel.cnossos_tables import ROAD_SURFACES
 
 #: Hours of the Lden periods (Dutch and END definition: day 07-19, evening 19-23, night 23-07).
 PERIOD_HOURS: dict[str, float] = {"day": 12.0, "evening": 4.0, "night": 8.0}
@@ -70,10 +71,12 @@ class RoadClassDefaults:
     day_share, evening_share, night_share : float
         Shares of the daily flow in the day (07-19), evening (19-23) and night
         (23-07) periods; they sum to 1.
-    surface_correction_db : float
-        Correction of rolling noise for the usual road surface against the
-        CNOSSOS-EU reference surface (for example -2 dB for porous asphalt,
-        ZOAB, on Dutch motorways).
+    surface : str
+        Usual road surface of the class, an id of CNOSSOS-EU Table F-4 (as
+        replaced by (EU) 2021/1226): ``"DEF"`` the reference surface (dense
+        asphalt), ``"NL01"`` 1-layer porous asphalt (ZOAB, the usual Dutch
+        motorway surface), ``"NL10"`` clinkers in herring-bone, ... A tagged
+        OSM ``surface=*`` that maps clearly replaces it.
     """
 
     aadt: float
@@ -85,7 +88,7 @@ class RoadClassDefaults:
     day_share: float = _URBAN[0]
     evening_share: float = _URBAN[1]
     night_share: float = _URBAN[2]
-    surface_correction_db: float = 0.0
+    surface: str = "DEF"
 
     def __post_init__(self) -> None:
         """Check ranges; raise :class:`~sitefinder.errors.ConfigError` naming the field."""
@@ -109,6 +112,12 @@ class RoadClassDefaults:
             msg = f"road class oneway_factor must be in (0, 1], got {self.oneway_factor!r}"
             raise ConfigError(msg)
         _check_shares("road class", self.day_share, self.evening_share, self.night_share)
+        if self.surface not in ROAD_SURFACES:
+            msg = (
+                f"road class surface must be a CNOSSOS-EU Table F-4 id, got {self.surface!r}; "
+                f"use one of {sorted(ROAD_SURFACES)}"
+            )
+            raise ConfigError(msg)
 
     @property
     def period_shares(self) -> tuple[float, float, float]:
@@ -174,17 +183,22 @@ def _road(aadt: float, speed: float, medium: float, heavy: float, lanes: int, **
     return RoadClassDefaults(aadt, speed, medium, heavy, lanes, **kw)
 
 
-_MW = {"day_share": _MOTORWAY[0], "evening_share": _MOTORWAY[1], "night_share": _MOTORWAY[2]}
+_MW = {
+    "day_share": _MOTORWAY[0],
+    "evening_share": _MOTORWAY[1],
+    "night_share": _MOTORWAY[2],
+    "surface": "NL01",
+}
 
 #: Typical Dutch traffic per OSM highway class (assumed; order of magnitude of
 #: counts on such roads in Dutch municipalities: NDW/municipal traffic models).
 #: Classes not listed (footway, cycleway, pedestrian, path, steps, track,
 #: construction, ...) carry no motor traffic in the model.
 DEFAULT_ROAD_CLASSES: Mapping[str, RoadClassDefaults] = {
-    "motorway": _road(80_000, 100, 0.04, 0.08, 4, surface_correction_db=-2.0, **_MW),
+    "motorway": _road(80_000, 100, 0.04, 0.08, 4, **_MW),
     "motorway_link": _road(8_000, 70, 0.04, 0.06, 1, oneway_factor=1.0, **_MW),
     "trunk": _road(30_000, 80, 0.04, 0.06, 4, **_MW),
-    "trunk_link": _road(5_000, 60, 0.04, 0.05, 1, oneway_factor=1.0),
+    "trunk_link": _road(5_000, 60, 0.04, 0.05, 1, oneway_factor=1.0, surface="NL01"),
     "primary": _road(15_000, 50, 0.04, 0.03, 2),
     "primary_link": _road(3_000, 50, 0.04, 0.03, 1, oneway_factor=1.0),
     "secondary": _road(8_000, 50, 0.03, 0.02, 2),
@@ -292,6 +306,9 @@ class NoiseModelParams(BaseModel):
         rolling-noise temperature correction.
     heavy_max_speed_kmh : float
         Medium and heavy vehicles drive at most this fast (80 km/h in NL).
+    use_osm_surface : bool
+        Let a tagged OSM ``surface=*`` that maps clearly onto Table F-4 replace
+        the class's surface (``sett`` -> NL11, ``paving_stones`` -> NL10, ...).
     floor_db : float
         Levels are clipped from below at this value: residual sound from
         sources not modelled (distant roads, people, nature).
@@ -317,6 +334,7 @@ class NoiseModelParams(BaseModel):
     air_temperature_c: float = Field(default=10.0, ge=-20, le=40)
     relative_humidity_pct: float = Field(default=80.0, gt=0, le=100)
     heavy_max_speed_kmh: float = Field(default=80.0, gt=0, le=200)
+    use_osm_surface: bool = True
     floor_db: float = Field(default=35.0, ge=0, le=80)
     sample_spacing_m: float | None = Field(default=None, gt=0)
     road_classes: dict[str, RoadClassDefaults] = Field(default_factory=lambda: dict(DEFAULT_ROAD_CLASSES))

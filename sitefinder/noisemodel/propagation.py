@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from sitefinder.noisemodel.emission import OCTAVE_BANDS_HZ
+from sitefinder.noisemodel.cnossos_tables import OCTAVE_BANDS_HZ
 
 SPEED_OF_SOUND = 340.0  # m/s, CNOSSOS-EU
 
@@ -77,8 +77,8 @@ def air_absorption_db_per_km(
     return np.asarray(alpha * 1000.0)
 
 
-def ground_attenuation_db(
-    d_p: np.ndarray,
+def ground_terms(
+    d_p: np.ndarray | float,
     freq_hz: np.ndarray,
     z_s: float,
     z_r: float,
@@ -86,28 +86,38 @@ def ground_attenuation_db(
     g_source: float = 0.0,
     *,
     favourable: bool = False,
-) -> np.ndarray:
-    """Ground attenuation over flat ground, CNOSSOS-EU (2015/996, Annex II, 2.5.6).
+) -> dict[str, np.ndarray]:
+    """Ground attenuation over flat ground and its intermediate terms (CNOSSOS-EU 2.5.6).
+
+    Directive 2002/49/EC Annex II as amended by (EU) 2021/1226, Eq. 2.5.15-2.5.20:
+    homogeneous ``A_ground,H = max(-10 lg[4k²/d_p² (z_s² - √(2C_f/k) z_s + C_f/k)
+    (z_r² - √(2C_f/k) z_r + C_f/k)], -3 (1 - G'_path))`` with ``w`` and ``C_f``
+    from ``G'_path``; favourable: heights raised by ``δz_s + δz_T`` and
+    ``δz_r + δz_T``, ``w`` from ``G_path``, lower bound
+    ``-3 (1 - G'_path) (1 + 2 (1 - 30 (z_s + z_r) / d_p))`` beyond
+    ``30 (z_s + z_r)``; ``G_path = 0`` gives the bound alone.
 
     Parameters
     ----------
     d_p : array_like
         Horizontal source-receiver distance (m); broadcast against ``freq_hz``.
     freq_hz : array_like
-        Octave band centre frequencies (Hz).
+        Octave band centre frequencies (Hz; the nominal ones, as the ISO/TR
+        17534-4 reference does for the ground term).
     z_s, z_r : float
         Source and receiver height above the ground (m).
     g_path : float
         Ground factor of the path (0 hard, 1 porous).
     g_source : float
-        Ground factor under the source (0 for road surfaces and slab track).
+        Ground factor under the source, for ``G'_path`` within ``30 (z_s + z_r)``.
     favourable : bool
         Favourable (downward-refracting) instead of homogeneous conditions.
 
     Returns
     -------
-    numpy.ndarray
-        ``A_ground`` in dB (negative values are gains by the ground reflection).
+    dict of numpy.ndarray
+        ``A_ground`` (dB; negative values are gains by the ground reflection),
+        ``w`` and ``C_f`` (m).
     """
     d = np.maximum(np.asarray(d_p, dtype=float), 0.01)
     f = np.asarray(freq_hz, dtype=float)
@@ -117,8 +127,6 @@ def ground_attenuation_db(
     g_prime = np.where(d <= near, g_path * d / near + g_source * (1 - d / near), g_path)
     if favourable:
         a_min = np.where(d <= near, -3 * (1 - g_prime), -3 * (1 - g_prime) * (1 + 2 * (1 - near / d)))
-        if g_path == 0:
-            return np.asarray(a_min)
         a0 = 2e-4
         dz_t = 6e-3 * d / (z_s + z_r)
         zs = z_s + a0 * (z_s / (z_s + z_r)) ** 2 * d**2 / 2 + dz_t
@@ -126,8 +134,6 @@ def ground_attenuation_db(
         g_w = np.full_like(d, g_path)
     else:
         a_min = -3 * (1 - g_prime)
-        if g_path == 0:
-            return np.full_like(d, -3.0)
         zs = np.full_like(d, z_s)
         zr = np.full_like(d, z_r)
         g_w = g_prime
@@ -136,12 +142,28 @@ def ground_attenuation_db(
     w = 0.0185 * f**2.5 * gw26 / (f**1.5 * gw26 + 1.3e3 * f**0.75 * g_w**1.3 + 1.16e6)
     wd = w * d
     c_f = d * (1 + 3 * wd * np.exp(-np.sqrt(wd))) / (1 + wd)
+    if g_path == 0:
+        return {"A_ground": np.asarray(a_min, dtype=float) + 0 * d, "w": w, "C_f": c_f}
     ck = c_f / k
     root = np.sqrt(2 * ck)
     term = 4 * k**2 / d**2 * (zs**2 - root * zs + ck) * (zr**2 - root * zr + ck)
     with np.errstate(divide="ignore"):
         a_ground = -10 * np.log10(term)
-    return np.asarray(np.maximum(a_ground, a_min))
+    return {"A_ground": np.asarray(np.maximum(a_ground, a_min)), "w": w, "C_f": c_f}
+
+
+def ground_attenuation_db(
+    d_p: np.ndarray | float,
+    freq_hz: np.ndarray,
+    z_s: float,
+    z_r: float,
+    g_path: float,
+    g_source: float = 0.0,
+    *,
+    favourable: bool = False,
+) -> np.ndarray:
+    """Ground attenuation ``A_ground`` over flat ground (dB); see :func:`ground_terms`."""
+    return ground_terms(d_p, freq_hz, z_s, z_r, g_path, g_source, favourable=favourable)["A_ground"]
 
 
 def transfer(
