@@ -88,6 +88,10 @@ class StudyData:
         Combined noise levels, when any noise source was given or modelled.
     sources : dict
         Provenance of each input (paths, hashes, query, cache hits).
+    data_area : shapely geometry or None
+        The area the OSM data covers (header bounds, else the hull of its nodes): the
+        base of the coverage rules (:mod:`sitefinder.coverage`). None: unknown, every
+        value is taken as exact.
     """
 
     crs: CRS
@@ -98,3 +102,4 @@ class StudyData:
     study_area: Any
     noise: NoiseGrid | None = None
     sources: dict[str, Any] = field(default_factory=dict)
+    data_area: Any = None

@@ -18,10 +18,12 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from sitefinder import RESULT_FORMAT_VERSION, __version__
 from sitefinder.categories import CategoryRegistry, classify, load_categories
 from sitefinder.config import RunConfig
+from sitefinder.coverage import Coverage, censor_rules, censored_notes, covered_radius
 from sitefinder.datatypes import NoiseGrid, StudyData
 from sitefinder.errors import DataValidationError, UnknownNameError
 from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
@@ -105,6 +107,7 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
     graph = osm.load_walk_graph(ext, crs)
     features = osm.load_features(ext, tag_filter, crs)
     area = osm.study_area(ext, graph, crs)
+    data_area = osm.covered_area(ext, graph, features, crs)
     if cfg.study_area_file is not None:
         area = read_area(cfg.study_area_file, crs)
     amenities = classify(features, registry)
@@ -146,6 +149,11 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
     b = plots.total_bounds
     pad = 200.0
     noise_bounds = (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad)
+    if not cfg.noise:
+        # Modelled noise knows only the roads in the data: never model beyond them.
+        d = shapely.bounds(data_area).tolist()
+        noise_bounds = (max(noise_bounds[0], d[0] - pad), max(noise_bounds[1], d[1] - pad),
+                        min(noise_bounds[2], d[2] + pad), min(noise_bounds[3], d[3] + pad))  # fmt: skip
     if cfg.noise:
         noise = load_noise(list(cfg.noise), crs, noise_bounds, cfg.noise_resolution_m)
     elif cfg.model_noise and len(features):
@@ -161,6 +169,7 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
         study_area=area,
         noise=noise,
         sources=sources,
+        data_area=data_area,
     )
 
 
@@ -189,6 +198,31 @@ def model_noise(
     return grid
 
 
+def plot_coverage(data: StudyData, indicators: pd.DataFrame, registry: CategoryRegistry) -> Coverage | None:
+    """Covered radius, censored columns and the plots wholly outside the data (None: area unknown)."""
+    if data.data_area is None or "covered_radius_m" not in indicators.columns:
+        return None
+    rules = censor_rules(indicators.columns, [*registry.names, *NUISANCE_KINDS])
+    outside = ~data.plots.geometry.intersects(data.data_area).to_numpy()
+    radius = indicators["covered_radius_m"].to_numpy(dtype=float)
+    return Coverage(radius_m=radius, rules=rules, outside=outside)
+
+
+def empty_kinds(data: StudyData, registry: CategoryRegistry) -> list[str]:
+    """Amenity categories and nuisance kinds with no object at all in the data, logged as a warning."""
+    cats = set(data.amenities["category"]) if len(data.amenities) else set()
+    kinds = set(data.nuisance["kind"]) if len(data.nuisance) else set()
+    empty = [c for c in registry.names if c not in cats]
+    empty += [k for k in NUISANCE_KINDS if k not in kinds and k not in registry]
+    if empty:
+        log.warning(
+            "Not in the data at all (criteria on these are judged only where the data reach far enough "
+            "around a plot): %s",
+            ", ".join(empty),
+        )
+    return empty
+
+
 def compute_indicators(
     data: StudyData, registry: CategoryRegistry, cfg: RunConfig
 ) -> tuple[pd.DataFrame, AccessResult, WalkNetwork]:
@@ -212,6 +246,8 @@ def compute_indicators(
     if data.noise is not None:
         parts.append(noise_stats(data.plots, data.noise, cfg.noise_threshold_db))
     table = pd.concat(parts, axis=1)
+    if data.data_area is not None:
+        table.insert(1, "covered_radius_m", covered_radius(data.plots.geometry.to_numpy(), data.data_area))
     log.info("Indicators for %d plots in %.1f s", len(table), time.perf_counter() - t0)
     return table, access, net
 
@@ -259,8 +295,12 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
         [indicators, attributes.drop(columns=[c for c in attributes.columns if c in indicators.columns])],
         axis=1,
     )
+    coverage = plot_coverage(data, indicators, registry)
+    if coverage is not None:
+        indicators.insert(2, "censored_values", censored_notes(indicators, coverage.radius_m, coverage.rules))
+    empty = empty_kinds(data, registry)
     bar.next()
-    results = [score_profile(scoring_input, p) for p in profiles]
+    results = [score_profile(scoring_input, p, coverage=coverage) for p in profiles]
     bar.next()
     surfaces = suitability_surfaces(
         profiles,
@@ -290,6 +330,7 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
             "amenities": data.amenities["category"].value_counts().to_dict(),
             "network_nodes": data.graph.number_of_nodes(),
         },
+        "absent_from_data": empty,
         "profiles": {r.profile.name: r.manifest_entry() for r in results},
         "layers": {lay.name: lay.provenance for lay in overlays},
         "noise": None if data.noise is None else {"modelled": data.noise.modelled},

@@ -362,3 +362,23 @@ def study_area(ext: OsmExtract, graph: nx.MultiDiGraph, crs: CRS) -> Any:
         msg = f"OSM file {ext.source}: walking network is empty"
         raise InputFileError(msg)
     return shapely.convex_hull(shapely.multipoints(list(zip(xs, ys, strict=True))))
+
+
+def covered_area(ext: OsmExtract, graph: nx.MultiDiGraph, features: gpd.GeoDataFrame, crs: CRS) -> Any:
+    """The area the OSM data really covers, for the coverage rules (:mod:`sitefinder.coverage`).
+
+    The file's header bounds when it has them; otherwise the convex hull of the
+    walking network's nodes and of every feature read (not only the network: a file
+    may hold shops beyond its last street).
+    """
+    if ext.bounds is not None:
+        return study_area(ext, graph, crs)
+    xs = [d["x"] for _, d in graph.nodes(data=True)]
+    ys = [d["y"] for _, d in graph.nodes(data=True)]
+    pts = [shapely.multipoints(list(zip(xs, ys, strict=True)))] if xs else []
+    if len(features):
+        pts.append(shapely.union_all(shapely.extract_unique_points(features.geometry.to_numpy())))
+    if not pts:
+        msg = f"OSM file {ext.source}: holds no nodes"
+        raise InputFileError(msg)
+    return shapely.convex_hull(shapely.union_all(pts))

@@ -12,7 +12,10 @@ holds
 * ``[[layer]]`` tables: vector files (a green-blue network, existing facilities) that
   the load stage overlays on the plots, giving columns ``share_in_<name>``,
   ``in_<name>``, ``dist_<name>_straight_m`` and ``n_<name>_straight_<d>m``;
-* an optional ``[sensitivity]`` table: Monte Carlo settings.
+* an optional ``[sensitivity]`` table: Monte Carlo settings;
+* an optional top-level ``max_share_not_evaluable`` (default 0.3): a plot whose
+  criteria that the data cannot judge carry more than this share of the weight is
+  not ranked ("onvoldoende gegevens"; see :mod:`sitefinder.coverage`).
 """
 
 from __future__ import annotations
@@ -57,6 +60,13 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
 }  # fmt: skip
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ORDERING = (">=", ">", "<=", "<")
+
+#: A plot is not ranked when its not-evaluable criteria (the data do not reach far
+#: enough, or no noise data) carry more than this share of the profile's weight. With
+#: more than 30 % of the weight unjudged a score says more about the edge of the data
+#: than about the plot, and the other criteria would each weigh over 40 % more than the
+#: profile intends. An assumption; a profile sets its own ``max_share_not_evaluable``.
+DEFAULT_MAX_SHARE_NOT_EVALUABLE = 0.3
 
 
 def _snake(v: str) -> str:
@@ -282,6 +292,7 @@ class Profile(BaseModel):
     layers: tuple[LayerSpec, ...] = Field(default=(), alias="layer")
     ahp: AHPTable | None = None
     sensitivity: SensitivitySettings = SensitivitySettings()
+    max_share_not_evaluable: float = Field(default=DEFAULT_MAX_SHARE_NOT_EVALUABLE, ge=0, le=1)
     source_file: str = ""
 
     _check_name = field_validator("name")(_snake)

@@ -1,11 +1,17 @@
 """Score plots for a profile: value functions, weights, constraints, rank. No geometry needed.
 
-score = 100 · Σ wᵢ·vᵢ / Σ wᵢ, with vᵢ in [0, 1] the value of criterion i. The
-contribution of criterion i, in points of the 100, is 100 · wᵢ·vᵢ / Σ w, so the
+score = 100 · Σ wᵢ·eᵢ·vᵢ / Σ wᵢ·eᵢ, with vᵢ in [0, 1] the value of criterion i and
+eᵢ = 1 when the data can judge criterion i for this plot (0 when it is **not
+evaluable**: the data do not reach far enough, see :mod:`sitefinder.coverage`, or
+there is no noise data for the plot). A not-evaluable criterion earns no points; its
+weight is shared over the others, and its ``pts_`` cell is empty. The contribution
+of criterion i, in points of the 100, is 100 · wᵢ·eᵢ·vᵢ / Σ w·e, so the
 contributions of a plot add up to its score: every score is explainable from the
-table alone. A plot that fails a hard constraint keeps its score (so a council can
-see what it would have scored) but gets no rank and is never counted among the
-eligible plots, also not in the sensitivity analysis.
+table alone. A plot whose not-evaluable criteria carry more than the profile's
+``max_share_not_evaluable`` of the weight is not ranked ("onvoldoende gegevens").
+A plot that fails a hard constraint keeps its score (so a council can see what it
+would have scored) but gets no rank and is never counted among the eligible plots,
+also not in the sensitivity analysis.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sitefinder.coverage import VALUE_TOLERANCE, Coverage, judged, reach_m, value_intervals
 from sitefinder.errors import ConfigError
-from sitefinder.scoring.functions import Categories
-from sitefinder.scoring.profiles import OPS, Constraint, Criterion, Profile, SensitivitySettings
+from sitefinder.scoring import status
+from sitefinder.scoring.functions import Categories, Ideal, Linear, Step
+from sitefinder.scoring.profiles import _ORDERING, OPS, Constraint, Criterion, Profile, SensitivitySettings
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +110,17 @@ class Evaluation:
     utilities : numpy.ndarray
         ``(n_criteria, n_rows)`` values in [0, 1], missing values filled per criterion.
     reasons : pandas.Series
-        Exclusion reasons per row ("" when the row passes every constraint).
+        Exclusion reasons per row ("" when the row passes every constraint and
+        enough of the weight could be judged).
     skipped : list of str
         Criteria and constraints that were skipped.
+    evaluable : numpy.ndarray
+        ``(n_criteria, n_rows)`` True where the data can judge the criterion.
+    exact : numpy.ndarray
+        ``(n_criteria, n_rows)`` True where the indicator value is exact (not censored);
+        censored but evaluable values keep their utility under threshold perturbation.
+    not_evaluable_share : numpy.ndarray
+        Share (0-1) of the weight per row that could not be judged.
     """
 
     criteria: list[Criterion]
@@ -113,11 +129,21 @@ class Evaluation:
     utilities: np.ndarray
     reasons: pd.Series
     skipped: list[str]
+    evaluable: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=bool))
+    exact: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=bool))
+    not_evaluable_share: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def row_weights(self) -> np.ndarray:
+        """``(n_criteria, n_rows)`` weights per row, shared over the evaluable criteria (sum 1 or 0)."""
+        w = self.weights[:, None] * self.evaluable
+        total = w.sum(axis=0, keepdims=True)
+        return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
 
     @property
     def scores(self) -> np.ndarray:
-        """Score 0-100 per row."""
-        return 100.0 * (self.weights @ self.utilities)
+        """Score 0-100 per row (over the evaluable criteria)."""
+        return 100.0 * (self.row_weights * self.utilities).sum(axis=0)
 
 
 def criterion_values(c: Criterion, x: np.ndarray, delta: np.ndarray | float | None = None) -> np.ndarray:
@@ -209,7 +235,9 @@ def constraint_fails(values: pd.Series, c: Constraint, source: str = "") -> np.n
     return ~ok.astype(bool)
 
 
-def evaluate(indicators: pd.DataFrame, profile: Profile, *, strict: bool = True) -> Evaluation:
+def evaluate(
+    indicators: pd.DataFrame, profile: Profile, *, strict: bool = True, coverage: Coverage | None = None
+) -> Evaluation:
     """Evaluate a profile's criteria and constraints on an indicator table.
 
     Parameters
@@ -222,6 +250,9 @@ def evaluate(indicators: pd.DataFrame, profile: Profile, *, strict: bool = True)
         True (plots): a column that does not exist is an error, except noise columns,
         which are skipped with a warning. False (grid cells): criteria and constraints
         on columns that cells lack (plot area, owner, ...) are skipped quietly.
+    coverage : Coverage, optional
+        Covered radius per row and the censored columns. Without it every value is
+        taken as exact (and missing values follow each criterion's ``missing`` rule).
 
     Raises
     ------
@@ -245,29 +276,107 @@ def evaluate(indicators: pd.DataFrame, profile: Profile, *, strict: bool = True)
     n = len(indicators)
     x = np.empty((len(criteria), n))
     utilities = np.empty((len(criteria), n))
+    evaluable = np.ones((len(criteria), n), dtype=bool)
+    exact = np.ones((len(criteria), n), dtype=bool)
+    rules = coverage.rules if coverage is not None else {}
     for i, c in enumerate(criteria):
         col = indicators[c.indicator]
         x[i] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if isinstance(c.function, Categories):
             v = c.function(col.to_numpy(dtype=object))
             utilities[i] = np.where(np.isnan(v), 0.0 if c.missing == "worst" else 1.0, v)
-        else:
-            utilities[i] = criterion_values(c, x[i])
-    reasons = pd.Series("", index=indicators.index, dtype=object)
+            continue
+        utilities[i] = criterion_values(c, x[i])
+        rule = rules.get(c.indicator)
+        if rule is not None and coverage is not None:
+            lo, hi = value_intervals(x[i], coverage.radius_m, rule)
+            exact[i] = lo == hi
+            ok, value = judged(c.function, lo, hi)
+            utilities[i] = np.where(exact[i], utilities[i], value)
+            evaluable[i] = exact[i] | ok
+        elif c.indicator.startswith(OPTIONAL_PREFIXES) and coverage is not None:
+            # No noise data under the plot: the criterion cannot be judged.
+            evaluable[i] = ~np.isnan(x[i])
+            exact[i] = evaluable[i]
+    utilities = np.where(evaluable, utilities, 0.0)
+    share = (w[:, None] * ~evaluable).sum(axis=0) if criteria else np.zeros(n)
+    notes: list[str] = [""] * n
+
+    def add(mask: np.ndarray, texts: str | list[str]) -> None:
+        for j in np.flatnonzero(mask).tolist():
+            t = texts if isinstance(texts, str) else texts[j]
+            notes[j] = f"{notes[j]}; {t}" if notes[j] else t
+
     for con in profile.constraints:
         if not _column_ok(indicators, con.indicator, profile, "constraint", strict):
             skipped.append(f"constraint {con.describe()}")
             continue
         failed = constraint_fails(indicators[con.indicator], con, profile.source_file)
-        add = f"{con.reason} ({con.describe()})"
-        reasons[failed] = reasons[failed].map(lambda r, a=add: f"{r}; {a}" if r else a)
+        rule = rules.get(con.indicator)
+        if rule is not None and coverage is not None and con.op in _ORDERING:
+            vals = pd.to_numeric(indicators[con.indicator], errors="coerce").to_numpy(dtype=float)
+            lo, hi = value_intervals(vals, coverage.radius_m, rule)
+            op = OPS[con.op]
+            with np.errstate(invalid="ignore"):
+                at_lo: np.ndarray = np.asarray(op(lo, float(con.value))).astype(bool)  # type: ignore[arg-type]
+                at_hi: np.ndarray = np.asarray(op(hi, float(con.value))).astype(bool)  # type: ignore[arg-type]
+            censored = lo != hi
+            undecided = censored & (at_lo != at_hi)
+            failed = np.where(censored, ~at_lo & ~at_hi, failed)
+            texts = [status.undecided_constraint(con.describe(), r) for r in coverage.radius_m]
+            add(undecided, texts)
+        elif coverage is not None and con.indicator.startswith(OPTIONAL_PREFIXES):
+            # No noise data under the plot is no finding about its noise.
+            nodata = indicators[con.indicator].isna().to_numpy()
+            add(nodata, f"{status.INSUFFICIENT}: {status.NO_NOISE_DATA_CONSTRAINT} ({con.describe()})")
+            failed = failed & ~nodata
+        add(failed, f"{con.reason} ({con.describe()})")
+    if coverage is not None and criteria:
+        reach = np.array(
+            [
+                rules[c.indicator].within_m
+                if c.indicator in rules and rules[c.indicator].kind == "count"
+                else _reach(c)
+                for c in criteria
+            ]
+        )
+        too_much = share > profile.max_share_not_evaluable + 1e-9
+        texts = []
+        for j in range(n):
+            need = reach[~evaluable[:, j]]
+            need = need[np.isfinite(need)]
+            texts.append(status.insufficient_data(coverage.radius_m[j], need.max() if len(need) else 0.0,
+                                                  share[j]))  # fmt: skip
+        outside = coverage.outside if coverage.outside is not None else np.zeros(n, dtype=bool)
+        add(outside, status.OUTSIDE_DATA)
+        add(too_much & ~outside, texts)
+    reasons = pd.Series(notes, index=indicators.index, dtype=object)
     return Evaluation(
-        criteria=criteria, weights=w, x=x, utilities=utilities, reasons=reasons, skipped=skipped
+        criteria=criteria,
+        weights=w,
+        x=x,
+        utilities=utilities,
+        reasons=reasons,
+        skipped=skipped,
+        evaluable=evaluable,
+        exact=exact,
+        not_evaluable_share=share,
     )
 
 
+def _reach(c: Criterion) -> float:
+    """How far the criterion looks, for messages: where it turns flat (exactly, for piecewise functions)."""
+    if c.indicator.startswith(OPTIONAL_PREFIXES):
+        return 0.0
+    exact = isinstance(c.function, Linear | Step | Ideal)
+    return reach_m(c.function, tol=0.0 if exact else VALUE_TOLERANCE)
+
+
 def score_profile(
-    indicators: pd.DataFrame, profile: Profile, sensitivity: SensitivitySettings | None = None
+    indicators: pd.DataFrame,
+    profile: Profile,
+    sensitivity: SensitivitySettings | None = None,
+    coverage: Coverage | None = None,
 ) -> ProfileResult:
     """Score every plot for one profile, with the Monte Carlo sensitivity analysis.
 
@@ -280,6 +389,8 @@ def score_profile(
     sensitivity : SensitivitySettings, optional
         Overrides the profile's ``[sensitivity]`` settings (``draws = 0`` switches
         the analysis off).
+    coverage : Coverage, optional
+        Covered radius per plot and the censored columns (see :func:`evaluate`).
 
     Returns
     -------
@@ -288,17 +399,20 @@ def score_profile(
     from sitefinder.scoring.sensitivity import rank_sensitivity
 
     p = profile.name
-    ev = evaluate(indicators, profile)
+    ev = evaluate(indicators, profile, coverage=coverage)
     out = pd.DataFrame(index=indicators.index)
-    pts = 100.0 * ev.weights[:, None] * ev.utilities
+    pts = 100.0 * ev.row_weights * ev.utilities
     for i, c in enumerate(ev.criteria):
-        out[f"pts_{p}_{c.name}"] = np.round(pts[i], 2)
+        out[f"pts_{p}_{c.name}"] = np.where(ev.evaluable[i], np.round(pts[i], 2), np.nan)
     score = pts.sum(axis=0)
     excluded = (ev.reasons != "").to_numpy()
     out.insert(0, f"score_{p}", np.round(score, 1))
     ranks = pd.Series(score, index=indicators.index).where(~excluded).rank(ascending=False, method="min")
     out.insert(1, f"rank_{p}", ranks.astype("Int64"))
     out.insert(2, f"excluded_{p}", ev.reasons)
+    labels = np.array([c.name for c in ev.criteria], dtype=object)
+    out.insert(3, f"not_evaluable_{p}", [", ".join(labels[~ev.evaluable[:, j]]) for j in range(len(out))])
+    out.insert(4, f"share_not_evaluable_{p}", np.round(ev.not_evaluable_share, 3))
     settings = sensitivity if sensitivity is not None else profile.sensitivity
     used: SensitivitySettings | None = None
     if settings.draws > 0:
@@ -307,7 +421,8 @@ def score_profile(
         for col in sens.columns:
             out.insert(len(out.columns) - len(ev.criteria), f"{col}_{p}", sens[col])
         used = settings
-    log.info("Profile %s: %d plots scored, %d excluded by constraints", p, len(out), int(excluded.sum()))
+    log.info("Profile %s: %d plots scored, %d excluded by constraints or lack of data", p, len(out),
+             int(excluded.sum()))  # fmt: skip
     inputs = indicators[[c.indicator for c in ev.criteria]].copy() if ev.criteria else pd.DataFrame()
     return ProfileResult(
         profile=profile,
@@ -345,10 +460,13 @@ def result_from_table(
         msg = f"the scores table has no scores for profile {p!r}; profiles in it: {', '.join(have) or 'none'}"
         raise ConfigError(msg)
     own = [c for c in table.columns if c in (f"score_{p}", f"rank_{p}", f"excluded_{p}", f"rank_p5_{p}",
-                                                 f"rank_p95_{p}") or
+                                                 f"rank_p95_{p}", f"not_evaluable_{p}",
+                                                 f"share_not_evaluable_{p}") or
            (str(c).startswith(f"pts_{p}_")) or (str(c).startswith("p_top") and str(c).endswith(f"_{p}"))]  # fmt: skip
     out = table[own].copy()
     out[f"excluded_{p}"] = out[f"excluded_{p}"].fillna("").astype(str).astype(object)
+    if f"not_evaluable_{p}" in out.columns:
+        out[f"not_evaluable_{p}"] = out[f"not_evaluable_{p}"].fillna("").astype(str).astype(object)
     for col in (f"rank_{p}", f"rank_p5_{p}", f"rank_p95_{p}"):
         if col in out.columns:
             out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")

@@ -98,17 +98,27 @@ def rank_sensitivity(ev: Evaluation, eligible: np.ndarray, settings: Sensitivity
     t = settings.threshold_spread
     deltas = rng.uniform(-t, t, size=(m, len(ev.criteria))) if t > 0 else np.zeros((m, len(ev.criteria)))
     x = ev.x[:, idx]
+    # Criteria the data cannot judge for a plot stay out of its score in every draw;
+    # censored but judged values keep their value (their thresholds are not perturbed).
+    judged = ev.evaluable[:, idx] if ev.evaluable.size else np.ones((len(ev.criteria), n), dtype=bool)
+    exact = ev.exact[:, idx] if ev.exact.size else judged
     ranks = np.empty((m, n), dtype=np.int32)
     chunk = max(1, _CHUNK_CELLS // max(n, 1))
     for start in range(0, m, chunk):
         stop = min(start + chunk, m)
         scores = np.zeros((stop - start, n))
+        total = np.zeros((stop - start, n))
         for j, c in enumerate(ev.criteria):
+            base = ev.utilities[j, idx][None, :]
             if t > 0 and c.function.width() > 0:
                 v = criterion_values(c, x[j][None, :], deltas[start:stop, j][:, None])
+                v = np.where(exact[j][None, :], v, base)
             else:
-                v = ev.utilities[j, idx][None, :]
-            scores += weights[start:stop, j][:, None] * v
+                v = base
+            wj = weights[start:stop, j][:, None] * judged[j][None, :]
+            scores += wj * v
+            total += wj
+        scores = np.divide(scores, total, out=np.zeros_like(scores), where=total > 0)
         # Round like the published scores so that exact ties stay ties.
         ranks[start:stop] = rankdata(-np.round(100.0 * scores, 6), axis=1, method="min")
     p5 = np.quantile(ranks, 0.05, axis=0, method="inverted_cdf").astype(int)
