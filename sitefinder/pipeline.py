@@ -40,6 +40,7 @@ from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
 from sitefinder.progress import StageProgress
 from sitefinder.render.map import MapInputs, write_map
+from sitefinder.render.panel import describe_sources
 from sitefinder.render.tables import write_tables
 from sitefinder.scoring.profiles import Profile, load_profile
 from sitefinder.scoring.score import ProfileResult, score_profile
@@ -350,6 +351,8 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
         network=net,
         tiles=cfg.map_tiles,
         surfaces=surfaces,
+        created=manifest["created"],
+        sources=describe_sources(data.sources),
     )
     layers = cfg.layers_dir or Path("layers") / out.name
     if data.noise is not None and data.noise.modelled:

@@ -9,12 +9,14 @@ without internet. Screenshots (and a PDF of the report) go to ``test-artifacts/`
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sitefinder.render.map import MapInputs, write_map
@@ -61,9 +63,14 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def open_offline(browser: Any, path: Path, ready: str | None = "body[data-sf-ready]") -> Opened:
+def open_offline(
+    browser: Any,
+    path: Path,
+    ready: str | None = "body[data-sf-ready]",
+    viewport: dict[str, int] | None = None,
+) -> Opened:
     """Open ``path`` with every non-file request blocked; wait until the page script is ready."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page = browser.new_page(viewport=viewport or {"width": 1400, "height": 900}, accept_downloads=True)
     opened = Opened(page)
 
     def on_console(msg: Any) -> None:
@@ -75,7 +82,7 @@ def open_offline(browser: Any, path: Path, ready: str | None = "body[data-sf-rea
 
     def route(r: Any) -> None:
         url = r.request.url
-        if url.startswith(("file:", "data:", "about:")):
+        if url.startswith(("file:", "data:", "about:", "blob:")):
             r.continue_()
         else:
             opened.blocked.append(url)
@@ -131,28 +138,48 @@ def test_map_loads_offline_without_errors(opened_map: Opened) -> None:
     assert opened_map.blocked == [], "a self-contained map asks for nothing outside the file"
     legend = opened_map.page.locator("#sf-legend")
     assert legend.is_visible()
-    assert "Geschiktheid: score (0–100 punten)" in legend.inner_text()
+    assert "Kavels: score voor het gekozen profiel (0–100 punten)" in legend.inner_text()
+    assert "gemodelleerd" not in legend.inner_text(), "the noise legend shows only with the noise layer"
+    page = opened_map.page
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0, "layer control starts collapsed"
+    page.locator(".leaflet-control-layers").hover()
+    page.locator("label", has_text="Geluid Lden").locator("input").check()
     assert "gemodelleerd" in legend.inner_text()
+    assert page.locator("html").get_attribute("lang") == "nl"
+    scale = page.locator(".leaflet-control-scale").inner_text()
+    assert "ft" not in scale and "mi" not in scale and ("m" in scale or "km" in scale)
     assert opened_map.page.locator(".leaflet-control-attribution").inner_text().count("OpenStreetMap") >= 1
     opened_map.page.screenshot(path=_artifact("map.png"))
 
 
-def test_every_profile_layer_can_be_switched(town: MapInputs, opened_map: Opened) -> None:
+def _list_ids(page: Any) -> list[str]:
+    """Plot ids of the panel's ranked list, top to bottom."""
+    return page.evaluate(
+        "() => Array.from(document.querySelectorAll('#sf-list .sf-item'))"
+        ".map(li => sf_data.plots.features[Number(li.dataset.i)].properties.id)"
+    )
+
+
+def test_every_profile_can_be_switched_in_the_panel(town: MapInputs, opened_map: Opened) -> None:
     page = opened_map.page
-    control = page.locator(".leaflet-control-layers-base")
+    select = page.locator("#sf-profile")
     titles = [r.profile.title for r in town.profiles]
-    for title in titles:
-        assert control.get_by_text(f"Profiel: {title}").count() == 1, f"layer for {title}"
+    assert select.locator("option").all_inner_texts() == titles
     fills = []
-    for k, title in reversed(list(enumerate(titles))):
-        control.get_by_text(f"Profiel: {title}").click()
+    for k, res in reversed(list(enumerate(town.profiles))):
+        select.select_option(str(k))
         state = page.evaluate(
             """() => { const s = sitefinder.state;
                        return {active: s.active, shown: s.layers.map(l => s.map.hasLayer(l))}; }"""
         )
         assert state["active"] == k
         assert state["shown"] == [j == k for j in range(len(titles))], "exactly one profile shown"
-        assert page.locator("#sf-active-profile").inner_text() == title
+        table = res.table
+        ok = table[table[f"excluded_{res.name}"] == ""]
+        want = ok.sort_values(f"rank_{res.name}", kind="stable").index.tolist()
+        assert _list_ids(page)[: len(want)] == want, "the list is in the CLI's rank order"
+        ranks = page.locator(".sf-rank").all_inner_texts()
+        assert sorted(map(int, ranks)) == sorted(ok[f"rank_{res.name}"].astype(int).tolist())
         fills.append(page.evaluate("() => Object.values(sitefinder.state.byPlot[sitefinder.state.active])"
                                    ".map(l => l.options.fillColor).join()"))  # fmt: skip
     assert fills[0] != fills[1], "plots are coloured per profile"
@@ -186,15 +213,108 @@ def test_plot_popup_shows_the_breakdown_and_routes(town: MapInputs, opened_map: 
 
 def test_search_by_plot_name_opens_its_popup(opened_map: Opened) -> None:
     page = opened_map.page
-    box = page.locator(".leaflet-control-search input.search-input")
-    box.click()
-    box.press_sequentially("Blok 2-3", delay=30)  # leaflet-search reacts to key presses
-    tip = page.locator(".search-tooltip .search-tip", has_text="Blok 2-3")
-    tip.first.wait_for(timeout=5000)
-    tip.first.click()
+    box = page.locator("#sf-search")
+    box.fill("Blok 2-3")
+    assert page.locator("#sf-list .sf-item").count() == 1
+    box.press("Enter")
     popup = page.locator(".sf-popup")
     popup.wait_for(timeout=5000)
     assert "Blok 2-3" in popup.inner_text()
+    assert opened_map.errors == []
+
+
+def test_ranked_list_click_zooms_and_opens_the_popup(town: MapInputs, opened_map: Opened) -> None:
+    page = opened_map.page
+    items = page.locator("#sf-list .sf-item")
+    assert items.count() == len(town.plots)
+    third = _list_ids(page)[2]
+    zoom0 = page.evaluate("() => sitefinder.state.map.getZoom()")
+    items.nth(2).click()
+    popup = page.locator(".sf-popup")
+    popup.wait_for(timeout=5000)
+    assert popup.get_attribute("data-plot") == third
+    assert page.evaluate("() => sitefinder.state.map.getZoom()") > zoom0
+    first = page.locator("#sf-list .sf-item").first.inner_text()
+    assert "1" in first and "punten" in first
+    out = page.locator("#sf-list .sf-item-out").first.inner_text()
+    assert "Uitgesloten:" in out and "grens" in out
+
+
+def test_no_raw_column_names_in_visible_text(opened_map: Opened) -> None:
+    page = opened_map.page
+    page.locator("#sf-criteria summary").click()
+    page.locator("#sf-list .sf-item").first.click()
+    page.locator(".sf-popup").wait_for(timeout=5000)
+    for summary in page.locator(".sf-popup summary").all():
+        summary.click()
+    page.locator(".leaflet-control-layers").hover()
+    text = page.evaluate("() => document.body.innerText")
+    raw = sorted(set(re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text)))
+    assert raw == [], f"raw column names in visible text: {raw}"
+    assert "Geluid Lden" in text and "Loopafstand tot supermarkt" in text
+    page.screenshot(path=_artifact("map-all-open.png"))
+
+
+@pytest.mark.parametrize("drawer_open", [False, True])
+def test_phone_width_keeps_half_the_screen_for_the_map(
+    browser: Any, town_map: Path, drawer_open: bool
+) -> None:
+    opened = open_offline(browser, town_map, viewport={"width": 390, "height": 844})
+    page = opened.page
+    if drawer_open:
+        page.locator("#sf-drawer").click()
+        page.locator("#sf-list .sf-item").first.wait_for(state="visible", timeout=5000)
+    box = page.evaluate(
+        """() => { const m = sitefinder.state.map.getContainer().getBoundingClientRect();
+                   const p = document.getElementById('sf-panel').getBoundingClientRect();
+                   return {map_top: m.top, map_bottom: Math.min(m.bottom, p.top), width: m.width,
+                           panel: p.height}; }"""
+    )
+    assert box["map_bottom"] - box["map_top"] >= 844 / 2, box
+    assert box["width"] >= 389
+    assert opened.errors == []
+    if drawer_open:
+        page.locator("#sf-list .sf-item").first.click()
+        page.locator(".sf-popup").wait_for(timeout=5000)
+        assert not page.locator("#sf-panel").evaluate("p => p.classList.contains('sf-open')"), (
+            "the drawer closes"
+        )
+    page.screenshot(path=_artifact(f"map-phone{'-drawer' if drawer_open else ''}.png"))
+    page.close()
+
+
+def _weights_state(page: Any) -> dict[str, Any]:
+    return page.evaluate(
+        """() => { const s = sitefinder.state, p = s.active;
+                   return {score: s.res[p].score, rank: s.res[p].rank, order: s.res[p].order,
+                           fills: Object.keys(s.byPlot[p]).map(i => s.byPlot[p][i].options.fillColor)}; }"""
+    )
+
+
+def test_slider_change_rescores_and_reranks(town: MapInputs, opened_map: Opened) -> None:
+    page = opened_map.page
+    res = town.profiles[0]
+    page.locator("#sf-criteria summary").click()
+    before = _weights_state(page)
+    want0 = res.table[f"score_{res.name}"].to_numpy(dtype=float)
+    assert np.allclose(before["score"], want0, atol=0.051), "the page starts from the run's scores"
+    # The criterion with the largest weight drops to 0: an independent recomputation from the table.
+    top = max(res.weights, key=lambda k: res.weights[k])
+    slider = page.locator(f"#sf-weights input[data-criterion='{top}']")
+    slider.fill("0")
+    after = _weights_state(page)
+    w = {k: (0.0 if k == top else v) for k, v in res.weights.items()}
+    pts = sum(res.table[f"pts_{res.name}_{k}"].to_numpy(dtype=float) / res.weights[k] * w[k] for k in w)
+    want = 100 * pts / (100 * sum(w.values()))
+    assert np.allclose(after["score"], want, atol=0.05)
+    assert after["order"] != before["order"] or after["score"] != before["score"]
+    assert page.locator("#sf-changed").is_visible()
+    page.locator("#sf-reset").click()
+    assert _weights_state(page)["score"] == before["score"]
+    # Switching a hard constraint off lets its plots back into the ranking.
+    n_ok = page.evaluate("() => sitefinder.state.res[0].nOk")
+    page.locator("#sf-constraints input[type=checkbox]").first.uncheck()
+    assert page.evaluate("() => sitefinder.state.res[0].nOk") >= n_ok
     assert opened_map.errors == []
 
 
@@ -274,3 +394,69 @@ def test_scale8_sample_map(browser: Any, tmp_path: Path) -> None:
     assert opened.blocked == []
     opened.page.screenshot(path=_artifact("map-scale8.png"))
     opened.page.close()
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The sample town (scale 1) through ``sitefinder run``, in-process."""
+    from sitefinder.cli import main
+    from sitefinder.sample import generate_sample
+
+    base = tmp_path_factory.mktemp("sample-run")
+    made = generate_sample(base / "sample", seed=42, scale=1)
+    args = ["--osm", str(made.osm_path), "--plots", str(made.plots_path), "--cache", str(base / "cache"),
+            "--tiles", "none", "-q"]  # fmt: skip
+    assert main(["run", *args, "--out", str(base / "run"), "--layers", str(base / "layers")]) == 0
+    return {"base": base, "run": base / "run", "args": args}  # type: ignore[dict-item]
+
+
+@pytest.mark.slow
+def test_exported_toml_reproduces_the_browser_scores_through_the_cli(browser: Any, sample_run: dict) -> None:
+    """Change weights and switch a constraint off in the map; the exported TOML through the CLI gives the same scores."""
+    import pandas as pd
+
+    from sitefinder.cli import main
+
+    base = sample_run["base"]
+    opened = open_offline(browser, sample_run["run"] / "map.html")
+    page = opened.page
+    page.locator("#sf-criteria summary").click()
+    sliders = page.locator("#sf-weights input[type=range]")
+    assert sliders.count() >= 3
+    sliders.nth(0).fill("0.5")
+    sliders.nth(1).fill("7")
+    sliders.nth(2).fill("2.5")
+    page.locator("#sf-constraints input[type=checkbox]").first.uncheck()
+    state = page.evaluate(
+        """() => { const s = sitefinder.state, p = s.active;
+                   return {score: s.res[p].score, rank: s.res[p].rank,
+                           ids: sf_data.plots.features.map(f => f.properties.id)}; }"""
+    )
+    with page.expect_download() as dl:
+        page.locator("#sf-export").click()
+    toml_path = base / "export.toml"
+    dl.value.save_as(toml_path)
+    text = toml_path.read_text("utf-8")
+    assert text == page.evaluate("() => sitefinder.exportToml().text"), "the download is the exported profile"
+    page.screenshot(path=_artifact("map-live-weights.png"))
+    assert opened.errors == []
+    page.close()
+    out = base / "run-export"
+    args = sample_run["args"]
+    assert (
+        main(
+            ["run", *args, "--out", str(out), "--layers", str(base / "layers2"), "--profile", str(toml_path)]
+        )
+        == 0
+    )
+    table = pd.read_csv(out / "scores.csv", index_col="plot_id")
+    name = next(c.removeprefix("score_") for c in table.columns if c.startswith("score_"))
+    assert name.endswith("_aangepast")
+    cli = table[f"score_{name}"].reindex(state["ids"]).to_numpy(dtype=float)
+    assert np.allclose(np.asarray(state["score"], dtype=float), cli, atol=0.1), (
+        "browser and CLI agree to 0.1 point"
+    )
+    cli_rank = table[f"rank_{name}"].reindex(state["ids"])
+    browser_rank = pd.Series(state["rank"], index=state["ids"], dtype="Float64")
+    assert (cli_rank.isna() == browser_rank.isna()).all(), "the same plots are excluded"
+    assert (cli_rank.dropna().astype(int) == browser_rank.dropna().astype(int)).all()

@@ -28,7 +28,7 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
-from folium.plugins import MarkerCluster, Search
+from folium.plugins import MarkerCluster
 from folium.template import Template
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
@@ -38,9 +38,10 @@ from sitefinder.datatypes import NoiseGrid
 from sitefinder.indicators.access import AccessResult
 from sitefinder.io.atomic import atomic_path
 from sitefinder.network import WalkNetwork
-from sitefinder.render import mapdata
+from sitefinder.render import live, mapdata
 from sitefinder.render.assets import inline_assets, own_asset
 from sitefinder.render.labels import ColumnLabel, column_label
+from sitefinder.render.panel import LegendSection, legend_html, panel_html
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.routes import nearest_routes
 from sitefinder.scoring.score import ProfileResult
@@ -60,6 +61,9 @@ EXCLUDED_COLOUR = "#bdbdbd"
 NOISE_BREAKS = [45, 50, 55, 60, 65, 70, 75]
 NOISE_COLOURS = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"]
 NOISE_OPACITY = 0.5
+#: Suitability surfaces: their own palette (ColorBrewer RdPu), not the plots' viridis.
+SURFACE_COLOURS = ["#feebe2", "#fbb4b9", "#f768a1", "#c51b8a", "#7a0177"]
+SURFACE_OPACITY = 0.6
 #: Amenity colours (Okabe-Ito where possible); other categories take FALLBACK_COLOURS.
 CATEGORY_COLOURS = {
     "supermarket": "#E69F00",
@@ -78,8 +82,10 @@ FALLBACK_COLOURS = ["#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666
 #: Categories whose nearest walking route is drawn when a plot is clicked (the seniors'
 #: daily "triple A" minus the pharmacy, plus public transport; see DOMAIN.md).
 ROUTE_CATEGORIES = ("supermarket", "gp", "pt_stop")
-#: Amenity layers switched on when the map opens (the others are one click away).
+#: Amenity layers switched on when the map opens (the others are one click away)...
 SHOWN_CATEGORIES = ("supermarket", "gp")
+#: ... unless the run has more amenities than this: then all start off, so that the plots stay readable.
+MAX_SHOWN_AMENITIES = 400
 _NAME_COLUMNS = ("naam", "name", "locatie", "location", "titel", "title", "omschrijving")
 
 Tiles = Literal["none", "osm"]
@@ -118,6 +124,12 @@ class MapInputs:
         Inline all JS and CSS (default) instead of linking them from CDNs.
     extra : pandas.DataFrame, optional
         More per-plot columns to show (indexed like ``plots``).
+    surfaces : dict of Surface
+        Suitability surfaces by profile name (switchable layers, off when the map opens).
+    created : str
+        Date (ISO) of the run, shown under the title.
+    sources : tuple of str
+        The data sources in words (``OpenStreetMap-extract ...``), shown under the title.
     """
 
     plots: gpd.GeoDataFrame
@@ -134,6 +146,8 @@ class MapInputs:
     self_contained: bool = True
     extra: pd.DataFrame | None = field(default=None)
     surfaces: dict[str, Surface] = field(default_factory=dict)
+    created: str = ""
+    sources: tuple[str, ...] = ()
 
 
 class _JsLayer(Layer):
@@ -233,63 +247,16 @@ def noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:
 
 
 def surface_png(surface: Surface) -> tuple[bytes, list[list[float]]]:
-    """A suitability surface in the plots' five score classes (0-20, ..., 80-100) as an image overlay.
+    """A suitability surface in five classes (0-20, ..., 80-100, own palette) as an image overlay.
 
     Cells that fail a hard condition have suitability 0 and fall in the lowest class.
     """
     breaks = [0.0, 20.0, 40.0, 60.0, 80.0]
-    return classed_png(surface.suitability, surface.transform, surface.crs, breaks, SCORE_COLOURS)
+    return classed_png(surface.suitability, surface.transform, surface.crs, breaks, SURFACE_COLOURS)
 
 
 def _noise_label(grid: NoiseGrid) -> str:
     return "gemodelleerd (indicatief, geen officiële kaart)" if grid.modelled else "officiële kaart"
-
-
-def _strip(colours: Sequence[str], ticks: Sequence[str], opacity: float = 1.0) -> str:
-    """A horizontal class strip with tick labels at the class boundaries."""
-    cells = "".join(f"<span style='background:{c};opacity:{opacity}'></span>" for c in colours)
-    labels = "".join(f"<span>{html.escape(t)}</span>" for t in ticks)
-    return f"<div class='sf-strip'>{cells}</div><div class='sf-ticks'>{labels}</div>"
-
-
-def legend_html(inputs: MapInputs, route_cats: Sequence[str]) -> str:
-    """The legend (Dutch, with units); the page moves it into a map control.
-
-    Amenity colours are shown in the layer control, next to each category's name.
-    """
-    k = len(SCORE_COLOURS)
-    ticks = [str(round(i * 100 / k)) for i in range(k + 1)]
-    parts = [
-        "<div id='sf-legend' class='sf-legend' style='display:none'><details open><summary>Legenda</summary>",
-        "<div class='sf-active'>Profiel: <b id='sf-active-profile'></b></div>",
-        "<h4>Geschiktheid: score (0–100 punten)</h4>",
-        _strip(SCORE_COLOURS, ticks),
-        "<div class='sf-row'><span class='sf-key sf-excluded-key'></span>uitgesloten door een "
-        "harde eis (reden bij aanwijzen)</div>",
-    ]
-    if inputs.noise is not None:
-        ticks = [*(str(b) for b in NOISE_BREAKS), "dB"]
-        parts.append(f"<h4>Geluid Lden (dB) – {_noise_label(inputs.noise)}</h4>")
-        parts.append(_strip(NOISE_COLOURS, ticks, NOISE_OPACITY))
-        parts.append(f"<div class='sf-note'>onder {NOISE_BREAKS[0]} dB: geen kleur</div>")
-    parts.append(
-        "<div class='sf-note'>Voorzieningen: kleur en aantal per soort staan in de lagenlijst "
-        "(rechtsboven).</div>"
-    )
-    if route_cats:
-        colours = _category_colours(inputs.registry)
-        parts.append("<h4>Looproute vanaf de aangeklikte kavel</h4>")
-        parts += [
-            f"<div class='sf-row'><span class='sf-key sf-line' style='background:{colours[c]}'>"
-            f"</span>naar {html.escape(inputs.registry.get(c).label.lower())}</div>"
-            for c in route_cats
-        ]
-    parts.append(
-        "<p class='sf-source'>Afstanden in meter (m): lopen over het stratennet, of hemelsbreed "
-        f"waar vermeld. Geluid in dB. Scores: sitefinder {html.escape(__version__)}.</p>"
-    )
-    parts.append(f"<p class='sf-attr'>{OSM_ATTRIBUTION}</p></details></div>")
-    return "\n".join(parts)
 
 
 def _layer_name(text: str) -> str:
@@ -316,40 +283,63 @@ def _plot_labels(plots: gpd.GeoDataFrame) -> tuple[list[str], str | None]:
     return [f"{i} – {n}" if n else i for i, n in zip(ids, names, strict=True)], name_col
 
 
-def _profile_meta(res: ProfileResult, table: pd.DataFrame, extra: pd.DataFrame | None) -> dict[str, Any]:
-    """What the page script needs to know about one profile (criteria, maxima, extras).
+def _profile_meta(
+    res: ProfileResult, table: pd.DataFrame, extra: pd.DataFrame | None, labels: dict[str, ColumnLabel]
+) -> dict[str, Any]:
+    """What the page script needs to know about one profile (criteria, constraints, extras).
 
     Extras are the profile's columns besides score, rank, exclusion and points (for
     example the sensitivity columns), and columns of ``extra`` ending in ``_<profile>``.
+    ``live`` holds the utilities, raw weights and constraint failures the page re-scores from.
     """
     p = res.profile.name
     scored = [c for c in res.profile.criteria if f"pts_{p}_{c.name}" in table.columns]
-    weights = dict(res.weights) or {c.name: float(c.weight or 0.0) for c in scored}
-    total_w = sum(weights.get(c.name, 0.0) for c in scored) or 1.0
     standard = {f"score_{p}", f"rank_{p}", f"excluded_{p}"}
     own = [c for c in res.table.columns if c not in standard and not c.startswith(f"pts_{p}_")]
     own += [c for c in (extra.columns if extra is not None else []) if c.endswith(f"_{p}")]
     extras = [c for c in dict.fromkeys(own) if c in table.columns]
     excluded = table[f"excluded_{p}"].fillna("").astype(str) != ""
+    block = live.live_block(res, table, labels)
+    by_name = {c["name"]: c for c in block["criteria"]}
+    top_k = res.sensitivity.top_k if res.sensitivity is not None else None
     return {
         "name": p,
         "title": res.profile.title,
+        "description": res.profile.description,
         "score": f"score_{p}",
         "rank": f"rank_{p}",
         "excluded": f"excluded_{p}",
         "n_ok": int((~excluded).sum()),
+        "top_k": top_k,
         "criteria": [
             {
+                "name": c.name,
                 "col": f"pts_{p}_{c.name}",
                 "label": c.label,
                 "indicator": c.indicator,
-                "max": round(100.0 * weights.get(c.name, 0.0) / total_w, 2),
+                "weight": by_name[c.name]["weight"],
+                "u": by_name[c.name]["u"],
             }
             for c in scored
+            if c.name in by_name
         ],
-        "skipped": list(res.skipped),
+        "constraints": block["constraints"],
+        "export": block["profile"],
+        "skipped": [_skipped_text(s, labels) for s in res.skipped],
         "extras": extras,
     }
+
+
+def _skipped_text(item: str, labels: dict[str, ColumnLabel]) -> str:
+    """A skipped criterion or constraint in Dutch (``criterion stilte (noise_lden_mean_db)``)."""
+    kind, _, rest = item.partition(" ")
+    what = "criterium" if kind == "criterion" else "harde eis"
+    name, _, col = rest.partition(" (")
+    col = col.rstrip(")")
+    label = labels[col].label if col in labels else "een indicator die deze run niet berekende"
+    if kind != "criterion":
+        return f"{what} op {label}"
+    return f"{what} {name.replace('_', ' ')} ({label})"
 
 
 def map_data(inputs: MapInputs) -> dict[str, Any]:
@@ -368,13 +358,16 @@ def map_data(inputs: MapInputs) -> dict[str, Any]:
     for col in table.columns:
         owner = next((r.profile.name for r in inputs.profiles if col.endswith(f"_{r.profile.name}")), None)
         labels[col] = column_label(col, inputs.registry, owner)
-    profiles = [_profile_meta(r, table, inputs.extra) for r in inputs.profiles]
-    plot_labels, _ = _plot_labels(plots)
+    profiles = [_profile_meta(r, table, inputs.extra, labels) for r in inputs.profiles]
+    plot_labels, name_col = _plot_labels(plots)
+    names = plots[name_col].fillna("").astype(str).tolist() if name_col else [""] * len(plots)
     geoms = mapdata.to_wgs84(mapdata.simplify_m(plots.geometry.to_numpy(), 0.5), crs)
+    centres = mapdata.to_wgs84(shapely.point_on_surface(plots.geometry.to_numpy()), crs)
+    xy = shapely.get_coordinates(centres)
     fc = mapdata.feature_collection(
         geoms,
-        [{"i": i, "id": str(pid), "label": lab}
-         for i, (pid, lab) in enumerate(zip(plots.index, plot_labels, strict=True))],
+        [{"i": i, "id": str(pid), "label": lab, "name": nm, "c": [float(y), float(x)]}
+         for i, (pid, lab, nm, (x, y)) in enumerate(zip(plots.index, plot_labels, names, xy, strict=True))],
     )  # fmt: skip
     data: dict[str, Any] = {
         "title": inputs.title,
@@ -397,6 +390,7 @@ def _add_amenities(fmap: folium.Map, inputs: MapInputs, data: dict[str, Any]) ->
     pts = mapdata.amenity_points(inputs.amenities, inputs.plots.crs)
     colours = _category_colours(inputs.registry)
     counts: dict[str, int] = {}
+    few = len(pts) <= MAX_SHOWN_AMENITIES
     for cat in inputs.registry:
         sel = pts[pts["category"] == cat.name]
         if not len(sel):
@@ -418,9 +412,9 @@ def _add_amenities(fmap: folium.Map, inputs: MapInputs, data: dict[str, Any]) ->
         )
         _ClusterLayer(
             f"sitefinder.amenityCluster(sf_data, {k})",
-            name=_swatch_name(colours[cat.name], f"{cat.label} ({len(sel)})"),
+            name=_group("Voorzieningen") + _swatch_name(colours[cat.name], f"{cat.label} ({len(sel)})"),
             overlay=True,
-            show=cat.name in SHOWN_CATEGORIES,
+            show=few and cat.name in SHOWN_CATEGORIES,
         ).add_to(fmap)
     return counts
 
@@ -459,11 +453,58 @@ def _routes(inputs: MapInputs, data: dict[str, Any]) -> list[str]:
     return [c for c in cats if c in routes]
 
 
+def _group(title: str) -> str:
+    """A marker the page script turns into a group heading of the layer control."""
+    return f"<span class='sf-group' data-group='{html.escape(title)}'></span>"
+
+
+def subtitle(inputs: MapInputs) -> str:
+    """The line under the title: date of the run and the data sources."""
+    parts = []
+    if inputs.created:
+        parts.append(f"Stand {inputs.created[:10]}")
+    sources = list(inputs.sources) or ["OpenStreetMap-bijdragers (ODbL)"]
+    if inputs.noise is not None and not any("geluid" in s.lower() for s in sources):
+        sources.append("geluid " + _noise_label(inputs.noise))
+    parts.append("Bronnen: " + "; ".join(sources))
+    return " · ".join(parts)
+
+
+def _legend(inputs: MapInputs, route_cats: Sequence[str]) -> str:
+    k = len(SCORE_COLOURS)
+    ticks = [str(round(i * 100 / k)) for i in range(k + 1)]
+    sections = [
+        LegendSection("", "Kavels: score voor het gekozen profiel (0–100 punten)", SCORE_COLOURS, ticks)
+    ]
+    if inputs.noise is not None:
+        sections.append(
+            LegendSection(
+                "noise", f"Geluid Lden (dB) – {_noise_label(inputs.noise)}", NOISE_COLOURS,
+                [*(str(b) for b in NOISE_BREAKS), "dB"], f"onder {NOISE_BREAKS[0]} dB: geen kleur", NOISE_OPACITY,
+            )
+        )  # fmt: skip
+    if inputs.surfaces:
+        sections.append(
+            LegendSection(
+                "surface", "Zoekgebied: geschiktheid per cel (0–100)", SURFACE_COLOURS, ticks,
+                "eigen kleuren, los van de kavels; cellen die een harde eis niet halen vallen in de laagste klasse",
+                SURFACE_OPACITY,
+            )
+        )  # fmt: skip
+    colours = _category_colours(inputs.registry)
+    routes = [(colours[c], f"naar {inputs.registry.get(c).label.lower()}") for c in route_cats]
+    footer = (
+        "Afstanden in meter (m): lopen over het stratennet, of hemelsbreed waar vermeld. Geluid in dB. "
+        f"Voorzieningen: kleur en aantal per soort in de lagenlijst. Scores: sitefinder {__version__}."
+    )
+    return legend_html(sections, routes, footer)
+
+
 def build_map(inputs: MapInputs) -> folium.Map:
     """Build the Folium map (not yet rendered or written)."""
     plots = inputs.plots
     area = gpd.GeoSeries([inputs.study_area], crs=plots.crs)
-    fmap = folium.Map(location=[52.1, 5.3], zoom_start=13, tiles=None, control_scale=True,
+    fmap = folium.Map(location=[52.1, 5.3], zoom_start=13, tiles=None, control_scale=False,
                       prefer_canvas=True)  # fmt: skip
     # Without a tile layer Leaflet needs the zoom range on the map itself.
     fmap.options.update(max_zoom=19, min_zoom=6)
@@ -473,6 +514,7 @@ def build_map(inputs: MapInputs) -> folium.Map:
     root = fmap.get_root()
     assert isinstance(root, Figure)
     root.header.add_child(_Raw(f"<title>{html.escape(inputs.title)}</title>"))
+    root.header.add_child(_Raw('<meta name="viewport" content="width=device-width, initial-scale=1">'))
     root.header.add_child(_Raw(f"<style>{own_asset('sitefinder.css')}</style>"))
     root.header.add_child(_Raw(f"<script>{own_asset('sitefinder.js')}</script>"))
     west, south, east, north = mapdata.to_wgs84(
@@ -483,61 +525,57 @@ def build_map(inputs: MapInputs) -> folium.Map:
     data = map_data(inputs)
     tiles = None
     if inputs.tiles == "osm":
-        tiles = folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="Achtergrondkaart (OpenStreetMap)",
-                                 overlay=True, control=True, max_zoom=19)  # fmt: skip
+        tiles = folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap (internet)",
+                                 overlay=False, control=True, max_zoom=19)  # fmt: skip
         tiles.add_to(fmap)
-    profile_layers: list[str] = []
-    for k, res in enumerate(inputs.profiles):
-        layer = _JsLayer(f"sitefinder.plotLayer(sf_data, {k})", name=_layer_name(f"Profiel: {res.profile.title}"),
-                         overlay=False, show=(k == 0))  # fmt: skip
-        layer.add_to(fmap)
-        profile_layers.append(layer.get_name())
+    _JsLayer("L.layerGroup()", name="Geen achtergrond", overlay=False, show=tiles is None).add_to(fmap)
     area_wgs = mapdata.to_wgs84(mapdata.simplify_m(area.to_numpy(), 5.0), plots.crs)
     folium.GeoJson(
-        mapdata.feature_collection(area_wgs, [{}]), name="Grens van het studiegebied",
+        mapdata.feature_collection(area_wgs, [{}]), name=_group("Kaartlagen") + "Grens van het studiegebied",
         style_function=lambda _f: {"color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"},
         interactive=False,
     ).add_to(fmap)  # fmt: skip
+    layer_keys: dict[str, str] = {}
     if inputs.noise is not None:
         png, bounds = noise_png(inputs.noise)
         label = "Geluid Lden (dB)" + (", gemodelleerd" if inputs.noise.modelled else "")
-        folium.raster_layers.ImageOverlay(
+        noise_layer = folium.raster_layers.ImageOverlay(
             "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds,
-            opacity=NOISE_OPACITY, name=label, interactive=False, zindex=2,
-        ).add_to(fmap)  # fmt: skip
+            opacity=NOISE_OPACITY, name=_group("Kaartlagen") + label, interactive=False, zindex=2, show=False,
+        )  # fmt: skip
+        noise_layer.add_to(fmap)
+        layer_keys[noise_layer.get_name()] = "noise"
     for res in inputs.profiles:
         surface = inputs.surfaces.get(res.profile.name)
         if surface is None:
             continue
         png, bounds = surface_png(surface)
         cell = abs(surface.transform.a)
-        folium.raster_layers.ImageOverlay(
-            "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds, opacity=0.6,
-            name=_layer_name(f"Zoekgebied {res.profile.title} (score per cel van {cell:g} m)"),
+        surface_layer = folium.raster_layers.ImageOverlay(
+            "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds, opacity=SURFACE_OPACITY,
+            name=_group("Zoekgebieden") + _layer_name(f"{res.profile.title} (score per cel van {cell:g} m)"),
             interactive=False, zindex=3, show=False,
-        ).add_to(fmap)  # fmt: skip
-    _add_amenities(fmap, inputs, data)
+        )  # fmt: skip
+        surface_layer.add_to(fmap)
+        layer_keys[surface_layer.get_name()] = "surface"
     route_cats = _routes(inputs, data)
     routes_layer = None
     if route_cats:
-        routes_layer = _JsLayer("L.layerGroup()", name="Looproutes (klik op een kavel)", overlay=True,
-                                show=True)  # fmt: skip
+        routes_layer = _JsLayer("L.layerGroup()", name=_group("Kaartlagen") + "Looproutes (klik op een kavel)",
+                                overlay=True, show=True)  # fmt: skip
         routes_layer.add_to(fmap)
-    index = folium.GeoJson(
-        _search_index(inputs, data), name="Zoekindex", show=False, control=False,
-        marker=folium.CircleMarker(radius=1),
-    )  # fmt: skip
-    index.add_to(fmap)
-    Search(layer=index, search_label="label", geom_type="Point", search_zoom=17,
-           placeholder="Zoek kavel (id of naam)", position="topleft", collapsed=False).add_to(fmap)  # fmt: skip
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+        layer_keys[routes_layer.get_name()] = "routes"
+    _add_amenities(fmap, inputs, data)
+    control = folium.LayerControl(collapsed=True, position="topright")
+    control.add_to(fmap)
+    keys = ", ".join(f"[{name}, {json_str(key)}]" for name, key in layer_keys.items())
     options = (
-        f"{{profiles: [{', '.join(profile_layers)}], routes: {routes_layer.get_name() if routes_layer else 'null'}, "
-        f"tiles: {tiles.get_name() if tiles else 'null'}, search: {index.get_name()}searchControl, "
-        f"index: {index.get_name()}}}"
+        f"{{routes: {routes_layer.get_name() if routes_layer else 'null'}, "
+        f"tiles: {tiles.get_name() if tiles else 'null'}, control: {control.get_name()}, layerKeys: [{keys}]}}"
     )
     _Setup(options).add_to(fmap)
-    root.html.add_child(_Raw(legend_html(inputs, route_cats)))
+    root.html.add_child(_Raw(panel_html(inputs.title, subtitle(inputs), len(plots))))
+    root.html.add_child(_Raw(_legend(inputs, route_cats)))
     root.html.add_child(_Raw("<div id='sf-notice' class='sf-notice'></div>"))
     root.html.add_child(
         _Raw(f'<script type="application/json" id="sf-data">{mapdata.to_script_json(data)}</script>')
@@ -546,21 +584,16 @@ def build_map(inputs: MapInputs) -> folium.Map:
     return fmap
 
 
-def _search_index(inputs: MapInputs, data: dict[str, Any]) -> dict[str, Any]:
-    """Points (one per plot) that the search box looks through, by ``label``.
-
-    The labels are filled in by the page script from the data block: user text must
-    not pass through folium's templates (see :func:`_layer_name`).
-    """
-    pts = mapdata.to_wgs84(shapely.point_on_surface(inputs.plots.geometry.to_numpy()), inputs.plots.crs)
-    props = [{"label": "", "i": f["properties"]["i"]} for f in data["plots"]["features"]]
-    return mapdata.feature_collection(pts, props)
+def json_str(text: str) -> str:
+    """A JavaScript string literal for ``text`` (safe inside a ``<script>`` element)."""
+    return mapdata.to_script_json(text)
 
 
 def render_map(inputs: MapInputs) -> str:
     """The map as one HTML page (self-contained unless ``inputs.self_contained`` is False)."""
     t0 = time.perf_counter()
     page = build_map(inputs).get_root().render()
+    page = page.replace("<html>", '<html lang="nl">', 1)
     if inputs.self_contained:
         page, _missing = inline_assets(page)
     log.info("Rendered map: %d plots, %.1f MB in %.1f s", len(inputs.plots), len(page.encode()) / 1e6,
