@@ -96,7 +96,7 @@ def test_map_has_profile_layers_legend_and_attribution(adam_run: Path) -> None:
     html = (adam_run / "map.html").read_text()
     assert "Prikkelarm wonen" in html and "Levendig en dichtbij voorzieningen" in html
     assert "OpenStreetMap" in html
-    assert "Geschiktheid: score (0–100 punten)" in html
+    assert "Kavels: score voor het gekozen profiel (0–100 punten)" in html
     assert "Voorzieningen" in html
     # A suitability surface per profile ("where to look for new sites") is a switchable layer.
     for title in ("Prikkelarm wonen", "Levendig en dichtbij voorzieningen"):

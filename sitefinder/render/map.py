@@ -553,7 +553,7 @@ def build_map(inputs: MapInputs) -> folium.Map:
         cell = abs(surface.transform.a)
         surface_layer = folium.raster_layers.ImageOverlay(
             "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds, opacity=SURFACE_OPACITY,
-            name=_group("Zoekgebieden") + _layer_name(f"{res.profile.title} (score per cel van {cell:g} m)"),
+            name=_group("Zoekgebieden") + _layer_name(f"Zoekgebied {res.profile.title} (score per cel van {cell:g} m)"),
             interactive=False, zindex=3, show=False,
         )  # fmt: skip
         surface_layer.add_to(fmap)
