@@ -133,6 +133,10 @@ def column_label(
         return ColumnLabel(col, "Rang", "", "rank")
     if base == "excluded":
         return ColumnLabel(col, "Uitgesloten omdat", "", "text")
+    if base == "not_evaluable":
+        return ColumnLabel(col, "Criteria die niet meetellen (gegevens reiken niet ver genoeg)", "", "text")
+    if base == "share_not_evaluable":
+        return ColumnLabel(col, "Deel van het gewicht dat niet beoordeeld kon worden", "%", "share")
     if base in PROFILE_EXTRA_LABELS:
         label, unit = PROFILE_EXTRA_LABELS[base]
         return ColumnLabel(col, label, unit, "rank" if base.startswith("rank") else "points")

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from sitefinder.render.labels import ColumnLabel
+from sitefinder.scoring import status
 from sitefinder.scoring.functions import Categories
 from sitefinder.scoring.profiles import Constraint, Criterion, Profile
-from sitefinder.scoring.score import ProfileResult, constraint_fails, criterion_values
+from sitefinder.scoring.score import ProfileResult, criterion_values
 
 #: Dutch words for a constraint's comparison (``grens: een van gemeente, provincie``).
 OP_WORDS = {
@@ -72,13 +73,42 @@ def _limit_text(con: Constraint, label: ColumnLabel) -> str:
     return f"grens: {OP_WORDS[con.op]} {text}"
 
 
+def split_reasons(text: str) -> list[str]:
+    """The ``; ``-separated parts of an exclusion text (not splitting inside brackets)."""
+    out, depth, cur = [], 0, ""
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and text.startswith("; ", i):
+            out.append(cur)
+            cur = ""
+            continue
+        if depth == 0 and ch == " " and text[i - 1 : i] == ";":
+            continue
+        cur += ch
+    return [p for p in (*out, cur) if p]
+
+
+def run_text(con: Constraint) -> str:
+    """How scoring writes a failed constraint into ``excluded_<profile>``."""
+    return f"{con.reason} ({con.describe()})"
+
+
+def is_share_note(part: str) -> bool:
+    """True for the "onvoldoende gegevens: ... van het gewicht ..." note, which the page recomputes."""
+    return part.startswith(status.INSUFFICIENT) and "van het gewicht" in part
+
+
 def constraint_block(
-    con: Constraint, table: pd.DataFrame, labels: dict[str, ColumnLabel], source: str
+    con: Constraint, table: pd.DataFrame, labels: dict[str, ColumnLabel], parts: list[list[str]]
 ) -> dict[str, Any]:
     """One hard constraint for the page: Dutch texts and the positions of the plots that fail it.
 
-    A constraint whose column is missing from ``table`` has ``fails`` None: the page
-    says it could not be checked instead of counting it as passed.
+    The failures are read from the run's exclusion texts (``parts``, per plot), so they
+    are the CLI's own, also for values the data cannot decide. Other notes of the run
+    that name this constraint (no noise data, undecided) go with it in ``notes``. A
+    constraint whose column is missing from ``table`` has ``fails`` None: the page says
+    it could not be checked instead of counting it as passed.
     """
     label = labels.get(con.indicator)
     what = SHORT_LABELS.get(con.indicator) or (
@@ -91,10 +121,18 @@ def constraint_block(
         "limit": _limit_text(con, label) if label is not None else f"grens: {OP_WORDS[con.op]} {con.value}",
         "missing": con.missing,
         "fails": None,
+        "notes": {},
     }
     if con.indicator in table.columns:
-        failed = constraint_fails(table[con.indicator], con, source)
-        block["fails"] = np.flatnonzero(failed).tolist()
+        mine = run_text(con)
+        desc = f"({con.describe()})"
+        block["fails"] = [i for i, ps in enumerate(parts) if mine in ps]
+        block["notes"] = {
+            str(i): p
+            for i, ps in enumerate(parts)
+            for p in ps
+            if p != mine and desc in p and p.startswith(status.INSUFFICIENT)
+        }
     return block
 
 
@@ -123,19 +161,47 @@ def exportable_profile(profile: Profile) -> dict[str, Any]:
 
 
 def live_block(res: ProfileResult, table: pd.DataFrame, labels: dict[str, ColumnLabel]) -> dict[str, Any]:
-    """Per profile: the criteria's raw weights and utilities, the constraints, and the exportable profile.
+    """Per profile: the criteria's raw weights, utilities and evaluable masks, the constraints, the profile.
 
-    Only criteria the run scored (a ``pts_<profile>_<name>`` column exists) carry
-    utilities; the weights are those of the profile file (``[ahp]`` weights times 100),
-    which the page's sliders start from.
+    Only criteria the run scored (a ``pts_<profile>_<name>`` column exists) are sent. A
+    criterion the data cannot judge for a plot has an empty ``pts_`` cell; its
+    position goes to ``ne`` and the page shares its weight over the others, as
+    scoring does. The utility is computed from the indicator; where that disagrees
+    with the run's points by more than their rounding (a censored value that scoring
+    judged from its bounds), it is taken from the points instead.
     """
     p = res.profile
     weights = raw_weights(p)
+    scored = [
+        c for c in p.criteria if f"pts_{p.name}_{c.name}" in table.columns and c.indicator in table.columns
+    ]
+    w = np.array([weights[c.name] for c in scored], dtype=float)
+    pts = np.array([pd.to_numeric(table[f"pts_{p.name}_{c.name}"], errors="coerce").to_numpy(dtype=float)
+                    for c in scored]).reshape(len(scored), len(table))  # fmt: skip
+    evaluable = ~np.isnan(pts)
+    total = (w[:, None] * evaluable).sum(axis=0)
     criteria = []
-    for c in p.criteria:
-        if f"pts_{p.name}_{c.name}" not in table.columns or c.indicator not in table.columns:
-            continue
-        u = np.round(criterion_utilities(c, table[c.indicator]), UTILITY_DECIMALS)
-        criteria.append({"name": c.name, "weight": weights[c.name], "u": u.tolist()})
-    constraints = [constraint_block(con, table, labels, p.source_file) for con in p.constraints]
-    return {"criteria": criteria, "constraints": constraints, "profile": exportable_profile(p)}
+    for k, c in enumerate(scored):
+        u = criterion_utilities(c, table[c.indicator])
+        if w[k] > 0:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                from_pts = pts[k] * total / (100.0 * w[k])
+                tol = 0.006 * total / (100.0 * w[k]) + 1e-6
+            off = evaluable[k] & (np.abs(u - from_pts) > tol)
+            u = np.where(off, np.clip(from_pts, 0.0, 1.0), u)
+        u = np.where(evaluable[k], u, 0.0)
+        criteria.append({"name": c.name, "weight": weights[c.name], "u": np.round(u, UTILITY_DECIMALS).tolist(),
+                         "ne": np.flatnonzero(~evaluable[k]).tolist()})  # fmt: skip
+    excluded = table[f"excluded_{p.name}"].fillna("").astype(str).tolist()
+    parts = [split_reasons(t) for t in excluded]
+    constraints = [constraint_block(con, table, labels, parts) for con in p.constraints]
+    taken = {run_text(con) for con in p.constraints}
+    taken |= {n for con in constraints for n in con["notes"].values()}
+    notes = {str(i): [x for x in ps if x not in taken and not is_share_note(x)] for i, ps in enumerate(parts)}
+    return {
+        "criteria": criteria,
+        "constraints": constraints,
+        "notes": {i: v for i, v in notes.items() if v},
+        "max_share_not_evaluable": float(getattr(p, "max_share_not_evaluable", 1.0)),
+        "profile": exportable_profile(p),
+    }

@@ -44,6 +44,7 @@ from sitefinder.render.labels import ColumnLabel, column_label
 from sitefinder.render.panel import LegendSection, legend_html, panel_html
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.routes import nearest_routes
+from sitefinder.scoring import status
 from sitefinder.scoring.score import ProfileResult
 from sitefinder.surfaces import Surface
 
@@ -294,7 +295,7 @@ def _profile_meta(
     """
     p = res.profile.name
     scored = [c for c in res.profile.criteria if f"pts_{p}_{c.name}" in table.columns]
-    standard = {f"score_{p}", f"rank_{p}", f"excluded_{p}"}
+    standard = {f"score_{p}", f"rank_{p}", f"excluded_{p}", f"not_evaluable_{p}", f"share_not_evaluable_{p}"}
     own = [c for c in res.table.columns if c not in standard and not c.startswith(f"pts_{p}_")]
     own += [c for c in (extra.columns if extra is not None else []) if c.endswith(f"_{p}")]
     extras = [c for c in dict.fromkeys(own) if c in table.columns]
@@ -319,11 +320,14 @@ def _profile_meta(
                 "indicator": c.indicator,
                 "weight": by_name[c.name]["weight"],
                 "u": by_name[c.name]["u"],
+                "ne": by_name[c.name]["ne"],
             }
             for c in scored
             if c.name in by_name
         ],
         "constraints": block["constraints"],
+        "notes": block["notes"],
+        "max_share_ne": block["max_share_not_evaluable"],
         "export": block["profile"],
         "skipped": [_skipped_text(s, labels) for s in res.skipped],
         "extras": extras,
@@ -379,6 +383,11 @@ def map_data(inputs: MapInputs) -> dict[str, Any]:
         "attributes": [c for c in attributes.columns if c in table.columns],
         "indicators": [c for c in inputs.indicators.columns if c not in attributes.columns],
         "profiles": profiles,
+        "status": {
+            "insufficient": status.INSUFFICIENT,
+            "outside": status.OUTSIDE_DATA,
+            "not_evaluable": status.NOT_EVALUABLE,
+        },
         "amenities": [],
         "routes": None,
     }

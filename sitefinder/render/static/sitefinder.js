@@ -69,22 +69,37 @@
   sf.compute = function (p) {
     var d = sf.state.data, prof = d.profiles[p], lv = sf.state.live[p];
     var n = d.plots.features.length, wsum = 0, i, k;
+    var ne = prof.criteria.map(function (c) {
+      var m = new Uint8Array(n);
+      c.ne.forEach(function (j) { m[j] = 1; });
+      return m;
+    });
     lv.w.forEach(function (w) { wsum += w; });
-    var score = [], pts = prof.criteria.map(function () { return []; }), reasons = [];
+    var score = [], pts = prof.criteria.map(function () { return []; }), reasons = [], share = [];
     for (i = 0; i < n; i++) {
-      var s = 0;
+      var s = 0, we = 0;
+      for (k = 0; k < prof.criteria.length; k++) if (!ne[k][i]) we += lv.w[k];
       for (k = 0; k < prof.criteria.length; k++) {
-        var v = wsum > 0 ? 100 * lv.w[k] * prof.criteria[k].u[i] / wsum : 0;
+        var v = ne[k][i] ? null : (we > 0 ? 100 * lv.w[k] * prof.criteria[k].u[i] / we : 0);
         pts[k][i] = v;
-        s += v;
+        s += v || 0;
       }
       score.push(s);
-      reasons.push([]);
+      share.push(wsum > 0 ? (wsum - we) / wsum : 0);
+      reasons.push((prof.notes[i] || []).slice());
     }
     prof.constraints.forEach(function (c, k) {
       if (!lv.on[k] || !c.fails) return;
       c.fails.forEach(function (j) { reasons[j].push(sf.reasonText(d, c, j)); });
+      Object.keys(c.notes).forEach(function (j) { reasons[Number(j)].push(c.notes[j]); });
     });
+    for (i = 0; i < n; i++) {
+      var outside = reasons[i].indexOf(d.status.outside) >= 0;
+      if (!outside && share[i] > prof.max_share_ne + 1e-9) {
+        reasons[i].push(d.status.insufficient + ': ' + sf.fmt(share[i], 'share').replace(/,\d$/, '') +
+                        ' % van het gewicht kan niet beoordeeld worden');
+      }
+    }
     var order = [], out = [];
     for (i = 0; i < n; i++) (reasons[i].length ? out : order).push(i);
     order.sort(function (a, b) { return score[b] - score[a] || a - b; });
@@ -94,7 +109,7 @@
       rank[j] = (r > 0 && score[j] === score[order[r - 1]]) ? rank[order[r - 1]] : r + 1;
     });
     return { score: score, pts: pts, rank: rank, reasons: reasons, order: order, out: out,
-             wsum: wsum, nOk: order.length };
+             wsum: wsum, share: share, nOk: order.length };
   };
 
   /* "te veel geluid op een deel van de kavel (geluid p90 63,2 dB, grens 58 dB)" */
@@ -140,9 +155,16 @@
 
   function breakdown(d, p, i) {
     var prof = d.profiles[p], r = sf.state.res[p], lv = sf.state.live[p];
-    var maxes = prof.criteria.map(function (c, k) { return r.wsum > 0 ? 100 * lv.w[k] / r.wsum : 0; });
+    var we = 0;
+    prof.criteria.forEach(function (c, k) { if (r.pts[k][i] !== null) we += lv.w[k]; });
+    var maxes = prof.criteria.map(function (c, k) { return we > 0 ? 100 * lv.w[k] / we : 0; });
     var widest = Math.max.apply(null, [0].concat(maxes));
     var rows = prof.criteria.map(function (c, k) {
+      if (r.pts[k][i] === null) {
+        return '<tr><td>' + sf.esc(c.label) + '</td><td class="sf-num">' +
+          sf.withUnit(d, c.indicator, sf.val(d, c.indicator, i)) + '</td><td colspan="2" class="sf-note">' +
+          sf.esc(d.status.not_evaluable) + '</td></tr>';
+      }
       var pts = r.pts[k][i] || 0, max = maxes[k];
       var track = widest > 0 ? Math.round(110 * max / widest) : 0;
       var fill = max > 0 ? Math.max(0, Math.min(100, 100 * pts / max)) : 0;
