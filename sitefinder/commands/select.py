@@ -10,6 +10,7 @@ from typing import Any
 
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.runfolder import read_run
+from sitefinder.render.escape import csv_safe
 from sitefinder.selection import select_plots
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,8 @@ def main(args: argparse.Namespace) -> int:
     sys.stdout.write(table.to_string(index=False) + "\n")
     if args.csv is not None:
         with atomic_path(args.csv) as tmp:
-            table.assign(profile=sel.profile, method=sel.method, min_distance_m=sel.min_distance_m).to_csv(
-                tmp, index=False
-            )
+            csv_safe(
+                table.assign(profile=sel.profile, method=sel.method, min_distance_m=sel.min_distance_m)
+            ).to_csv(tmp, index=False)
         log.info("Wrote %s", args.csv)
     return 0

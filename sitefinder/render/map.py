@@ -12,7 +12,6 @@ layers, tooltips and popups, so plots are not repeated per profile.
 from __future__ import annotations
 
 import base64
-import html
 import logging
 import time
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from sitefinder.io.atomic import atomic_path
 from sitefinder.network import WalkNetwork
 from sitefinder.render import live, mapdata
 from sitefinder.render.assets import inline_assets, own_asset
+from sitefinder.render.escape import html_text, template_text
 from sitefinder.render.labels import ColumnLabel, column_label
 from sitefinder.render.panel import LegendSection, legend_html, panel_html
 from sitefinder.render.raster import class_index, palette_png
@@ -266,7 +266,7 @@ def _layer_name(text: str) -> str:
     Braces become character references: folium compiles every element's script as a
     Jinja template once more, so ``{{`` or ``{%`` in a name would break the page.
     """
-    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
+    return template_text(text)
 
 
 def _swatch_name(colour: str, text: str) -> str:
@@ -464,7 +464,7 @@ def _routes(inputs: MapInputs, data: dict[str, Any]) -> list[str]:
 
 def _group(title: str) -> str:
     """A marker the page script turns into a group heading of the layer control."""
-    return f"<span class='sf-group' data-group='{html.escape(title)}'></span>"
+    return f"<span class='sf-group' data-group='{html_text(title)}'></span>"
 
 
 def subtitle(inputs: MapInputs) -> str:
@@ -522,7 +522,7 @@ def build_map(inputs: MapInputs) -> folium.Map:
     fmap.default_css = [css for css in folium.Map.default_css if css[0] == "leaflet_css"]
     root = fmap.get_root()
     assert isinstance(root, Figure)
-    root.header.add_child(_Raw(f"<title>{html.escape(inputs.title)}</title>"))
+    root.header.add_child(_Raw(f"<title>{html_text(inputs.title)}</title>"))
     root.header.add_child(_Raw('<meta name="viewport" content="width=device-width, initial-scale=1">'))
     root.header.add_child(_Raw(f"<style>{own_asset('sitefinder.css')}</style>"))
     root.header.add_child(_Raw(f"<script>{own_asset('sitefinder.js')}</script>"))

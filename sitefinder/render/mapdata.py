@@ -9,7 +9,6 @@ text columns (exclusion reasons repeat a lot) as a dictionary plus codes, so a m
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from sitefinder.render.escape import script_json
 from sitefinder.render.labels import ColumnLabel
 from sitefinder.routes import Route
 
@@ -167,4 +167,4 @@ def amenity_points(amenities: gpd.GeoDataFrame, crs: CRS | str) -> pd.DataFrame:
 
 def to_script_json(data: Any) -> str:
     """JSON for a ``<script type="application/json">`` block (no ``</`` inside, no NaN)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).replace("</", "<\\/")
+    return script_json(data)

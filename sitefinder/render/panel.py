@@ -7,11 +7,12 @@ the data (plot names, scores, reasons) is put in by ``static/sitefinder.js`` wit
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
+
+from sitefinder.render.escape import html_text
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class LegendSection:
 
 def strip(colours: Sequence[str], ticks: Sequence[str], opacity: float = 1.0) -> str:
     """A horizontal class strip with tick labels at the class boundaries."""
-    cells = "".join(f"<span style='background:{html.escape(c)};opacity:{opacity:g}'></span>" for c in colours)
-    labels = "".join(f"<span>{html.escape(t)}</span>" for t in ticks)
+    cells = "".join(f"<span style='background:{html_text(c)};opacity:{opacity:g}'></span>" for c in colours)
+    labels = "".join(f"<span>{html_text(t)}</span>" for t in ticks)
     return f"<div class='sf-strip'>{cells}</div><div class='sf-ticks'>{labels}</div>"
 
 
@@ -48,8 +49,8 @@ def legend_html(sections: Sequence[LegendSection], routes: Sequence[tuple[str, s
     parts = ["<div id='sf-legend' class='sf-legend' style='display:none'><details open>"
              "<summary>Legenda</summary>"]  # fmt: skip
     for s in sections:
-        parts.append(f"<div class='sf-leg' data-layer='{html.escape(s.layer)}'>")
-        parts.append(f"<h4>{html.escape(s.title)}</h4>")
+        parts.append(f"<div class='sf-leg' data-layer='{html_text(s.layer)}'>")
+        parts.append(f"<h4>{html_text(s.title)}</h4>")
         parts.append(strip(s.colours, s.ticks, s.opacity))
         if s.layer == "":
             parts.append(
@@ -58,17 +59,17 @@ def legend_html(sections: Sequence[LegendSection], routes: Sequence[tuple[str, s
                 "ranglijst</div>"
             )
         if s.note:
-            parts.append(f"<div class='sf-note'>{html.escape(s.note)}</div>")
+            parts.append(f"<div class='sf-note'>{html_text(s.note)}</div>")
         parts.append("</div>")
     if routes:
         parts.append("<div class='sf-leg' data-layer='routes'><h4>Looproute vanaf de gekozen kavel</h4>")
         parts += [
-            f"<div class='sf-row'><span class='sf-key sf-line' style='background:{html.escape(c)}'>"
-            f"</span>{html.escape(t)}</div>"
+            f"<div class='sf-row'><span class='sf-key sf-line' style='background:{html_text(c)}'>"
+            f"</span>{html_text(t)}</div>"
             for c, t in routes
         ]
         parts.append("</div>")
-    parts.append(f"<p class='sf-source'>{html.escape(footer)}</p></details></div>")
+    parts.append(f"<p class='sf-source'>{html_text(footer)}</p></details></div>")
     return "".join(parts)
 
 
@@ -79,8 +80,8 @@ def panel_html(title: str, subtitle: str, n_plots: int) -> str:
 <button type="button" id="sf-drawer" class="sf-drawer" aria-expanded="false" aria-controls="sf-panel-body"
  title="Ranglijst tonen of verbergen"><span class="sf-drawer-open">Ranglijst ▲</span><span
  class="sf-drawer-close">Kaart ▼</span></button>
-<h1 id="sf-title">{html.escape(title)}</h1>
-<p id="sf-subtitle" class="sf-subtitle">{html.escape(subtitle)}</p>
+<h1 id="sf-title">{html_text(title)}</h1>
+<p id="sf-subtitle" class="sf-subtitle">{html_text(subtitle)}</p>
 </div>
 <div id="sf-panel-body" class="sf-panel-body">
 <label class="sf-field">Profiel (doelgroep)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import difflib
-import html
 import logging
 import re
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from sitefinder.categories import CategoryRegistry, load_categories
 from sitefinder.errors import SitefinderError, UnknownNameError
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.runfolder import read_run
+from sitefinder.render.escape import csv_safe, html_text
 from sitefinder.render.labels import ColumnLabel, column_label, format_value
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
@@ -336,8 +336,7 @@ footer { margin-top: 18px; font-size: 8pt; color: #555; border-top: 1px solid #c
 """
 
 
-def _esc(x: object) -> str:
-    return html.escape(str(x), quote=True)
+_esc = html_text
 
 
 def _cell(run: RunFolder, col: str, value: Any) -> str:
@@ -616,6 +615,6 @@ def write_report(run: RunFolder, plot_ids: Sequence[str], out: Path | None = Non
     with atomic_path(target) as tmp:
         tmp.write_text(page, encoding="utf-8")
     with atomic_path(csv_path) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8")
+        csv_safe(table).to_csv(tmp, index=False, encoding="utf-8")
     log.info("Wrote %s and %s (%d plots)", target, csv_path, len(ids))
     return target, csv_path

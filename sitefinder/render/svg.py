@@ -6,19 +6,19 @@ plot geometries (working CRS, metres), so the report prints crisply and opens of
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 
+from sitefinder.render.escape import html_text
+
 #: Okabe-Ito colours, safe for colour-blind readers; one per compared plot.
 PLOT_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+_esc = html_text
 
 
 def _num(x: float, digits: int = 1) -> str:
