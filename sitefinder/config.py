@@ -66,6 +66,13 @@ class RunConfig(BaseModel):
         Hash of a region's inputs, recorded in the manifest for incremental refreshes.
     map_tiles : {"osm", "none"}
         Background tiles of map.html; the map itself is self-contained either way.
+    neighbourhoods_file : Path, optional
+        CBS wijk- en buurtkaart (buurten polygons with ``BU_CODE``), for who lives nearby.
+    neighbourhood_figures_file : Path, optional
+        CBS key figures per neighbourhood (StatLine CSV, ``;``-separated); without it
+        the figures come from the polygons' own attributes.
+    neighbourhood_year : int, optional
+        Year of the key figures to use when the CSV holds several (default: the latest).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -92,11 +99,21 @@ class RunConfig(BaseModel):
     count_within_m: tuple[float, ...] = (500.0, 1000.0)
     title: str = "sitefinder"
     map_tiles: Literal["osm", "none"] = "osm"
+    neighbourhoods_file: Path | None = None
+    neighbourhood_figures_file: Path | None = None
+    neighbourhood_year: int | None = Field(default=None, ge=1990, le=2100)
 
     @model_validator(mode="after")
     def _one_osm(self) -> RunConfig:
         if (self.osm_file is None) == (self.overpass is None):
             msg = "give exactly one OSM source: --osm FILE or --place NAME"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _figures_need_polygons(self) -> RunConfig:
+        if self.neighbourhood_figures_file is not None and self.neighbourhoods_file is None:
+            msg = "--neighbourhood-figures needs --neighbourhoods (the CBS buurten polygons) as well"
             raise ValueError(msg)
         return self
 

@@ -92,6 +92,11 @@ class StudyData:
         The area the OSM data covers (header bounds, else the hull of its nodes): the
         base of the coverage rules (:mod:`sitefinder.coverage`). None: unknown, every
         value is taken as exact.
+    neighbourhoods : geopandas.GeoDataFrame or None
+        CBS neighbourhoods with their figures (:mod:`sitefinder.io.cbs`), when given.
+    residential : geopandas.GeoDataFrame or None
+        OSM residential buildings and ``landuse=residential`` areas to spread the
+        neighbourhood figures over (loaded only with neighbourhoods).
     """
 
     crs: CRS
@@ -103,3 +108,5 @@ class StudyData:
     noise: NoiseGrid | None = None
     sources: dict[str, Any] = field(default_factory=dict)
     data_area: Any = None
+    neighbourhoods: gpd.GeoDataFrame | None = None
+    residential: gpd.GeoDataFrame | None = None

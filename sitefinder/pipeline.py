@@ -30,8 +30,9 @@ from sitefinder.indicators.access import AccessParams, AccessResult, accessibili
 from sitefinder.indicators.noise import noise_stats
 from sitefinder.indicators.nuisance import NUISANCE_KINDS, nuisance_distances
 from sitefinder.indicators.overlay import all_layer_indicators
+from sitefinder.indicators.population import RESIDENTIAL_TAGS, population_indicators, residential_points
 from sitefinder.indicators.spreading import facility_proximity
-from sitefinder.io import osm
+from sitefinder.io import cbs, osm
 from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, write_text_atomic
 from sitefinder.io.layers import load_layers
 from sitefinder.io.noise import load_noise
@@ -90,11 +91,38 @@ def check_profile_categories(profiles: list[Profile], registry: CategoryRegistry
                 raise UnknownNameError(msg)
 
 
-def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
+def load_neighbourhoods(cfg: RunConfig) -> tuple[gpd.GeoDataFrame | None, dict[str, Any]]:
+    """The CBS neighbourhoods with their key figures, when the run has them (fast; read first)."""
+    if cfg.neighbourhoods_file is None:
+        return None, {}
+    nbh = cbs.read_neighbourhoods(cfg.neighbourhoods_file, cfg.crs)
+    info: dict[str, Any] = {
+        "path": str(Path(cfg.neighbourhoods_file).resolve()),
+        "sha256": sha256_file(cfg.neighbourhoods_file),
+    }
+    if cfg.neighbourhood_figures_file is not None:
+        fig = cbs.read_key_figures(cfg.neighbourhood_figures_file, cfg.neighbourhood_year)
+        nbh = cbs.join_figures(nbh, fig, str(cfg.neighbourhood_figures_file))
+        info["figures"] = {
+            "path": str(Path(cfg.neighbourhood_figures_file).resolve()),
+            "sha256": sha256_file(cfg.neighbourhood_figures_file),
+        }
+    info.update(cbs.summary(nbh))
+    return nbh, info
+
+
+def load(
+    cfg: RunConfig, registry: CategoryRegistry, neighbourhoods: gpd.GeoDataFrame | None = None
+) -> StudyData:
     """Read and validate every input into the working CRS."""
     crs = cfg.crs
     log.info("Working CRS %s (%s)", crs.to_string(), crs.name)
-    tag_filter = osm.feature_tag_filter(registry.osm_tags())
+    tags = dict(registry.osm_tags())
+    if neighbourhoods is not None:
+        for key, vals in RESIDENTIAL_TAGS.items():
+            cur = tags.get(key)
+            tags[key] = True if cur is True else sorted(set(cur if isinstance(cur, list) else []) | set(vals))
+    tag_filter = osm.feature_tag_filter(tags)
     sources: dict[str, Any] = {}
     if cfg.osm_file is not None:
         osm_path = require_file(cfg.osm_file, "OSM file")
@@ -161,6 +189,10 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
         noise = model_noise(features, noise_bounds, crs, cfg.noise_resolution_m)
     if noise is not None:
         sources["noise"] = noise.provenance
+    residential = None
+    if neighbourhoods is not None:
+        cols = [c for c in ("building", "landuse") if c in features.columns]
+        residential = features[[*cols, "geometry"]] if cols else None
     return StudyData(
         crs=crs,
         plots=plots,
@@ -171,6 +203,8 @@ def load(cfg: RunConfig, registry: CategoryRegistry) -> StudyData:
         noise=noise,
         sources=sources,
         data_area=data_area,
+        neighbourhoods=neighbourhoods,
+        residential=residential,
     )
 
 
@@ -246,6 +280,15 @@ def compute_indicators(
     ]
     if data.noise is not None:
         parts.append(noise_stats(data.plots, data.noise, cfg.noise_threshold_db))
+    if data.neighbourhoods is not None:
+        points = residential_points(data.neighbourhoods, data.residential)
+        data.sources.setdefault("neighbourhoods", {})["spread_over"] = points.basis.value_counts().to_dict()
+        thresholds = list(cfg.count_within_m)
+        parts.append(
+            population_indicators(
+                net, access.plot_snap, data.plots, data.neighbourhoods, points, thresholds, cfg.max_snap_m
+            )
+        )
     table = pd.concat(parts, axis=1)
     if data.data_area is not None:
         table.insert(1, "covered_radius_m", covered_radius(data.plots.geometry.to_numpy(), data.data_area))
@@ -286,8 +329,11 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
         raise DataValidationError(msg)
     check_profile_categories(profiles, registry)
     overlays = load_layers(profiles, cfg.crs)
+    neighbourhoods, nbh_info = load_neighbourhoods(cfg)
     bar.next()
-    data = load(cfg, registry)
+    data = load(cfg, registry, neighbourhoods)
+    if nbh_info:
+        data.sources["neighbourhoods"] = nbh_info
     bar.next()
     indicators, access, net = compute_indicators(data, registry, cfg)
     indicators = pd.concat([indicators, all_layer_indicators(data.plots, overlays)], axis=1)
@@ -353,6 +399,7 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
         surfaces=surfaces,
         created=manifest["created"],
         sources=describe_sources(data.sources),
+        neighbourhoods=data.neighbourhoods,
     )
     layers = cfg.layers_dir or Path("layers") / out.name
     if data.noise is not None and data.noise.modelled:

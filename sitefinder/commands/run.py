@@ -95,6 +95,26 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         help="folder for derived rasters such as the modelled noise map (default: layers/<out name>)",
     )
     p.add_argument(
+        "--neighbourhoods",
+        type=Path,
+        metavar="BUURTEN_FILE",
+        help="CBS wijk- en buurtkaart, buurten with BU_CODE (GeoJSON, GeoPackage): residents, 65+ "
+        "and households within walking distance of each plot",
+    )
+    p.add_argument(
+        "--neighbourhood-figures",
+        type=Path,
+        metavar="CSV",
+        help="CBS Kerncijfers wijken en buurten (StatLine CSV, ';'-separated); default: the "
+        "figures in the buurten file itself",
+    )
+    p.add_argument(
+        "--neighbourhood-year",
+        type=int,
+        metavar="YEAR",
+        help="year of the key figures when the CSV holds several (default: the latest)",
+    )
+    p.add_argument(
         "--tiles",
         choices=("osm", "none"),
         default="osm",
@@ -148,6 +168,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         model_noise=not args.no_noise_model,
         map_tiles=args.tiles,
         max_snap_m=args.max_snap,
+        neighbourhoods_file=args.neighbourhoods,
+        neighbourhood_figures_file=args.neighbourhood_figures,
+        neighbourhood_year=args.neighbourhood_year,
         title=title,
     )
 

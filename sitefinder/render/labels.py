@@ -38,6 +38,12 @@ _DIST = re.compile(r"^dist_(?P<cat>[a-z0-9_]+?)_m$")
 _STRAIGHT = re.compile(r"^dist_(?P<kind>[a-z0-9_]+?)_straight_m$")
 _COUNT = re.compile(r"^n_(?P<cat>[a-z0-9_]+?)_(?P<d>\d+)m$")
 _COUNT_STRAIGHT = re.compile(r"^n_(?P<cat>[a-z0-9_]+?)_straight_(?P<d>\d+)m$")
+_CATCHMENT = re.compile(r"^(?P<what>pop_total|pop_65plus|households)_(?P<d>\d+)m$")
+_CATCHMENT_LABELS = {
+    "pop_total": "Inwoners binnen {d} m lopen (CBS, gespreid over woningen)",
+    "pop_65plus": "Inwoners van 65+ binnen {d} m lopen (CBS, gespreid over woningen)",
+    "households": "Huishoudens binnen {d} m lopen (CBS, gespreid over woningen)",
+}
 _SHARE_ABOVE = re.compile(r"^noise_(?P<p>lden|lnight)_share_above_(?P<t>[\d_]+)db$")
 
 _FIXED = {
@@ -46,7 +52,14 @@ _FIXED = {
     "noise_lden_p90_db": ("Geluid Lden, 90e percentiel over de kavel", "dB"),
     "noise_lnight_mean_db": ("Geluid Lnight, gemiddeld over de kavel", "dB"),
     "noise_coverage_share": ("Deel van de kavel met geluidsgegevens", "%"),
+    "buurt_code": ("Buurt (CBS-code)", ""),
+    "buurt_naam": ("Buurt", ""),
+    "buurt_inwoners": ("Inwoners van de buurt (CBS)", "inwoners"),
+    "buurt_65plus": ("Inwoners van 65+ in de buurt (CBS)", "inwoners"),
+    "buurt_65plus_pct": ("Aandeel 65+ in de buurt (CBS)", "% van de inwoners"),
+    "buurt_huishoudens": ("Huishoudens in de buurt (CBS)", "huishoudens"),
 }
+_FIXED_KIND = {"buurt_code": "text", "buurt_naam": "text", "buurt_65plus_pct": "number"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,11 @@ def column_label(
         base = col[: -len(profile) - 1]
     if base in _FIXED:
         label, unit = _FIXED[base]
-        return ColumnLabel(col, label, unit, "share" if unit == "%" else _suffix_unit(base)[1])
+        kind = _FIXED_KIND.get(base) or ("share" if unit == "%" else _suffix_unit(base)[1])
+        return ColumnLabel(col, label, unit, kind)
+    if m := _CATCHMENT.match(base):
+        unit = "huishoudens" if m.group("what") == "households" else "inwoners"
+        return ColumnLabel(col, _CATCHMENT_LABELS[m.group("what")].format(d=m.group("d")), unit, "count")
     if base == "score":
         return ColumnLabel(col, "Score", "punten van 100", "points")
     if base == "rank":

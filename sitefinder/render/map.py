@@ -131,6 +131,8 @@ class MapInputs:
         Date (ISO) of the run, shown under the title.
     sources : tuple of str
         The data sources in words (``OpenStreetMap-extract ...``), shown under the title.
+    neighbourhoods : geopandas.GeoDataFrame, optional
+        CBS neighbourhoods (:mod:`sitefinder.io.cbs`), drawn shaded by their share of 65+.
     """
 
     plots: gpd.GeoDataFrame
@@ -149,6 +151,7 @@ class MapInputs:
     surfaces: dict[str, Surface] = field(default_factory=dict)
     created: str = ""
     sources: tuple[str, ...] = ()
+    neighbourhoods: gpd.GeoDataFrame | None = None
 
 
 class _JsLayer(Layer):
@@ -462,6 +465,43 @@ def _routes(inputs: MapInputs, data: dict[str, Any]) -> list[str]:
     return [c for c in cats if c in routes]
 
 
+#: Classes of the neighbourhood layer: share of inhabitants aged 65+ (upper bounds, %).
+AGE_BREAKS = [10, 15, 20, 25, 30]
+AGE_COLOURS = ["#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f"]
+UNKNOWN_COLOUR = "#ffffff"
+
+
+def _fmt_int(v: float) -> str:
+    return "onbekend (CBS: geheim)" if pd.isna(v) else f"{v:,.0f}".replace(",", ".")
+
+
+def _add_neighbourhoods(fmap: folium.Map, nbh: gpd.GeoDataFrame) -> str:
+    """The CBS neighbourhoods as a switchable layer, shaded by their share of 65+; returns its name."""
+    share = 100.0 * nbh["share_65plus"].to_numpy(dtype=float)
+    cls = np.searchsorted(AGE_BREAKS, share, side="right")
+    props = []
+    for i, code in enumerate(nbh.index):
+        known = np.isfinite(share[i])
+        pct = f"{share[i]:.1f} %".replace(".", ",") if known else "onbekend"
+        label = (
+            f"<b>{html_text(str(nbh['buurt'].iloc[i] or code))}</b> ({html_text(str(code))})<br>"
+            f"inwoners {_fmt_int(nbh['inwoners'].iloc[i])}, 65+ {_fmt_int(nbh['inwoners_65plus'].iloc[i])} "
+            f"({pct}), huishoudens {_fmt_int(nbh['huishoudens'].iloc[i])}"
+        )
+        props.append({"label": label, "fill": AGE_COLOURS[cls[i]] if known else UNKNOWN_COLOUR})
+    geoms = mapdata.to_wgs84(mapdata.simplify_m(nbh.geometry.to_numpy(), 5.0), nbh.crs)
+    year = nbh.attrs.get("year")
+    layer = folium.GeoJson(
+        mapdata.feature_collection(geoms, props),
+        name=_group("Kaartlagen") + f"Buurten: aandeel 65+ (CBS{f' {year}' if year else ''})", show=False,
+        style_function=lambda f: {"color": "#54278f", "weight": 1, "fillColor": f["properties"]["fill"],
+                                  "fillOpacity": 0.45},
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+    )  # fmt: skip
+    layer.add_to(fmap)
+    return str(layer.get_name())
+
+
 def _group(title: str) -> str:
     """A marker the page script turns into a group heading of the layer control."""
     return f"<span class='sf-group' data-group='{html_text(title)}'></span>"
@@ -498,6 +538,14 @@ def _legend(inputs: MapInputs, route_cats: Sequence[str]) -> str:
                 "surface", "Zoekgebied: geschiktheid per cel (0–100)", SURFACE_COLOURS, ticks,
                 "eigen kleuren, los van de kavels; cellen die een harde eis niet halen vallen in de laagste klasse",
                 SURFACE_OPACITY,
+            )
+        )  # fmt: skip
+    if inputs.neighbourhoods is not None and len(inputs.neighbourhoods):
+        sections.append(
+            LegendSection(
+                "neighbourhoods", "Buurten: aandeel inwoners van 65 jaar en ouder (CBS)", AGE_COLOURS,
+                ["", *(f"{b} %" for b in AGE_BREAKS), ""], "wit: onbekend (CBS houdt kleine aantallen geheim)",
+                0.45,
             )
         )  # fmt: skip
     colours = _category_colours(inputs.registry)
@@ -567,6 +615,8 @@ def build_map(inputs: MapInputs) -> folium.Map:
         )  # fmt: skip
         surface_layer.add_to(fmap)
         layer_keys[surface_layer.get_name()] = "surface"
+    if inputs.neighbourhoods is not None and len(inputs.neighbourhoods):
+        layer_keys[_add_neighbourhoods(fmap, inputs.neighbourhoods)] = "neighbourhoods"
     route_cats = _routes(inputs, data)
     routes_layer = None
     if route_cats:

@@ -135,4 +135,8 @@ def describe_sources(sources: dict[str, Any]) -> tuple[str, ...]:
                 PurePath(str(f.get("path", f)) if isinstance(f, dict) else str(f)).name for f in files
             )
             out.append("geluid: officiële kaart" + (f" ({names})" if names else ""))
+    nbh = sources.get("neighbourhoods")
+    if isinstance(nbh, dict):
+        year = nbh.get("year")
+        out.append("buurtcijfers: CBS wijken en buurten" + (f" {year}" if year else "") + " (CC BY 4.0)")
     return tuple(out)

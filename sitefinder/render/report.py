@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 NOISE_BREAKS = [45, 50, 55, 60, 65, 70, 75]
 NOISE_COLOURS = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"]
 OSM_ATTRIBUTION = "Kaartgegevens © OpenStreetMap-bijdragers (ODbL)"
-_INDICATOR = re.compile(r"^(area_m2$|dist_|n_|noise_|share_|pct_)")
+_INDICATOR = re.compile(r"^(area_m2$|dist_|time_|n_|noise_|share_|pct_|pop_|households_|buurt_)")
 _NAME_COLUMNS = ("naam", "name", "locatie", "location", "titel", "title", "omschrijving")
 
 

@@ -34,6 +34,14 @@ log = logging.getLogger(__name__)
 #: Indicator column prefixes that a run may legitimately lack (no noise layer given).
 OPTIONAL_PREFIXES = ("noise_",)
 
+#: Every prefix of a column a run may lack, with what the run is missing then.
+ABSENT_REASONS = {
+    "noise_": "no noise layer in this run",
+    "pop_": "no CBS neighbourhoods in this run (--neighbourhoods)",
+    "households_": "no CBS neighbourhoods in this run (--neighbourhoods)",
+    "buurt_": "no CBS neighbourhoods in this run (--neighbourhoods)",
+}
+
 
 @dataclass(frozen=True)
 class ProfileResult:
@@ -170,8 +178,9 @@ def _column_ok(indicators: pd.DataFrame, col: str, profile: Profile, what: str, 
         return True
     if not strict:
         return False
-    if col.startswith(OPTIONAL_PREFIXES):
-        log.warning("profile %s: %s on %r skipped: no noise layer in this run", profile.name, what, col)
+    why = next((w for pre, w in ABSENT_REASONS.items() if col.startswith(pre)), None)
+    if why is not None:
+        log.warning("profile %s: %s on %r skipped: %s", profile.name, what, col, why)
         return False
     msg = (
         f"profile file {profile.source_file}: {what} uses column {col!r}, which does not exist; "
