@@ -29,6 +29,7 @@ lint: setup  ## ruff, ruff format and mypy
 
 map: setup  ## generate the sample town if absent and run the full pipeline on it -> maps/sample/
 	$(SF) refresh sample
+	@echo "Kaart: $(CURDIR)/maps/sample/map.html"
 
 refresh: $(addprefix refresh-,$(REGIONS))  ## rebuild regions whose inputs changed (REGIONS="almere sample"; -j2 runs them in parallel)
 

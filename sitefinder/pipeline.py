@@ -409,7 +409,7 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
     # written (each atomically) only once everything rendered, and the staged files are
     # moved into place last. A failure anywhere leaves the previous outputs as they were.
     with staged_outputs(out) as stage:
-        write_tables(scores, stage)
+        write_tables(scores, stage, registry, [r.profile.name for r in results])
         write_map(map_inputs, stage / "map.html")
         write_text_atomic(stage / "manifest.json", json.dumps(manifest, indent=1, default=str))
         layers.mkdir(parents=True, exist_ok=True)
@@ -419,5 +419,6 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
             write_noise_geotiff(data.noise, layers / "noise_lden_modelled.tif")
         for name, surf in surfaces.items():
             write_surface(surf, layers / f"suitability_{name}.tif")
-    files = {name: out / name for name in ("scores.gpkg", "scores.csv", "map.html", "manifest.json")}
+    out_files = ("scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json")
+    files = {name: out / name for name in out_files}
     return RunResult(out_dir=out, scores=scores, profiles=results, files=files, manifest=manifest)

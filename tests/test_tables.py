@@ -1,0 +1,102 @@
+"""The score tables: Dutch CSV for Excel, scores.xlsx with its explanation sheet, the GeoPackage's QGIS style."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from sitefinder.render.map import MapInputs
+from sitefinder.render.tables import write_tables
+from tests.test_map import synthetic_town
+
+
+@pytest.fixture(scope="module")
+def town() -> MapInputs:
+    return synthetic_town(n_side=3, n_amenities=20, draws=0)
+
+
+@pytest.fixture(scope="module")
+def written(town: MapInputs, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, gpd.GeoDataFrame]:
+    attributes = pd.DataFrame(town.plots.drop(columns="geometry"))
+    scores = gpd.GeoDataFrame(
+        pd.concat([attributes, town.indicators, *[r.table for r in town.profiles]], axis=1),
+        geometry=town.plots.geometry,
+        crs=town.plots.crs,
+    )
+    scores.index.name = "plot_id"
+    out = tmp_path_factory.mktemp("tables")
+    write_tables(scores, out, town.registry, [r.profile.name for r in town.profiles])
+    return out, scores
+
+
+def test_machine_csv_is_unchanged_in_form(written: tuple[Path, gpd.GeoDataFrame]) -> None:
+    out, scores = written
+    table = pd.read_csv(out / "scores.csv", index_col="plot_id")
+    assert list(table.index) == list(scores.index)
+    assert np.allclose(table["score_prikkelarm"], scores["score_prikkelarm"])
+    assert {"x_m", "y_m"} <= set(table.columns)
+
+
+def test_dutch_csv_opens_in_columns_in_dutch_excel(written: tuple[Path, gpd.GeoDataFrame]) -> None:
+    out, scores = written
+    raw = (out / "scores_nl.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, so Excel reads the accents"
+    text = raw.decode("utf-8-sig")
+    head, first = text.splitlines()[:2]
+    assert head.split(";")[0] == "Kavel (id)"
+    assert "Kavel (id)" in head and "Loopafstand tot supermarkt (m)" in head
+    assert not re.search(r"(^|;)[a-z]+_[a-z0-9_]+(;|$)", head), "no raw column names as headers"
+    back = pd.read_csv(out / "scores_nl.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert len(back.columns) == len(scores.columns) + 2  # plot id and x/y, minus the geometry
+    score_head = next(c for c in back.columns if c.startswith("Score") and "prikkelarm" in c)
+    assert np.allclose(back[score_head], scores["score_prikkelarm"].to_numpy())
+    assert re.search(r";\d+,\d", first), "decimal comma"
+
+
+def test_xlsx_has_dutch_headers_and_an_explanation_sheet(written: tuple[Path, gpd.GeoDataFrame]) -> None:
+    from openpyxl import load_workbook
+
+    out, scores = written
+    wb = load_workbook(out / "scores.xlsx", read_only=True)
+    assert wb.sheetnames == ["Scores", "Toelichting"]
+    rows = list(wb["Scores"].iter_rows(values_only=True))
+    heads = list(rows[0])
+    assert "Loopafstand tot supermarkt (m)" in heads
+    assert len(rows) == len(scores) + 1
+    k = heads.index(next(h for h in heads if str(h).startswith("Score") and "prikkelarm" in str(h)))
+    assert [r[k] for r in rows[1:]] == pytest.approx(scores["score_prikkelarm"].tolist())
+    info = list(wb["Toelichting"].iter_rows(values_only=True))
+    explained = {r[1]: r for r in info[1:] if r and r[1]}
+    for col in ("dist_supermarket_m", "score_prikkelarm", "noise_lden_p90_db", "plot_id"):
+        assert col in explained, col
+    assert explained["dist_supermarket_m"][2] == "m"
+    assert "meter" in explained["dist_supermarket_m"][3]
+
+
+def test_geopackage_opens_styled_in_qgis(written: tuple[Path, gpd.GeoDataFrame]) -> None:
+    out, scores = written
+    with sqlite3.connect(out / "scores.gpkg") as con:
+        rows = con.execute(
+            "SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles"
+        ).fetchall()
+        contents = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
+        geom = con.execute(
+            "SELECT column_name FROM gpkg_geometry_columns WHERE table_name='scores'"
+        ).fetchone()[0]
+    assert "layer_styles" in contents, "registered, so GDAL and QGIS see the table"
+    assert len(rows) == 1
+    name, geom_col, default, qml = rows[0]
+    assert (name, geom_col, default) == ("scores", geom, 1)
+    assert "RuleRenderer" in qml
+    assert "&quot;score_prikkelarm&quot; &gt;= 80" in qml or '"score_prikkelarm" &gt;= 80' in qml
+    assert "68,1,84,255" in qml, "viridis lowest class as on the map"
+    assert 'alias field="dist_supermarket_m"' in qml and "Loopafstand tot supermarkt (m)" in qml
+    # The GeoPackage still reads back as the scores layer.
+    back = gpd.read_file(out / "scores.gpkg", layer="scores")
+    assert len(back) == len(scores)
