@@ -124,6 +124,7 @@ def prepare(scale: float, work: Path) -> dict[str, Any]:
     from sitefinder.io import osm
     from sitefinder.netcache import save_network
     from sitefinder.network import WalkNetwork
+    from tests.osmnx_reference import osmnx_walk_graph
 
     folder = work / f"scale{scale:g}"
     meta_path = folder / "prepared.json"
@@ -144,7 +145,7 @@ def prepare(scale: float, work: Path) -> dict[str, Any]:
         t_cut, ext = _timed(lambda: osm.extract(Path(res.osm_path), tag_filter, folder / "cache"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            t_graph, graph = _timed(lambda: osm.load_walk_graph(ext, crs))
+            t_graph, graph = _timed(lambda: osmnx_walk_graph(Path(res.osm_path), folder / "cache", crs))
             t_feat, feats = _timed(lambda: osm.load_features(ext, tag_filter, crs))
         amenities = classify(feats, registry)
         plots = gpd.read_file(res.plots_path).to_crs(crs)

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 from affine import Affine
 from pyproj import CRS
+
+from sitefinder.network import WalkNetwork
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ class StudyData:
     nuisance : geopandas.GeoDataFrame
         Nuisance source geometries with a ``kind`` column
         (``nightlife``, ``major_road``, ``railway``).
-    graph : networkx.MultiDiGraph
-        The projected osmnx walking graph.
+    network : WalkNetwork
+        The walking network (working CRS).
     study_area : shapely geometry
         Outline of the area the data covers, in the working CRS.
     noise : NoiseGrid or None
@@ -97,16 +98,23 @@ class StudyData:
     residential : geopandas.GeoDataFrame or None
         OSM residential buildings and ``landuse=residential`` areas to spread the
         neighbourhood figures over (loaded only with neighbourhoods).
+    network_key : str or None
+        Cache key of the network (node distances are cached under it), None when
+        the network was not built from an OSM file.
+    buildings : geopandas.GeoDataFrame or None
+        OSM ``building=*`` polygons with their raw height tags, when read from OSM.
     """
 
     crs: CRS
     plots: gpd.GeoDataFrame
     amenities: gpd.GeoDataFrame
     nuisance: gpd.GeoDataFrame
-    graph: nx.MultiDiGraph
+    network: WalkNetwork
     study_area: Any
     noise: NoiseGrid | None = None
     sources: dict[str, Any] = field(default_factory=dict)
     data_area: Any = None
     neighbourhoods: gpd.GeoDataFrame | None = None
     residential: gpd.GeoDataFrame | None = None
+    network_key: str | None = None
+    buildings: gpd.GeoDataFrame | None = None

@@ -3,12 +3,15 @@
 Layout, under the run's cache folder (``RunConfig.cache_dir``, default ``data/cache``)::
 
     network/<network key>/network.npz        WalkNetwork arrays + CSR matrix
-    network/<network key>/meta.json          provenance of the key
+    network/<network key>/entry.json         provenance, sizes and hashes of the entry
     network/<network key>/dist/<category>-<key>.npy   distance at every node (m)
 
-The **network key** hashes the OSM source's SHA-256 (the walk cut is a function
-of it and of the code version), the working CRS, the graph's node ids, the
-sitefinder version and :data:`CACHE_FORMAT`. A **distance key** adds the
+The **network key** hashes the OSM source's SHA-256 (the walkable ways are a
+function of it), the working CRS, the parameters of the build, the sitefinder
+version and :data:`CACHE_FORMAT`: a warm run loads the arrays without reading
+the OSM file or building anything. ``entry.json`` records the size and SHA-256 of
+``network.npz``; an entry that fails that check, or whose format differs, is
+rebuilt. A **distance key** adds the
 category's definition, the maximum snapping distance, the polygon access rule
 and the amenities' geometries, so any change of inputs gives a new key; the
 stale file of that category is then removed. Writes are atomic.
@@ -20,12 +23,12 @@ import hashlib
 import json
 import logging
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 from pyproj import CRS
@@ -34,13 +37,14 @@ from scipy.sparse import csr_matrix
 from sitefinder import __version__
 from sitefinder.categories import CategoryRegistry
 from sitefinder.indicators.access import AccessParams, amenity_snaps, category_node_distances
-from sitefinder.io.atomic import atomic_path, write_text_atomic
-from sitefinder.network import WalkNetwork
+from sitefinder.io.atomic import atomic_path
+from sitefinder.io.cacheentry import read_entry, write_entry
+from sitefinder.network import EdgeTags, WalkNetwork
 
 log = logging.getLogger(__name__)
 
 #: Bump when the cached arrays change meaning or layout.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def _digest(*parts: Any) -> str:
@@ -54,7 +58,7 @@ def _digest(*parts: Any) -> str:
     return h.hexdigest()[:20]
 
 
-def network_key(osm_sha256: str, crs: CRS | str, graph: nx.MultiDiGraph) -> str:
+def network_key(osm_sha256: str, crs: CRS | str, params: dict[str, Any] | None = None) -> str:
     """Cache key of the walking network built from one OSM source.
 
     Parameters
@@ -62,14 +66,12 @@ def network_key(osm_sha256: str, crs: CRS | str, graph: nx.MultiDiGraph) -> str:
     osm_sha256 : str
         SHA-256 of the OSM source file.
     crs : pyproj.CRS or str
-        The working CRS the graph is projected to.
-    graph : networkx.MultiDiGraph
-        The graph (its node ids enter the key, a cheap guard against a graph built
-        with other settings from the same file).
+        The working CRS.
+    params : dict, optional
+        Parameters of the build (e.g. the minimum fragment size).
     """
-    ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
     crs_s = CRS.from_user_input(crs).to_string()
-    return _digest("network", CACHE_FORMAT, __version__, osm_sha256, crs_s, ids.tobytes())
+    return _digest("network", CACHE_FORMAT, __version__, osm_sha256, crs_s, params or {})
 
 
 def save_network(net: WalkNetwork, path: Path) -> None:
@@ -93,6 +95,7 @@ def save_network(net: WalkNetwork, path: Path) -> None:
             csr_indptr=mat.indptr,
             csr_indices=mat.indices,
             csr_data=mat.data,
+            **({f"tags:{k}": v for k, v in net.tags.arrays().items()} if net.tags is not None else {}),  # type: ignore[arg-type]
         )
 
 
@@ -111,6 +114,7 @@ def load_network(path: Path) -> WalkNetwork:
         geoms = shapely.from_ragged_array(
             shapely.GeometryType.LINESTRING, z["geom_coords"], (z["geom_offsets"],)
         )
+        tag_arrays = {k[5:]: z[k] for k in z.files if k.startswith("tags:")}
         net = WalkNetwork(
             node_ids=z["node_ids"],
             node_xy=z["node_xy"],
@@ -118,6 +122,7 @@ def load_network(path: Path) -> WalkNetwork:
             edge_v=z["edge_v"],
             edge_len=z["edge_len"],
             edge_geom=geoms,
+            tags=EdgeTags.from_arrays(tag_arrays) if tag_arrays else None,
         )
         n = net.n_nodes
         # Seed the cached property with the stored matrix (no rebuild).
@@ -149,33 +154,36 @@ class NetworkCache:
 
     def network(
         self,
-        graph: nx.MultiDiGraph,
         osm_sha256: str,
         crs: CRS | str,
+        build: Callable[[], WalkNetwork],
+        params: dict[str, Any] | None = None,
         source: str | None = None,
     ) -> tuple[WalkNetwork, str]:
-        """The :class:`WalkNetwork` of ``graph``, from the cache when its key matches.
+        """The walking network of one OSM source: from the cache when its key matches, else built.
 
         Parameters
         ----------
-        graph : networkx.MultiDiGraph
-            The projected osmnx walking graph.
         osm_sha256 : str
-            SHA-256 of the OSM source the graph was built from.
+            SHA-256 of the OSM source.
         crs : pyproj.CRS or str
             The working CRS.
+        build : callable
+            Builds the network on a cache miss (reads the walkable ways).
+        params : dict, optional
+            Parameters of the build; they enter the key.
         source : str, optional
-            Name of the source, recorded in ``meta.json``.
+            Name of the source, recorded in the entry.
 
         Returns
         -------
         net, key : WalkNetwork, str
             The network and its cache key.
         """
-        key = network_key(osm_sha256, crs, graph)
+        key = network_key(osm_sha256, crs, params)
         folder = self.root / key
         path = folder / "network.npz"
-        if path.exists():
+        if read_entry(folder, "network", CACHE_FORMAT) is not None:
             try:
                 net = load_network(path)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
@@ -188,19 +196,18 @@ class NetworkCache:
                     folder,
                 )
                 return net, key
-        net = WalkNetwork.from_osmnx(graph)
+        net = build()
         meta = {
-            "cache_format": CACHE_FORMAT,
-            "sitefinder_version": __version__,
             "osm_sha256": osm_sha256,
             "source": source,
             "crs": CRS.from_user_input(crs).to_string(),
+            "params": params or {},
             "nodes": net.n_nodes,
             "edges": net.n_edges,
         }
         try:
             save_network(net, path)
-            write_text_atomic(folder / "meta.json", json.dumps(meta, indent=1))
+            write_entry(folder, "network", CACHE_FORMAT, ["network.npz"], meta)
         except OSError as exc:
             log.warning("Walking network not cached: cannot write %s (%s)", folder, exc)
         else:

@@ -2,7 +2,8 @@
 
 Design
 ------
-The osmnx walking graph becomes a symmetric CSR matrix (metres, the shortest of
+The walking network (built from the OSM ways by :mod:`sitefinder.netbuild`, the
+same network osmnx builds) becomes a symmetric CSR matrix (metres, the shortest of
 parallel edges). Every point that must be reached (amenity access points, plot
 outline points, grid cells) is snapped to its nearest edge, within a maximum
 snapping distance; beyond it the point is *unreachable* (``edge == -1``), never
@@ -41,13 +42,16 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,88 @@ _MIN_WEIGHT = 1e-6  # csgraph drops explicit zeros in sparse input; keep zero-le
 
 #: Default memory budget for the dense distance rows of one chunk of bounded searches.
 COUNT_CHUNK_BYTES = 128 * 2**20
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeTags:
+    """The OSM tags behind each network edge, for filters that re-weight or drop edges.
+
+    An edge is a chain of way segments and may run over several ways; its *parts*
+    say which ways and how many metres of each. Tagged nodes (kerbs, crossings,
+    barriers) are either a network node or lie inside exactly one edge.
+
+    Attributes
+    ----------
+    way_ids : numpy.ndarray
+        OSM id of each walkable way (row order of ``way_tags``).
+    way_tags : dict
+        Tag key -> (n_ways,) str array, ``""`` where the way lacks the tag
+        (keys: :data:`sitefinder.io.osmpass.WAY_TAG_KEYS`).
+    part_edge, part_way : numpy.ndarray
+        Edge index and way row of each part (sorted by edge).
+    part_len_m : numpy.ndarray
+        Length of each part, metres (the parts of an edge sum to its length).
+    node_osm_ids : numpy.ndarray
+        OSM ids of the tagged nodes on the network.
+    node_tags : dict
+        Tag key -> str array over the tagged nodes
+        (keys: :data:`sitefinder.io.osmpass.NODE_TAG_KEYS`).
+    node_index : numpy.ndarray
+        Network node row of each tagged node (-1 when it lies inside an edge).
+    node_edge : numpy.ndarray
+        Edge a tagged node lies inside (-1 when it is a network node).
+    """
+
+    way_ids: np.ndarray
+    way_tags: dict[str, np.ndarray]
+    part_edge: np.ndarray
+    part_way: np.ndarray
+    part_len_m: np.ndarray
+    node_osm_ids: np.ndarray
+    node_tags: dict[str, np.ndarray]
+    node_index: np.ndarray
+    node_edge: np.ndarray
+
+    def edge_tag(self, key: str, n_edges: int) -> np.ndarray:
+        """Per edge, the value of way tag ``key`` on the longest part of the edge (``""`` if none)."""
+        out = np.full(n_edges, "", dtype=object)
+        if len(self.part_edge) == 0:
+            return out
+        order = np.lexsort((-self.part_len_m, self.part_edge))
+        pe = self.part_edge[order]
+        first = np.r_[True, pe[1:] != pe[:-1]]
+        out[pe[first]] = self.way_tags[key][self.part_way[order][first]]
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Flat arrays for an ``.npz`` file (see :meth:`from_arrays`)."""
+        out = {
+            "way_ids": self.way_ids,
+            "part_edge": self.part_edge,
+            "part_way": self.part_way,
+            "part_len_m": self.part_len_m,
+            "node_osm_ids": self.node_osm_ids,
+            "node_index": self.node_index,
+            "node_edge": self.node_edge,
+        }
+        out.update({f"way_tag:{k}": v for k, v in self.way_tags.items()})
+        out.update({f"node_tag:{k}": v for k, v in self.node_tags.items()})
+        return out
+
+    @classmethod
+    def from_arrays(cls, z: Mapping[str, np.ndarray]) -> EdgeTags:
+        """Inverse of :meth:`arrays`."""
+        return cls(
+            way_ids=z["way_ids"],
+            way_tags={k.split(":", 1)[1]: z[k] for k in z if k.startswith("way_tag:")},
+            part_edge=z["part_edge"],
+            part_way=z["part_way"],
+            part_len_m=z["part_len_m"],
+            node_osm_ids=z["node_osm_ids"],
+            node_tags={k.split(":", 1)[1]: z[k] for k in z if k.startswith("node_tag:")},
+            node_index=z["node_index"],
+            node_edge=z["node_edge"],
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +160,8 @@ class WalkNetwork:
         Length of each edge in metres (osmnx ``length``).
     edge_geom : numpy.ndarray
         Shapely LineStrings of the edges, oriented from ``u`` to ``v``.
+    tags : EdgeTags or None
+        The OSM tags behind the edges (None for networks not built from OSM ways).
     """
 
     node_ids: np.ndarray
@@ -82,6 +170,7 @@ class WalkNetwork:
     edge_v: np.ndarray
     edge_len: np.ndarray
     edge_geom: np.ndarray
+    tags: EdgeTags | None = None
 
     @property
     def n_nodes(self) -> int:

@@ -37,6 +37,7 @@ from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, writ
 from sitefinder.io.layers import load_layers
 from sitefinder.io.noise import load_noise
 from sitefinder.io.plots import check_overlap, read_area, read_plots, validate_geometries
+from sitefinder.netbuild import build_network
 from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
 from sitefinder.progress import StageProgress
@@ -48,6 +49,10 @@ from sitefinder.scoring.score import ProfileResult, score_profile
 from sitefinder.surfaces import suitability_surfaces, write_surface
 
 log = logging.getLogger(__name__)
+
+#: Connected parts of the walking network with fewer nodes are dropped (mapping errors,
+#: paths cut at the edge of the extract), so nothing is snapped onto them.
+MIN_COMPONENT_NODES = 10
 
 
 @dataclass(frozen=True)
@@ -133,10 +138,17 @@ def load(
         osm_path, sources["overpass"] = download(cfg.overpass, tag_filter, cfg.cache_dir)
     ext = osm.extract(osm_path, tag_filter, cfg.cache_dir)
     sources["osm"] = {"path": str(ext.source), "sha256": ext.sha256, **ext.stats}
-    graph = osm.load_walk_graph(ext, crs)
+    net, net_key = NetworkCache(cfg.cache_dir).network(
+        ext.sha256,
+        crs,
+        lambda: build_network(osm.load_walk_ways(ext), crs, MIN_COMPONENT_NODES)[0],
+        params={"min_component_nodes": MIN_COMPONENT_NODES},
+        source=str(ext.source),
+    )
     features = osm.load_features(ext, tag_filter, crs)
-    area = osm.study_area(ext, graph, crs)
-    data_area = osm.covered_area(ext, graph, features, crs)
+    buildings = osm.load_buildings(ext, crs)
+    area = osm.study_area(ext, crs)
+    data_area = osm.covered_area(ext, crs)
     if cfg.study_area_file is not None:
         area = read_area(cfg.study_area_file, crs)
     amenities = classify(features, registry)
@@ -198,13 +210,15 @@ def load(
         plots=plots,
         amenities=amenities,
         nuisance=nuisance,
-        graph=graph,
+        network=net,
         study_area=area,
         noise=noise,
         sources=sources,
         data_area=data_area,
         neighbourhoods=neighbourhoods,
         residential=residential,
+        network_key=net_key,
+        buildings=buildings,
     )
 
 
@@ -264,13 +278,12 @@ def compute_indicators(
     """All indicators per plot, indexed by plot id, units in the column names."""
     t0 = time.perf_counter()
     params = AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m)
-    osm_sha = data.sources.get("osm", {}).get("sha256")
-    if osm_sha:
-        cache = NetworkCache(cfg.cache_dir)
-        net, net_key = cache.network(data.graph, osm_sha, data.crs, data.sources["osm"].get("path"))
-        node_dist = cache.node_distances(net, net_key, data.amenities, registry, params)
-    else:
-        net, node_dist = WalkNetwork.from_osmnx(data.graph), None
+    net = data.network
+    node_dist = None
+    if data.network_key is not None:
+        node_dist = NetworkCache(cfg.cache_dir).node_distances(
+            net, data.network_key, data.amenities, registry, params
+        )
     access = accessibility(net, data.plots, data.amenities, registry, params, node_dist=node_dist)
     parts = [
         pd.DataFrame({"area_m2": data.plots.geometry.area.round(1)}),
@@ -375,7 +388,7 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
         "counts": {
             "plots": len(data.plots),
             "amenities": data.amenities["category"].value_counts().to_dict(),
-            "network_nodes": data.graph.number_of_nodes(),
+            "network_nodes": data.network.n_nodes,
         },
         "absent_from_data": empty,
         "profiles": {r.profile.name: r.manifest_entry() for r in results},

@@ -24,6 +24,7 @@ from pyproj import CRS
 from sitefinder.categories import load_categories
 from sitefinder.config import RunConfig
 from sitefinder.datatypes import NoiseGrid, StudyData
+from sitefinder.network import WalkNetwork
 from sitefinder.pipeline import compute_indicators
 from sitefinder.render.map import MapInputs, Tiles, render_map, write_map
 from sitefinder.render.mapdata import encode_polyline
@@ -136,7 +137,8 @@ def synthetic_town(
     )
     area = shapely.box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + size, ORIGIN[1] + size)
     data = StudyData(
-        crs=CRS_RD, plots=plots, amenities=amenities, nuisance=nuisance, graph=graph,
+        crs=CRS_RD, plots=plots, amenities=amenities, nuisance=nuisance,
+        network=WalkNetwork.from_osmnx(graph),
         study_area=area, noise=noise, sources={},
     )  # fmt: skip
     registry = load_categories()

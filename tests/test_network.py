@@ -36,6 +36,7 @@ from sitefinder.indicators.access import (
     plot_access_points,
 )
 from sitefinder.io import osm
+from sitefinder.netbuild import build_network
 from sitefinder.netcache import NetworkCache, load_network, save_network
 from sitefinder.network import (
     Snap,
@@ -46,6 +47,7 @@ from sitefinder.network import (
     snap,
 )
 from tests.conftest import AMSTERDAM, needs_shared
+from tests.osmnx_reference import osmnx_walk_graph
 
 RD = CRS.from_epsg(28992)
 TOL_M = 1.0
@@ -63,13 +65,15 @@ class Region:
 
 
 def _load_region(osm_path: Path, cache: Path, registry: CategoryRegistry | None = None) -> Region:
+    """The engine's network (built from the pyosmium pass) and the osmnx reference graph."""
     registry = registry or load_categories(None)
     tag_filter = osm.feature_tag_filter(registry.osm_tags())
     ext = osm.extract(osm_path, tag_filter, cache)
-    graph = osm.load_walk_graph(ext, RD)
+    net, _ = build_network(osm.load_walk_ways(ext), RD)
+    graph = osmnx_walk_graph(osm_path, cache, RD)
     feats = osm.load_features(ext, tag_filter, RD)
     amenities = classify(feats, registry)
-    return Region(graph, WalkNetwork.from_osmnx(graph), amenities, registry)
+    return Region(graph, net, amenities, registry)
 
 
 def _squares(xy: np.ndarray, half: float = 30.0) -> gpd.GeoDataFrame:
@@ -305,6 +309,52 @@ def test_sample_town_matches_networkx(sample_region: tuple[Region, gpd.GeoDataFr
     _check_pairs(region, plots, AccessParams(), n_pairs=15)
 
 
+# --------------------------------------------------------------------------- old engine = new engine
+
+SAME_M = 0.01
+
+
+def _assert_same_as_osmnx_engine(region: Region, plots: gpd.GeoDataFrame) -> int:
+    """The network from the pyosmium pass gives the distances of the old osmnx-built network."""
+    old = WalkNetwork.from_osmnx(region.graph)
+    new = region.net
+    assert sorted(new.node_ids.tolist()) == sorted(old.node_ids.tolist())
+    assert new.n_edges == old.n_edges
+    assert new.edge_len.sum() == pytest.approx(old.edge_len.sum(), abs=1e-6)
+    params = AccessParams()
+    a = accessibility(old, plots, region.amenities, region.registry, params).table
+    b = accessibility(new, plots, region.amenities, region.registry, params).table
+    assert list(a.columns) == list(b.columns)
+    dist_cols = [c for c in a.columns if c.startswith("dist_")]
+    for c in a.columns:
+        if c in dist_cols:
+            np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), atol=SAME_M, rtol=0)
+        else:
+            pd.testing.assert_series_equal(b[c], a[c])
+    na = node_accessibility(old, region.amenities, region.registry, params)
+    nb = node_accessibility(new, region.amenities, region.registry, params)
+    na.index = pd.Index(old.node_ids, name="osm_node")
+    nb.index = pd.Index(new.node_ids, name="osm_node")
+    nb = nb.loc[na.index]
+    for c in [c for c in na.columns if c.startswith("dist_")]:
+        np.testing.assert_allclose(nb[c].to_numpy(float), na[c].to_numpy(float), atol=SAME_M, rtol=0)
+    np.testing.assert_allclose(nb[["x", "y"]].to_numpy(), na[["x", "y"]].to_numpy(), atol=1e-6)
+    return int(np.isfinite(a[dist_cols].to_numpy(float)).sum())
+
+
+@needs_shared
+def test_amsterdam_network_equals_the_osmnx_engine(adam: Region) -> None:
+    assert _assert_same_as_osmnx_engine(adam, _adam_plots(adam, 30, seed=8)) > 100
+
+
+@pytest.mark.slow
+def test_sample_network_equals_the_osmnx_engine(sample_region: tuple[Region, gpd.GeoDataFrame]) -> None:
+    region, plots = sample_region
+    plots = plots.reset_index(drop=True)
+    plots.index = pd.Index([f"S{i}" for i in range(len(plots))], name="plot_id")
+    assert _assert_same_as_osmnx_engine(region, plots) > 100
+
+
 # --------------------------------------------------------------------------- synthetic OSM
 
 _TO_WGS = Transformer.from_crs(28992, 4326, always_xy=True)
@@ -468,7 +518,7 @@ def test_virtual_source_equals_min_only_without_offsets() -> None:
 
 def test_from_osmnx_counts_two_way_edges_once(adam: Region) -> None:
     g = adam.graph
-    net = adam.net
+    net = WalkNetwork.from_osmnx(g)
     undirected = {(min(u, v), max(u, v), k) for u, v, k in g.edges(keys=True) if u != v}
     loops = {(u, round(d["length"], 3)) for u, v, d in g.edges(data=True) if u == v}
     assert net.n_edges == len(undirected) + len(loops)
@@ -494,19 +544,19 @@ def test_cache_hits_and_invalidation(adam: Region, tmp_path: Path, caplog: pytes
     cache = NetworkCache(tmp_path)
     params = AccessParams()
     with caplog.at_level(logging.INFO, logger="sitefinder.netcache"):
-        net, key = cache.network(adam.graph, "abc", RD)
+        net, key = cache.network("abc", RD, lambda: adam.net)
         first = cache.node_distances(net, key, adam.amenities, adam.registry, params)
     assert "cached in" in caplog.text and "computed and cached for 11" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="sitefinder.netcache"):
-        net2, key2 = cache.network(adam.graph, "abc", RD)
+        net2, key2 = cache.network("abc", RD, lambda: adam.net)
         again = cache.node_distances(net2, key2, adam.amenities, adam.registry, params)
     assert key2 == key
     assert "reused from cache" in caplog.text and "for 11 of 11 categories" in caplog.text
     for c in first:
         np.testing.assert_array_equal(first[c], again[c])
     # Another OSM source: another network key.
-    assert cache.network(adam.graph, "def", RD)[1] != key
+    assert cache.network("def", RD, lambda: adam.net)[1] != key
     # Fewer supermarkets: only that category is recomputed; its stale file goes.
     fewer = adam.amenities.drop(adam.amenities.index[adam.amenities["category"] == "supermarket"][:2])
     caplog.clear()
@@ -528,7 +578,7 @@ def test_cached_node_distances_give_the_same_plot_table(adam: Region, tmp_path: 
     params = AccessParams()
     plots = _adam_plots(adam, 8, seed=21)
     cache = NetworkCache(tmp_path)
-    net, key = cache.network(adam.graph, "abc", RD)
+    net, key = cache.network("abc", RD, lambda: adam.net)
     nd = cache.node_distances(net, key, adam.amenities, adam.registry, params)
     a = accessibility(adam.net, plots, adam.amenities, adam.registry, params).table
     b = accessibility(net, plots, adam.amenities, adam.registry, params, node_dist=nd).table
@@ -547,15 +597,37 @@ def test_unwritable_or_corrupt_cache_never_fails_the_run(
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder should be")
     with caplog.at_level(logging.WARNING, logger="sitefinder.netcache"):
-        net, key = NetworkCache(blocked).network(region.graph, "abc", RD)
+        net, key = NetworkCache(blocked).network("abc", RD, lambda: region.net)
         nd = NetworkCache(blocked).node_distances(net, key, region.amenities, region.registry, params)
     assert "not cached" in caplog.text
     assert np.isfinite(nd["supermarket"]).all()
     cache = NetworkCache(tmp_path / "cache")
-    net, key = cache.network(region.graph, "abc", RD)
-    (cache.root / key / "network.npz").write_bytes(b"not a zip file")
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="sitefinder.netcache"):
-        again, _ = cache.network(region.graph, "abc", RD)
-    assert "unreadable" in caplog.text
-    np.testing.assert_array_equal(again.edge_len, net.edge_len)
+    builds: list[int] = []
+
+    def build() -> WalkNetwork:
+        builds.append(1)
+        return region.net
+
+    net, key = cache.network("abc", RD, build)
+    assert cache.network("abc", RD, build)[1] == key and len(builds) == 1
+    npz = cache.root / key / "network.npz"
+    good = npz.read_bytes()
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0xFF
+    entry = cache.root / key / "entry.json"
+    other_schema = entry.read_text().replace('"schema": 2', '"schema": 1')
+    cases = [
+        (lambda: npz.write_bytes(b"not a zip file"), "bytes, expected"),
+        (lambda: npz.write_bytes(bytes(flipped)), "does not match its recorded SHA-256"),
+        (lambda: entry.write_text(other_schema), "schema 1, expected 'network' 2"),
+        (lambda: entry.write_text("{not json"), "unreadable entry"),
+    ]
+    for spoil, reason in cases:
+        spoil()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            again, _ = cache.network("abc", RD, build)
+        assert reason in caplog.text and "rebuilding" in caplog.text
+        np.testing.assert_array_equal(again.edge_len, net.edge_len)
+        assert npz.read_bytes() == good
+    assert len(builds) == 1 + len(cases)

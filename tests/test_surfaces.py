@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pytest
 import rasterio
@@ -115,7 +114,7 @@ def _toy_town() -> tuple[StudyData, WalkNetwork, dict[str, np.ndarray], dict]:
         plots=plots.set_index("plot_id"),
         amenities=amen,
         nuisance=nuisance,
-        graph=nx.MultiDiGraph(),
+        network=net,
         study_area=shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
         noise=noise,
         sources={"osm": {"sha256": "0" * 64}},

@@ -1,12 +1,15 @@
 """Read OpenStreetMap files: the walking network and the features sitefinder needs.
 
 Any file libosmium reads works: ``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.osm.pbf``.
-pyosmium first cuts two small XML files from the source (in C++, fast even for a
-Geofabrik province): the walkable ways with their nodes, and the tagged objects
-that categories, nuisance sources and candidate plots need, with the members and
-nodes they reference. osmnx then builds the graph and the feature frame from
-those, exactly as it would from any OSM XML. The cut files are cached by the
-source's content hash, so a second run reads only them.
+One pyosmium pass (:mod:`sitefinder.io.osmpass`) reads the source and keeps, in a
+cache folder keyed by the source's content hash, the tag filter and a schema
+version: the walkable ways with node locations and tags (``walk.npz``, from which
+:mod:`sitefinder.netbuild` makes the network), the buildings
+(``buildings.parquet``) and a small XML file of the tagged features the
+categories, nuisance sources and candidate plots need (``features.osm``, read
+with osmnx once; the projected feature frame is cached as GeoParquet, so a warm
+run reads no XML). Every cache entry is verified on read (schema, sizes, SHA-256)
+and rebuilt when it fails.
 """
 
 from __future__ import annotations
@@ -14,24 +17,26 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
-import networkx as nx
-import osmium
-import osmnx as ox
-import pandas as pd
-import shapely
-from pyproj import CRS
-from shapely.geometry import box
+from typing import TYPE_CHECKING, Any
 
 from sitefinder.errors import DataValidationError, InputFileError
-from sitefinder.io.atomic import atomic_path, require_file, sha256_file, write_text_atomic
+from sitefinder.io.atomic import atomic_path, require_file, sha256_file
+from sitefinder.io.cacheentry import read_entry, write_entry
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from pyproj import CRS
+
+    from sitefinder.io.osmpass import WalkWays
 
 log = logging.getLogger(__name__)
+
+#: Bump when the files of the OSM cut change meaning or layout.
+CUT_SCHEMA = 2
+#: Bump when the cached feature frame changes meaning or layout.
+FEATURES_SCHEMA = 1
 
 OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".xml")
 
@@ -68,17 +73,39 @@ CANDIDATE_LANDUSE = ["construction", "brownfield", "greenfield"]
 
 @dataclass(frozen=True)
 class OsmExtract:
-    """The two cut files made from one OSM source, with what was kept."""
+    """The cut made from one OSM source, with what was kept.
+
+    Attributes
+    ----------
+    source : pathlib.Path
+        The OSM file.
+    sha256 : str
+        SHA-256 of its content.
+    folder : pathlib.Path
+        The cut's cache folder.
+    walk_path, features_path, buildings_path : pathlib.Path
+        Walkable ways (``.npz``), tagged features (OSM XML), buildings (GeoParquet, WGS84).
+    bounds : tuple or None
+        The file header's bounds (lon/lat), when it has them.
+    coverage : shapely.Geometry or None
+        The area the data covers (WGS84): the header's bounds when present, else the
+        convex hull of all nodes (not only walkable ones); None for a file without nodes.
+    stats : dict
+        Counts of what was read and kept.
+    """
 
     source: Path
     sha256: str
+    folder: Path
     walk_path: Path
     features_path: Path
+    buildings_path: Path
     bounds: tuple[float, float, float, float] | None
+    coverage: Any
     stats: dict[str, Any]
 
 
-def _is_walkable(tags: Any) -> str | None:
+def is_walkable(tags: Any) -> str | None:
     """Return None when a way is walkable, else the reason it is not."""
     highway = tags.get("highway")
     if highway is None:
@@ -136,7 +163,7 @@ def feature_tag_filter(category_tags: dict[str, bool | list[str]]) -> dict[str, 
 
 
 def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path) -> OsmExtract:
-    """Cut the walking network and the needed features out of an OSM file.
+    """Cut the walking network, the buildings and the needed features out of an OSM file.
 
     Parameters
     ----------
@@ -145,7 +172,8 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
     tag_filter : dict
         Keys (and values) of the features to keep, osmnx ``tags=`` form.
     cache_dir : pathlib.Path
-        Where the cut files are cached, by content hash of the source and filter.
+        Where the cut is cached, by content hash of the source, the filter and
+        :data:`CUT_SCHEMA`.
 
     Returns
     -------
@@ -157,6 +185,8 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
     InputFileError
         When the file is missing, has an unknown suffix, or libosmium cannot read it.
     """
+    import shapely
+
     src = require_file(src, "OSM file")
     name = src.name.lower()
     if not name.endswith(OSM_SUFFIXES):
@@ -166,27 +196,36 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
         )
         raise InputFileError(msg)
     digest = sha256_file(src)
-    key = digest[:16] + "-" + _short_hash(json.dumps(tag_filter, sort_keys=True))
+    key = digest[:16] + "-" + _short_hash(json.dumps([CUT_SCHEMA, tag_filter], sort_keys=True))
     out_dir = Path(cache_dir) / "osm" / key
-    walk_path = out_dir / "walk.osm"
-    feat_path = out_dir / "features.osm"
-    stats_path = out_dir / "stats.json"
-    if walk_path.exists() and feat_path.exists() and stats_path.exists():
-        stats = json.loads(stats_path.read_text("utf-8"))
-        log.info("OSM cut files for %s reused from cache %s", src.name, out_dir)
-        return OsmExtract(src, digest, walk_path, feat_path, _bounds(stats), stats)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        stats = _cut(src, tag_filter, walk_path, feat_path)
-    except (RuntimeError, ValueError) as exc:
-        msg = (
-            f"OSM file {src}: libosmium cannot read it ({str(exc).splitlines()[0]}); "
-            "the file is corrupt or truncated, download or export it again"
-        )
-        raise InputFileError(msg) from None
-    write_text_atomic(stats_path, json.dumps(stats, indent=1))
-    return OsmExtract(src, digest, walk_path, feat_path, _bounds(stats), stats)
+    files = {"walk": "walk.npz", "features": "features.osm", "buildings": "buildings.parquet"}
+    meta = read_entry(out_dir, "osm-cut", CUT_SCHEMA)
+    if meta is None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            meta = _cut(src, tag_filter, out_dir, files)
+        except (RuntimeError, ValueError) as exc:
+            msg = (
+                f"OSM file {src}: libosmium cannot read it ({str(exc).splitlines()[0]}); "
+                "the file is corrupt or truncated, download or export it again"
+            )
+            raise InputFileError(msg) from None
+        write_entry(out_dir, "osm-cut", CUT_SCHEMA, list(files.values()), meta)
+    else:
+        log.info("OSM cut of %s reused from cache %s", src.name, out_dir)
+    stats = meta["stats"]
+    coverage = shapely.from_wkt(meta["coverage_wkt"]) if meta.get("coverage_wkt") else None
+    return OsmExtract(
+        source=src,
+        sha256=digest,
+        folder=out_dir,
+        walk_path=out_dir / files["walk"],
+        features_path=out_dir / files["features"],
+        buildings_path=out_dir / files["buildings"],
+        bounds=_bounds(stats),
+        coverage=coverage,
+        stats=stats,
+    )
 
 
 def _bounds(stats: dict[str, Any]) -> tuple[float, float, float, float] | None:
@@ -201,101 +240,107 @@ def _short_hash(text: str) -> str:
 
 
 def _cut(
-    src: Path, tag_filter: dict[str, bool | list[str]], walk_path: Path, feat_path: Path
+    src: Path, tag_filter: dict[str, bool | list[str]], out_dir: Path, files: dict[str, str]
 ) -> dict[str, Any]:
+    import geopandas as gpd
+    import shapely
+
+    from sitefinder.io import osmpass
+
     keys = _feature_keys(tag_filter)
-    walk = osmium.IdTracker()
-    feats = osmium.IdTracker()
-    dropped: Counter[str] = Counter()
-    n_ways = 0
-    fp = osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION)
-    header_box = fp.header.box()
-    for obj in fp:
-        if isinstance(obj, osmium.osm.Changeset | osmium.osm.Area):
-            continue
-        tags = obj.tags
-        if isinstance(obj, osmium.osm.Node):
-            if len(tags) and _matches(tags, keys):
-                feats.add_node(obj.id)
-        elif isinstance(obj, osmium.osm.Way):
-            n_ways += 1
-            if "highway" in tags:
-                reason = _is_walkable(tags)
-                if reason is None:
-                    walk.add_way(obj.id)
-                else:
-                    dropped[reason] += 1
-            if _matches(tags, keys):
-                feats.add_way(obj.id)
-        elif _matches(tags, keys) and tags.get("type") == "multipolygon":
-            feats.add_relation(obj.id)
-    walk.complete_backward_references(str(src), relation_depth=0)
-    feats.complete_backward_references(str(src), relation_depth=1)
-    for tracker, path in ((walk, walk_path), (feats, feat_path)):
-        with atomic_path(path) as tmp, osmium.SimpleWriter(str(tmp)) as writer:
-            for obj in osmium.FileProcessor(str(src)).with_filter(tracker.id_filter()):
-                writer.add(obj)
-    bounds = None
-    if header_box.valid():
-        bl, tr = header_box.bottom_left, header_box.top_right
-        bounds = [bl.lon, bl.lat, tr.lon, tr.lat]
-    stats: dict[str, Any] = {
-        "ways_read": n_ways,
-        "walk_ways_kept": len(walk.way_ids()),
-        "walk_ways_dropped": dict(dropped.most_common()),
-        "feature_nodes": len(feats.node_ids()),
-        "feature_ways": len(feats.way_ids()),
-        "feature_relations": len(feats.relation_ids()),
-        "bounds": bounds,
-    }
+    res = osmpass.scan(src, is_walkable, lambda tags: _matches(tags, keys))
+    with atomic_path(out_dir / files["walk"]) as tmp:
+        res.walk.save(tmp)
+    with atomic_path(out_dir / files["features"]) as tmp:
+        osmpass.write_features(src, res, tmp)
+    buildings = gpd.GeoDataFrame(
+        {"osm_id": res.buildings_ids, **res.buildings_tags},
+        geometry=shapely.from_wkb(res.buildings_wkb) if res.buildings_wkb else [],
+        crs="EPSG:4326",
+    )
+    with atomic_path(out_dir / files["buildings"]) as tmp:
+        buildings.to_parquet(tmp)
+    stats = res.stats
+    dropped = stats["walk_ways_dropped"]
     log.info(
-        "Cut %s: %d walkable ways kept of %d highway ways (dropped: %s)",
+        "Cut %s: %d walkable ways kept of %d highway ways (dropped: %s), %d buildings",
         src.name,
         stats["walk_ways_kept"],
         stats["walk_ways_kept"] + sum(dropped.values()),
-        ", ".join(f"{k} {v}" for k, v in dropped.most_common(6)) or "none",
+        ", ".join(f"{k} {v}" for k, v in list(dropped.items())[:6]) or "none",
+        stats["buildings"],
     )
-    return stats
+    cov = res.coverage_wgs84
+    return {"stats": stats, "coverage_wkt": None if cov is None else shapely.to_wkt(cov)}
 
 
-def load_walk_graph(ext: OsmExtract, crs: CRS, min_component_nodes: int = 10) -> nx.MultiDiGraph:
-    """Build the projected walking graph with osmnx from the cut file.
+def load_walk_ways(ext: OsmExtract) -> WalkWays:
+    """The walkable ways of the cut (node locations in WGS84, tags).
 
-    Small disconnected fragments (fewer than ``min_component_nodes`` nodes, usually
-    mapping errors or paths cut at the extract edge) are dropped so that plots and
-    amenities are not snapped onto them; larger components are kept, so that an
-    amenity across water without a bridge is unreachable rather than silently near.
+    Raises
+    ------
+    DataValidationError
+        When the file has no walkable ways.
     """
+    from sitefinder.io.osmpass import WalkWays
+
     if ext.stats.get("walk_ways_kept", 0) == 0:
         msg = (
             f"OSM file {ext.source}: contains no walkable ways (highway=*); "
             "use an extract that includes the street network"
         )
         raise DataValidationError(msg)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        graph = ox.graph_from_xml(ext.walk_path, bidirectional=True, simplify=True, retain_all=True)
-    n0, e0 = graph.number_of_nodes(), graph.number_of_edges()
-    small = [c for c in nx.weakly_connected_components(graph) if len(c) < min_component_nodes]
-    for comp in small:
-        graph.remove_nodes_from(comp)
-    graph = ox.project_graph(graph, to_crs=crs)
-    log.info(
-        "Walking network: %d nodes, %d edges (dropped %d fragments with %d nodes; "
-        "%d nodes, %d edges read), CRS %s",
-        graph.number_of_nodes(),
-        graph.number_of_edges(),
-        len(small),
-        sum(len(c) for c in small),
-        n0,
-        e0,
-        crs.to_string(),
-    )
-    return graph
+    return WalkWays.load(ext.walk_path)
+
+
+def load_buildings(ext: OsmExtract, crs: CRS) -> gpd.GeoDataFrame:
+    """OSM ``building=*`` polygons in ``crs``, with ``osm_id`` and the raw tags.
+
+    The tag columns are :data:`sitefinder.io.osmpass.BUILDING_TAG_KEYS` (None where absent).
+    """
+    import geopandas as gpd
+
+    return gpd.read_parquet(ext.buildings_path).to_crs(crs)
 
 
 def load_features(ext: OsmExtract, tag_filter: dict[str, bool | list[str]], crs: CRS) -> gpd.GeoDataFrame:
-    """Read the cut features with osmnx, projected, with an ``osm_id`` column (``node/123``)."""
+    """The cut's tagged features in ``crs``, with an ``osm_id`` column (``node/123``).
+
+    The first run reads ``features.osm`` with osmnx; the projected frame is cached
+    as GeoParquet next to the cut (keyed by the CRS and :data:`FEATURES_SCHEMA`), so
+    later runs read no XML.
+    """
+    import geopandas as gpd
+    from pyproj import CRS as _CRS
+
+    crs_s = _CRS.from_user_input(crs).to_string()
+    folder = ext.folder / f"features-{_short_hash(json.dumps([FEATURES_SCHEMA, crs_s]))}"
+    name = "features.parquet"
+    meta = read_entry(folder, "osm-features", FEATURES_SCHEMA)
+    if meta is not None:
+        try:
+            feats = gpd.read_parquet(folder / name)
+        except (OSError, ValueError) as exc:
+            log.warning("Feature cache %s unreadable (%s); reading the OSM features again", folder, exc)
+        else:
+            log.info("Read %d tagged OSM features from cache %s", len(feats), folder)
+            return feats
+    feats = _features_from_xml(ext, tag_filter, crs)
+    try:
+        with atomic_path(folder / name) as tmp:
+            feats.to_parquet(tmp)
+        write_entry(folder, "osm-features", FEATURES_SCHEMA, [name], {"crs": crs_s, "rows": len(feats)})
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("OSM features not cached: cannot write %s (%s)", folder, exc)
+    return feats
+
+
+def _features_from_xml(
+    ext: OsmExtract, tag_filter: dict[str, bool | list[str]], crs: CRS
+) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    import osmnx as ox
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -307,32 +352,47 @@ def load_features(ext: OsmExtract, tag_filter: dict[str, bool | list[str]], crs:
     feats["osm_id"] = feats["element"].astype(str) + "/" + feats["id"].astype(str)
     feats = feats.drop(columns=["element", "id"]).to_crs(crs)
     feats = feats[~feats.geometry.is_empty & feats.geometry.notna()]
+    # Tag values are strings; osmnx leaves the odd list (a repeated key) or number.
+    for col in feats.columns:
+        if col != "geometry" and feats[col].dtype == object:
+            feats[col] = feats[col].map(lambda v: v if v is None or isinstance(v, str) else str(v))
     log.info("Read %d tagged OSM features from %s", len(feats), ext.source.name)
     return feats.reset_index(drop=True)
 
 
+#: Tags of road and rail lines kept with the nuisance sources (is the line in a
+#: tunnel, covered, on which layer or location).
+NUISANCE_LINE_TAGS = ("tunnel", "covered", "layer", "location", "bridge")
+
+
 def nuisance_sources(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Major roads and railways as lines with a ``kind`` column (nightlife comes from amenities)."""
+    """Major roads and railways as lines with a ``kind`` column (nightlife comes from amenities).
+
+    The lines keep the tags of :data:`NUISANCE_LINE_TAGS` (None where absent).
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    cols = ["kind", "osm_id", *NUISANCE_LINE_TAGS]
     parts = []
     for kind, rules in NUISANCE_TAGS.items():
         for key, vals in rules.items():
             if key in features.columns:
                 sel = features[features[key].isin(vals)]
                 sel = sel[sel.geom_type.isin(["LineString", "MultiLineString"])]
-                parts.append(
-                    gpd.GeoDataFrame(
-                        {"kind": kind, "osm_id": sel["osm_id"]},
-                        geometry=sel.geometry.values,
-                        crs=features.crs,
-                    )
-                )
+                data: dict[str, Any] = {"kind": kind, "osm_id": sel["osm_id"].to_numpy()}
+                for tag in NUISANCE_LINE_TAGS:
+                    data[tag] = sel[tag].to_numpy() if tag in sel.columns else None
+                parts.append(gpd.GeoDataFrame(data, geometry=sel.geometry.to_numpy(), crs=features.crs))
     if not parts:
-        return gpd.GeoDataFrame({"kind": [], "osm_id": []}, geometry=[], crs=features.crs)
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=features.crs)
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=features.crs)
 
 
 def candidate_plots(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Candidate plots from OSM ``landuse=construction|brownfield|greenfield`` polygons."""
+    import geopandas as gpd
+
     if "landuse" not in features.columns:
         return gpd.GeoDataFrame({"plot_id": []}, geometry=[], crs=features.crs)
     sel = features[
@@ -351,34 +411,31 @@ def candidate_plots(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def study_area(ext: OsmExtract, graph: nx.MultiDiGraph, crs: CRS) -> Any:
-    """The area the OSM data covers: the file's bounds, else the hull of the walking network."""
-    if ext.bounds is not None:
-        area = gpd.GeoSeries([box(*ext.bounds)], crs="EPSG:4326").to_crs(crs).iloc[0]
-        return shapely.segmentize(area, 50.0)
-    xs = [d["x"] for _, d in graph.nodes(data=True)]
-    ys = [d["y"] for _, d in graph.nodes(data=True)]
-    if not xs:
-        msg = f"OSM file {ext.source}: walking network is empty"
+def study_area(ext: OsmExtract, crs: CRS) -> Any:
+    """The area the OSM data covers in ``crs``: the file's bounds, else the hull of all its nodes.
+
+    Raises
+    ------
+    InputFileError
+        When the file has no nodes at all.
+    """
+    import geopandas as gpd
+    import shapely
+
+    if ext.coverage is None or ext.coverage.is_empty:
+        msg = f"OSM file {ext.source}: contains no nodes; export the area again"
         raise InputFileError(msg)
-    return shapely.convex_hull(shapely.multipoints(list(zip(xs, ys, strict=True))))
+    area = gpd.GeoSeries([ext.coverage], crs="EPSG:4326").to_crs(crs).iloc[0]
+    if ext.bounds is not None:
+        area = shapely.segmentize(area, 50.0)
+    return area
 
 
-def covered_area(ext: OsmExtract, graph: nx.MultiDiGraph, features: gpd.GeoDataFrame, crs: CRS) -> Any:
+def covered_area(ext: OsmExtract, crs: CRS) -> Any:
     """The area the OSM data really covers, for the coverage rules (:mod:`sitefinder.coverage`).
 
-    The file's header bounds when it has them; otherwise the convex hull of the
-    walking network's nodes and of every feature read (not only the network: a file
-    may hold shops beyond its last street).
+    The file's header bounds when it has them; otherwise the convex hull of all its
+    nodes (of every node the file holds, so also shops beyond its last street),
+    computed in the pyosmium pass.
     """
-    if ext.bounds is not None:
-        return study_area(ext, graph, crs)
-    xs = [d["x"] for _, d in graph.nodes(data=True)]
-    ys = [d["y"] for _, d in graph.nodes(data=True)]
-    pts = [shapely.multipoints(list(zip(xs, ys, strict=True)))] if xs else []
-    if len(features):
-        pts.append(shapely.union_all(shapely.extract_unique_points(features.geometry.to_numpy())))
-    if not pts:
-        msg = f"OSM file {ext.source}: holds no nodes"
-        raise InputFileError(msg)
-    return shapely.convex_hull(shapely.union_all(pts))
+    return study_area(ext, crs)
