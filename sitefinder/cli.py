@@ -13,9 +13,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pydantic import ValidationError
-from tqdm.contrib.logging import logging_redirect_tqdm
-
 from sitefinder import __version__
 from sitefinder.errors import SitefinderError
 
@@ -95,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = max(getattr(args, "verbose", 0), args.top_verbose)
     quiet = getattr(args, "quiet", False) or args.top_quiet
     _setup_logging(verbose, quiet)
+    # Imported only now: --help and --version stay fast (no pydantic, no tqdm).
+    from pydantic import ValidationError
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     try:
         with logging_redirect_tqdm():  # log lines and the progress bar don't garble each other
             return int(args.func(args) or 0)

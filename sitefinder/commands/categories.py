@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sitefinder.categories import load_categories
-
 
 def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     """Register the ``categories`` command."""
@@ -24,6 +22,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Print one line per category."""
+    from sitefinder.categories import load_categories
+
     reg = load_categories(args.file)
     for cat in reg:
         rules = " | ".join(

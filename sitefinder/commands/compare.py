@@ -7,8 +7,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sitefinder.render.report import open_run, write_report
-
 log = logging.getLogger(__name__)
 
 EPILOG = """examples:
@@ -47,6 +45,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Read the run folder, check the plot ids and write the report."""
+    from sitefinder.render.report import open_run, write_report
+
     run = open_run(args.run)
     html_path, csv_path = write_report(run, args.plot_ids, args.out)
     log.info("Report: %s", html_path)

@@ -7,9 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sitefinder.io.runfolder import read_run
-from sitefinder.scoring.explain import explain
-
 
 def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     """Register the ``explain`` command."""
@@ -26,6 +23,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Print explanations on stdout."""
+    from sitefinder.io.runfolder import read_run
+    from sitefinder.scoring.explain import explain
+
     result = read_run(args.run).profile_result(args.profile)
     ids = args.plot
     if not ids:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sitefinder.errors import UnknownNameError
-from sitefinder.scoring.profiles import Profile, builtin_names, load_profile
+
+if TYPE_CHECKING:
+    from sitefinder.scoring.profiles import Profile
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
@@ -38,6 +40,8 @@ def _weights_block(prof: Profile) -> list[str]:
 
 def explain(name: str) -> str:
     """Plain-text explanation of a profile: constraints, layers, weights and criteria with their sources."""
+    from sitefinder.scoring.profiles import load_profile
+
     prof = load_profile(name)
     weights = prof.weights()
     lines = [f"{prof.name}: {prof.title}", f"  {prof.description}", f"  file: {prof.source_file}", ""]
@@ -73,6 +77,8 @@ def explain(name: str) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """List or show profiles on stdout."""
+    from sitefinder.scoring.profiles import builtin_names, load_profile
+
     if args.action == "show":
         if not args.name:
             msg = f"profiles show needs a NAME; built-in profiles: {', '.join(builtin_names())}"

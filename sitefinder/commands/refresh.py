@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sitefinder.regions import REGIONS_DIR, load_region, refresh, region_names
-
 log = logging.getLogger(__name__)
+
+#: Same default as :data:`sitefinder.regions.REGIONS_DIR` (not imported: keeps ``--help`` fast).
+REGIONS_DIR = Path("data/regions")
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
@@ -39,6 +40,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Refresh each region in turn; an invalid region stops with its error (exit 2)."""
+    from sitefinder.regions import load_region, refresh, region_names
+
     names = args.regions or region_names(args.regions_dir)
     for name in names:  # validate all definitions before doing any work
         load_region(name, args.regions_dir)
@@ -58,6 +61,8 @@ def main(args: argparse.Namespace) -> int:
 
 def list_regions(args: argparse.Namespace) -> int:
     """Print one line per region."""
+    from sitefinder.regions import load_region, region_names
+
     for name in region_names(args.regions_dir):
         reg = load_region(name, args.regions_dir)
         src = reg.osm.model_dump(exclude_none=True)

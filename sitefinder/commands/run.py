@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sitefinder.config import OverpassSource, RunConfig
-from sitefinder.io.noise import NoiseSourceSpec
-from sitefinder.pipeline import run as run_pipeline
+if TYPE_CHECKING:
+    from sitefinder.config import RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +133,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Build the validated run configuration from parsed arguments."""
+    from sitefinder.config import OverpassSource, RunConfig
+    from sitefinder.io.noise import NoiseSourceSpec
+
     overpass = None
     if args.place or args.bbox:
         overpass = OverpassSource(
@@ -177,6 +179,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def main(args: argparse.Namespace) -> int:
     """Run the pipeline and report where the outputs went."""
+    from sitefinder.pipeline import run as run_pipeline
+
     cfg = config_from_args(args)
     result = run_pipeline(cfg, progress=not (args.quiet or args.top_quiet))
     for r in result.profiles:

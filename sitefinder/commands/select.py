@@ -8,11 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sitefinder.io.atomic import atomic_path
-from sitefinder.io.runfolder import read_run
-from sitefinder.render.escape import csv_safe
-from sitefinder.selection import select_plots
-
 log = logging.getLogger(__name__)
 
 EPILOG = """examples:
@@ -45,6 +40,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Select, print a table, and write it as CSV when asked."""
+    from sitefinder.io.atomic import atomic_path
+    from sitefinder.io.runfolder import read_run
+    from sitefinder.render.escape import csv_safe
+    from sitefinder.selection import select_plots
+
     run = read_run(args.run)
     result = run.profile_result(args.profile)
     sel = select_plots(result, run.scores.geometry, args.k, args.min_distance, args.method, args.measure)
