@@ -198,7 +198,14 @@ def load(
     if cfg.noise:
         noise = load_noise(list(cfg.noise), crs, noise_bounds, cfg.noise_resolution_m)
     elif cfg.model_noise and len(features):
-        noise = model_noise(features, noise_bounds, crs, cfg.noise_resolution_m)
+        noise = model_noise(
+            features,
+            noise_bounds,
+            crs,
+            cfg.noise_resolution_m,
+            cache_dir=cfg.cache_dir,
+            osm_sha256=ext.sha256,
+        )
     if noise is not None:
         sources["noise"] = noise.provenance
     residential = None
@@ -223,9 +230,19 @@ def load(
 
 
 def model_noise(
-    features: gpd.GeoDataFrame, bounds: tuple[float, float, float, float], crs: Any, resolution_m: float
+    features: gpd.GeoDataFrame,
+    bounds: tuple[float, float, float, float],
+    crs: Any,
+    resolution_m: float,
+    cache_dir: Path | None = None,
+    osm_sha256: str | None = None,
 ) -> NoiseGrid | None:
-    """Model road and rail Lden from the OSM lines when no official noise map is given."""
+    """Model road and rail Lden from the OSM lines when no official noise map is given.
+
+    With ``cache_dir``, the grid is cached under a key of everything that shapes it
+    (:mod:`sitefinder.gridcache`: the OSM source, the source lines, bounds, CRS,
+    parameters and the model's code).
+    """
     from sitefinder.noisemodel import NoiseModelParams, model_lden, noise_sources_from_osm
 
     params = NoiseModelParams(resolution_m=resolution_m)
@@ -235,7 +252,25 @@ def model_noise(
         log.warning("No roads or railways to model noise from; running without a noise layer")
         return None
     t0 = time.perf_counter()
-    grid = model_lden(sources, bounds, crs, params)
+    if cache_dir is None:
+        grid = model_lden(sources, bounds, crs, params)
+    else:
+        from pyproj import CRS
+
+        from sitefinder.gridcache import cached_grid, grid_key
+
+        cols = [c for c in sources.columns if c != "geometry"]
+        key = grid_key(
+            osm_sha256,
+            b"".join(shapely.to_wkb(sources.geometry.to_numpy()).tolist()),
+            sources[cols].to_json(orient="split", double_precision=15),
+            list(bounds),
+            CRS.from_user_input(crs).to_string(),
+            params.model_dump(mode="json"),
+        )
+        grid, hit = cached_grid(cache_dir, key, lambda: model_lden(sources, bounds, crs, params))
+        if hit:
+            return grid
     log.info(
         "Modelled road and rail noise (indicative, no screening by buildings) from %d line sources "
         "on %d x %d cells in %.1f s",
