@@ -44,7 +44,9 @@ VALUE_TOLERANCE = 0.01
 #: Stand-in for "infinitely far" when evaluating a value function's limit.
 FAR_M = 1.0e9
 
-_DIST = re.compile(r"^dist_(?P<name>[a-z0-9_]+?)(?:_straight)?_m$")
+_DIST = re.compile(r"^dist_(?P<name>[a-z0-9_]+?)(?:_straight|_wheelchair)?_m$")
+#: Walking times: distances in minutes at the network's speed (:mod:`sitefinder.mobility`).
+_TIME = re.compile(r"^time_(?P<name>[a-z0-9_]+?)(?P<net>_wheelchair)?_min$")
 _COUNT = re.compile(r"^n_(?P<name>[a-z0-9_]+?)(?:_straight)?_(?P<d>\d+)m$")
 #: Residents, 65+ and households within a walking distance (CBS figures reached over OSM streets).
 _CATCHMENT = re.compile(r"^(?:pop_total|pop_65plus|households)_(?P<d>\d+)m$")
@@ -61,10 +63,13 @@ class Censor:
         count of objects within ``within_m`` (exact when the covered radius reaches it).
     within_m : float
         The count's radius (0 for distances).
+    per_m : float
+        Column units per metre: 1 for metres, minutes per metre for walking times.
     """
 
     kind: Literal["distance", "count"]
     within_m: float = 0.0
+    per_m: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,13 @@ def censor_rules(columns: Iterable[str], names: Iterable[str]) -> dict[str, Cens
         m = _DIST.match(col)
         if m and m.group("name") in known:
             out[col] = Censor("distance")
+            continue
+        m = _TIME.match(col)
+        if m and m.group("name") in known:
+            from sitefinder.mobility import get_mobility
+
+            speed = get_mobility("wheelchair" if m.group("net") else "walk").speed_kmh
+            out[col] = Censor("distance", per_m=60.0 / (speed * 1000.0))
             continue
         m = _COUNT.match(col)
         if m and m.group("name") in known:
@@ -155,7 +167,7 @@ def value_intervals(x: np.ndarray, radius_m: np.ndarray, rule: Censor) -> tuple[
         the true value lies (``hi`` may be ``inf``).
     """
     x = np.asarray(x, dtype=float)
-    r = np.asarray(radius_m, dtype=float)
+    r = np.asarray(radius_m, dtype=float) * rule.per_m
     if rule.kind == "distance":
         exact = np.isfinite(x) & (x <= r)
         lo = np.where(exact, x, r)

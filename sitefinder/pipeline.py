@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from sitefinder.coverage import Coverage, censor_rules, censored_notes, covered_
 from sitefinder.datatypes import NoiseGrid, StudyData
 from sitefinder.errors import DataValidationError, UnknownNameError
 from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
+from sitefinder.indicators.mobility import build_mobility_network, mobility_indicators, time_columns
 from sitefinder.indicators.noise import noise_stats
 from sitefinder.indicators.nuisance import NUISANCE_KINDS, nuisance_distances
 from sitefinder.indicators.overlay import all_layer_indicators
@@ -37,6 +39,7 @@ from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, writ
 from sitefinder.io.layers import load_layers
 from sitefinder.io.noise import load_noise
 from sitefinder.io.plots import check_overlap, read_area, read_plots, validate_geometries
+from sitefinder.mobility import get_mobility
 from sitefinder.netbuild import build_network
 from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
@@ -66,7 +69,9 @@ class RunResult:
     manifest: dict[str, Any]
 
 
-_CATEGORY_COLUMN = re.compile(r"^(?:dist_(?P<a>[a-z0-9_]+?)_m|n_(?P<b>[a-z0-9_]+?)_\d+m)$")
+_CATEGORY_COLUMN = re.compile(
+    r"^(?:dist_(?P<a>[a-z0-9_]+?)(?:_wheelchair)?_m|n_(?P<b>[a-z0-9_]+?)_\d+m|time_(?P<c>[a-z0-9_]+?)(?:_wheelchair)?_min)$"
+)
 
 
 def check_profile_categories(profiles: list[Profile], registry: CategoryRegistry) -> None:
@@ -87,7 +92,7 @@ def check_profile_categories(profiles: list[Profile], registry: CategoryRegistry
             m = _CATEGORY_COLUMN.match(col)
             if not m:
                 continue
-            cat = m.group("a") or m.group("b")
+            cat = m.group("a") or m.group("b") or m.group("c")
             if cat not in registry and cat not in kinds and cat not in layer_kinds:
                 msg = (
                     f"profile file {prof.source_file}: {what} uses {col!r}, but there is no amenity "
@@ -117,13 +122,15 @@ def load_neighbourhoods(cfg: RunConfig) -> tuple[gpd.GeoDataFrame | None, dict[s
 
 
 def load(
-    cfg: RunConfig, registry: CategoryRegistry, neighbourhoods: gpd.GeoDataFrame | None = None
+    cfg: RunConfig,
+    registry: CategoryRegistry,
+    neighbourhoods: gpd.GeoDataFrame | None = None,
 ) -> StudyData:
     """Read and validate every input into the working CRS."""
     crs = cfg.crs
     log.info("Working CRS %s (%s)", crs.to_string(), crs.name)
     tags = dict(registry.osm_tags())
-    if neighbourhoods is not None:
+    if neighbourhoods is not None:  # residential land; buildings come with every run
         for key, vals in RESIDENTIAL_TAGS.items():
             cur = tags.get(key)
             tags[key] = True if cur is True else sorted(set(cur if isinstance(cur, list) else []) | set(vals))
@@ -210,8 +217,11 @@ def load(
         sources["noise"] = noise.provenance
     residential = None
     if neighbourhoods is not None:
-        cols = [c for c in ("building", "landuse") if c in features.columns]
-        residential = features[[*cols, "geometry"]] if cols else None
+        parts = [
+            f[[c, "geometry"]] for f, c in ((buildings, "building"), (features, "landuse")) if c in f.columns
+        ]
+        if parts:
+            residential = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
     return StudyData(
         crs=crs,
         plots=plots,
@@ -308,9 +318,13 @@ def empty_kinds(data: StudyData, registry: CategoryRegistry) -> list[str]:
 
 
 def compute_indicators(
-    data: StudyData, registry: CategoryRegistry, cfg: RunConfig
+    data: StudyData, registry: CategoryRegistry, cfg: RunConfig, mobilities: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, AccessResult, WalkNetwork]:
-    """All indicators per plot, indexed by plot id, units in the column names."""
+    """All indicators per plot, indexed by plot id, units in the column names.
+
+    ``mobilities``: the networks besides walking that the profiles use (one
+    accessibility pass each); what their rules did goes to ``data.sources["mobility"]``.
+    """
     t0 = time.perf_counter()
     params = AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m)
     net = data.network
@@ -320,9 +334,19 @@ def compute_indicators(
             net, data.network_key, data.amenities, registry, params
         )
     access = accessibility(net, data.plots, data.amenities, registry, params, node_dist=node_dist)
+    walk = get_mobility("walk")
     parts = [
         pd.DataFrame({"area_m2": data.plots.geometry.area.round(1)}),
         access.table,
+        time_columns(access.table, registry.names, walk),
+    ]
+    if mobilities:
+        info = data.sources.setdefault("mobility", {"walk": {"speed_kmh": walk.speed_kmh}})
+        for name in mobilities:
+            mnet = build_mobility_network(net, get_mobility(name))
+            info[name] = mnet.info
+            parts.append(mobility_indicators(mnet, data.plots, data.amenities, registry, params))
+    parts += [
         nuisance_distances(data.plots, data.nuisance),
         facility_proximity(data.plots, data.amenities),
     ]
@@ -378,12 +402,13 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
     check_profile_categories(profiles, registry)
     overlays = load_layers(profiles, cfg.crs)
     neighbourhoods, nbh_info = load_neighbourhoods(cfg)
+    mobilities = sorted({p.mobility for p in profiles} - {"walk"})
     bar.next()
     data = load(cfg, registry, neighbourhoods)
     if nbh_info:
         data.sources["neighbourhoods"] = nbh_info
     bar.next()
-    indicators, access, net = compute_indicators(data, registry, cfg)
+    indicators, access, net = compute_indicators(data, registry, cfg, mobilities)
     indicators = pd.concat([indicators, all_layer_indicators(data.plots, overlays)], axis=1)
     attributes = pd.DataFrame(data.plots.drop(columns="geometry"))
     scoring_input = pd.concat(

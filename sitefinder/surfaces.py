@@ -47,16 +47,20 @@ from pyproj import CRS
 
 from sitefinder import __version__
 from sitefinder.datatypes import NoiseGrid, StudyData
+from sitefinder.indicators.mobility import minutes
 from sitefinder.indicators.nuisance import nuisance_distances
 from sitefinder.indicators.overlay import layer_indicators
 from sitefinder.indicators.spreading import facility_proximity
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.layers import Layer
+from sitefinder.mobility import MOBILITIES
 from sitefinder.network import Snap, WalkNetwork, point_distances, snap
 from sitefinder.scoring.profiles import Profile
 from sitefinder.scoring.score import evaluate
 
 log = logging.getLogger(__name__)
+
+WALK_SPEED_KMH = MOBILITIES["walk"].speed_kmh
 
 #: GeoTIFF dataset tag holding the surface's provenance as JSON.
 PROVENANCE_TAG = "SITEFINDER_PROVENANCE"
@@ -190,6 +194,9 @@ def cell_indicators(
         src = amenity_snaps.get(cat, Snap.empty())
         d = point_distances(net, nd, at, src)
         cols[f"dist_{cat}_m"] = np.where(np.isfinite(d), np.round(d, 1), np.nan)
+        # Walking minutes at the walk speed (sitefinder.mobility); other networks' columns
+        # are not computed for cells: criteria on them are left out of the surfaces.
+        cols[f"time_{cat}_min"] = minutes(cols[f"dist_{cat}_m"], WALK_SPEED_KMH)
     table = pd.DataFrame(cols, index=pd.RangeIndex(n, name="cell"))
     cells = gpd.GeoDataFrame(index=table.index, geometry=pts, crs=grid.crs)
     parts = [table, nuisance_distances(cells, data.nuisance), facility_proximity(cells, data.amenities)]

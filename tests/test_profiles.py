@@ -41,18 +41,24 @@ def test_group_specific_criteria() -> None:
     assert {"dist_coffeeshop_m", "dist_nightlife_m", "dist_care_straight_m"} <= uit
     assert load_profile("uitstroom").ahp is not None
     assert "dist_school_m" in {c.indicator for c in load_profile("jongeren").criteria}
-    assert {"dist_gp_m", "dist_pharmacy_m", "dist_supermarket_m"} <= {
+    # Seniors judge distance in minutes (at 3.6 km/h); and older residents nearby.
+    assert {"time_gp_min", "time_pharmacy_min", "time_supermarket_min", "pop_65plus_1000m"} <= {
         c.indicator for c in load_profile("senioren").criteria
     }
     types = {c.function.type for n in GROUPS for c in load_profile(n).criteria}
     assert {"linear", "step", "logistic", "decay", "ideal"} <= types
 
 
-def test_beperking_is_honest_about_step_free_routes() -> None:
+def test_beperking_uses_the_wheelchair_network_and_says_its_limits() -> None:
     prof = load_profile("beperking")
-    assert "niet gemeten" in prof.description
+    assert prof.mobility == "wheelchair" and load_profile("senioren").mobility == "walk"
+    routed = [
+        c.indicator for c in prof.criteria if c.indicator.startswith("dist_") and "green" not in c.indicator
+    ]
+    assert routed and all(i.endswith("_wheelchair_m") for i in routed)
+    assert "voor zover in OSM" in prof.description
     text = (REPO / "sitefinder" / "profiles" / "beperking.toml").read_text()
-    assert "does NOT measure step-freeness" in text
+    assert "LIMITATION: OSM tags kerbs, surfaces and" in text
 
 
 def test_uitstroom_ahp_is_consistent() -> None:

@@ -48,8 +48,9 @@ RESIDENTIAL_BUILDINGS = [
     "residential", "house", "apartments", "detached", "semidetached_house", "terrace",
     "bungalow", "dormitory", "houseboat", "farm",
 ]  # fmt: skip
-#: OSM tags to load for the spreading (merged into the feature filter when neighbourhoods are given).
-RESIDENTIAL_TAGS: dict[str, list[str]] = {"building": RESIDENTIAL_BUILDINGS, "landuse": ["residential"]}
+#: OSM feature tags to load for the spreading when neighbourhoods are given (the buildings
+#: come from the OSM pass of every run).
+RESIDENTIAL_TAGS: dict[str, list[str]] = {"landuse": ["residential"]}
 
 #: Indicator column per figure (``<name>_<d>m``).
 CATCHMENT_COLUMNS = {"inwoners": "pop_total", "inwoners_65plus": "pop_65plus", "huishoudens": "households"}

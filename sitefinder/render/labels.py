@@ -38,6 +38,8 @@ _DIST = re.compile(r"^dist_(?P<cat>[a-z0-9_]+?)_m$")
 _STRAIGHT = re.compile(r"^dist_(?P<kind>[a-z0-9_]+?)_straight_m$")
 _COUNT = re.compile(r"^n_(?P<cat>[a-z0-9_]+?)_(?P<d>\d+)m$")
 _COUNT_STRAIGHT = re.compile(r"^n_(?P<cat>[a-z0-9_]+?)_straight_(?P<d>\d+)m$")
+_WHEEL_DIST = re.compile(r"^dist_(?P<cat>[a-z0-9_]+?)_wheelchair_m$")
+_TIME = re.compile(r"^time_(?P<cat>[a-z0-9_]+?)(?P<net>_wheelchair)?_min$")
 _CATCHMENT = re.compile(r"^(?P<what>pop_total|pop_65plus|households)_(?P<d>\d+)m$")
 _CATCHMENT_LABELS = {
     "pop_total": "Inwoners binnen {d} m lopen (CBS, gespreid over woningen)",
@@ -167,6 +169,14 @@ def column_label(
         return ColumnLabel(
             col, f"{cat.capitalize()}: aantal binnen {m.group('d')} m hemelsbreed", "", "count"
         )
+    if m := _WHEEL_DIST.match(base):
+        cat = _category_label(m.group("cat"), registry)
+        return ColumnLabel(col, f"Afstand tot {cat}, rolstoelnetwerk", "m", "m")
+    if m := _TIME.match(base):
+        cat = _category_label(m.group("cat"), registry)
+        if m.group("net"):
+            return ColumnLabel(col, f"Tijd tot {cat}, rolstoelnetwerk (3 km/u)", "min", "number")
+        return ColumnLabel(col, f"Looptijd tot {cat} (3,6 km/u)", "min", "number")
     if m := _DIST.match(base):
         cat = _category_label(m.group("cat"), registry)
         return ColumnLabel(col, f"Loopafstand tot {cat}", "m", "m")

@@ -13,6 +13,7 @@ import base64
 import contextlib
 import difflib
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -520,6 +521,30 @@ def _maps_section(run: RunFolder, plot_ids: Sequence[str]) -> str:
     return f"<section class='page-break'><h2>Ligging</h2><div class='maps'>{''.join(figures)}</div></section>"
 
 
+def _mobility_lines(man: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the wheelchair network is based on: the share of footways with accessibility tags."""
+    out = []
+    for name, info in ((man.get("sources") or {}).get("mobility") or {}).items():
+        if name == "walk" or not isinstance(info, dict):
+            continue
+
+        def pct(k: str, info: dict[str, Any] = info) -> str:
+            v = info.get(f"share_{k}")
+            return "?" if v is None or math.isnan(v) else f"{100 * v:.0f} %"
+
+        text = (
+            f"{info.get('edges_excluded', 0)} van {info.get('edges', 0)} wegvakken uitgesloten "
+            f"(trappen, hoge stoepranden, steile hellingen, ...), {info.get('edges_penalised', 0)} zwaarder "
+            f"geteld; voetpaden met kenmerk verharding {pct('surface')}, stoeprand {pct('kerb')}, "
+            f"helling {pct('incline')}"
+        )
+        if info.get("few_tags"):
+            text += ": weinig kenmerken in OSM, de afstanden liggen daardoor dicht bij die van lopen"
+        label = "Rolstoelnetwerk" if name == "wheelchair" else f"Netwerk {name}"
+        out.append((label, text))
+    return out
+
+
 def _meta(run: RunFolder) -> str:
     man = run.manifest
     cfg = man.get("config") or {}
@@ -541,11 +566,18 @@ def _meta(run: RunFolder) -> str:
         )
     else:
         src.append("geluid: geen gegevens in deze analyse")
+    nbh = (man.get("sources") or {}).get("neighbourhoods") or {}
+    if nbh:
+        year = nbh.get("year")
+        src.append(
+            f"buurtcijfers: CBS wijken en buurten{f' {year}' if year else ''} ({nbh.get('neighbourhoods')} buurten)"
+        )
     items = [
         ("Analyse", cfg.get("title", "")),
         ("Gemaakt", created),
         ("Resultaten", f"{run.path} (sitefinder {man.get('sitefinder_version', '?')}, formaat {man.get('format_version')})"),
         ("Bronnen", "; ".join(src)),
+        *_mobility_lines(man),
         ("Rapport", f"sitefinder {__version__}, {datetime.now().astimezone().strftime('%d-%m-%Y %H:%M')}"),
     ]  # fmt: skip
     return "<dl class='meta'>" + "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in items) + "</dl>"

@@ -293,6 +293,8 @@ class Profile(BaseModel):
     ahp: AHPTable | None = None
     sensitivity: SensitivitySettings = SensitivitySettings()
     max_share_not_evaluable: float = Field(default=DEFAULT_MAX_SHARE_NOT_EVALUABLE, ge=0, le=1)
+    #: How the group moves (:mod:`sitefinder.mobility`): its network and speed.
+    mobility: Literal["walk", "wheelchair"] = "walk"
     source_file: str = ""
 
     _check_name = field_validator("name")(_snake)
