@@ -38,6 +38,7 @@ class Category(BaseModel):
     min_area_m2: float = Field(default=0.0, ge=0)
     polygon_access_min_area_m2: float | None = Field(default=None, ge=0)
     merge_within_m: float = Field(default=0.0, ge=0)
+    count_once_within_m: float = Field(default=0.0, ge=0)
 
     @field_validator("match")
     @classmethod
@@ -250,3 +251,64 @@ def _merge_close_points(sel: gpd.GeoDataFrame, within: float) -> gpd.GeoDataFram
     _, labels = connected_components(graph, directed=False)
     keep = pd.Series(labels, index=sel.index).drop_duplicates().index
     return sel.loc[keep]
+
+
+def count_groups(
+    amenities: gpd.GeoDataFrame, registry: CategoryRegistry, memberships: Mapping[str, str] | None = None
+) -> np.ndarray:
+    """A group label per amenity row: the objects that counts treat as one (one stop, one station).
+
+    For categories with ``count_once_within_m``: the members of one OSM
+    ``public_transport=stop_area`` relation form one group; the other objects are
+    grouped by name, each group holding the objects of one name within
+    ``count_once_within_m`` of its first (seed) object, so groups never chain. Every
+    other object is its own group. Distances are not affected: they go to the nearest
+    single object.
+
+    Parameters
+    ----------
+    amenities : geopandas.GeoDataFrame
+        Output of :func:`classify` (``osm_id``, ``category``, ``name``, geometry).
+    registry : CategoryRegistry
+        Category definitions.
+    memberships : mapping, optional
+        ``osm_id -> stop area id`` (e.g. ``"node/12" -> "relation/3"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Labels (str), one per row; unique within a category for separate objects.
+    """
+    memberships = memberships or {}
+    ids = amenities["osm_id"].astype(str).to_numpy() if len(amenities) else np.empty(0, dtype=object)
+    labels = np.array([f"{i}#{k}" for k, i in enumerate(ids)], dtype=object)
+    for cat in registry:
+        if cat.count_once_within_m <= 0:
+            continue
+        rows = np.flatnonzero(amenities["category"].to_numpy() == cat.name)
+        if not len(rows):
+            continue
+        free: list[int] = []
+        for r in rows.tolist():
+            area = memberships.get(ids[r])
+            if area is not None:
+                labels[r] = f"{cat.name}:{area}"
+            else:
+                free.append(int(r))
+        names = amenities["name"].to_numpy()
+        pts = shapely.point_on_surface(amenities.geometry.to_numpy())
+        by_name: dict[str, list[int]] = {}
+        for r in free:
+            nm = names[r]
+            if isinstance(nm, str) and nm.strip():
+                by_name.setdefault(nm.strip().lower(), []).append(int(r))
+        for nm, members in by_name.items():
+            left = sorted(members, key=lambda r: ids[r])
+            while left:
+                seed = left[0]
+                d = shapely.distance(pts[seed], pts[left])
+                near = [r for r, dd in zip(left, d, strict=True) if dd <= cat.count_once_within_m]
+                for r in near:
+                    labels[r] = f"{cat.name}:name:{nm}:{ids[seed]}"
+                left = [r for r in left if r not in near]
+    return labels

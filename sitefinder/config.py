@@ -10,6 +10,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from sitefinder.io.noise import NoiseSourceSpec
+from sitefinder.scoring.profiles import builtin_names
 
 
 class OverpassSource(BaseModel):
@@ -47,7 +48,7 @@ class RunConfig(BaseModel):
     noise : list of NoiseSourceSpec
         Official noise rasters (may be empty).
     profiles : list of str
-        Built-in profile names or profile file paths.
+        Built-in profile names or profile file paths (default: every built-in profile).
     working_crs : str
         The projected working CRS (default EPSG:28992, RD New).
     out_dir : Path
@@ -89,7 +90,7 @@ class RunConfig(BaseModel):
     layers_dir: Path | None = None
     noise_threshold_db: float = 53.0
     categories_file: Path | None = None
-    profiles: tuple[str, ...] = ("prikkelarm", "levendig")
+    profiles: tuple[str, ...] = Field(default_factory=lambda: tuple(builtin_names()))
     working_crs: str = "EPSG:28992"
     out_dir: Path = Path("maps/run")
     cache_dir: Path = Path("data/cache")

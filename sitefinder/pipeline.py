@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from sitefinder import RESULT_FORMAT_VERSION, __version__
-from sitefinder.categories import CategoryRegistry, classify, load_categories
+from sitefinder.categories import CategoryRegistry, classify, count_groups, load_categories
 from sitefinder.config import RunConfig
 from sitefinder.coverage import Coverage, censor_rules, censored_notes, covered_radius
 from sitefinder.datatypes import NoiseGrid, StudyData
@@ -159,6 +159,7 @@ def load(
     if cfg.study_area_file is not None:
         area = read_area(cfg.study_area_file, crs)
     amenities = classify(features, registry)
+    amenities["count_group"] = count_groups(amenities, registry, osm.stop_areas(ext))
     nuisance = osm.nuisance_sources(features)
     nightlife = amenities[amenities["category"] == "nightlife"]
     nuisance = gpd.GeoDataFrame(

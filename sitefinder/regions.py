@@ -28,6 +28,7 @@ from sitefinder.config import OverpassSource, RunConfig
 from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.io.atomic import sha256_file
 from sitefinder.io.noise import NoiseSourceSpec
+from sitefinder.scoring.profiles import builtin_names
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Region(_Strict):
     osm: OsmSpec
     plots: PlotsSpec | None = None
     noise: tuple[NoiseSourceSpec, ...] = ()
-    profiles: tuple[str, ...] = ("prikkelarm", "levendig")
+    profiles: tuple[str, ...] = Field(default_factory=lambda: tuple(builtin_names()))
     source_file: str = ""
 
 

@@ -9,6 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from sitefinder.scoring.profiles import builtin_names
 from tests.conftest import AMSTERDAM, needs_shared, run_cli
 
 pytestmark = [needs_shared]
@@ -102,7 +103,9 @@ def test_map_has_profile_layers_legend_and_attribution(adam_run: Path) -> None:
     for title in ("Prikkelarm wonen", "Levendig en dichtbij voorzieningen"):
         assert f"Zoekgebied {title}" in html
     man = json.loads((adam_run / "manifest.json").read_text())
-    assert set(man["surfaces"]) == {"prikkelarm", "levendig"}
+    # A run without --profile scores every built-in target group.
+    assert set(man["surfaces"]) == set(builtin_names()) == set(man["profiles"])
+    assert {"senioren", "uitstroom", "jongeren", "beperking"} <= set(man["profiles"])
     assert all(Path(p).exists() for p in man["surfaces"].values())
 
 

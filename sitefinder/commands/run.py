@@ -69,7 +69,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         action="append",
         default=None,
         metavar="NAME|PATH",
-        help="profile name or .toml file; repeat for several (default: prikkelarm and levendig)",
+        help="profile name or .toml file; repeat for several (default: every built-in profile)",
     )
     p.add_argument("--categories", type=Path, metavar="PATH", help="amenity category definitions (TOML)")
     p.add_argument("--crs", default="EPSG:28992", help="projected working CRS")
@@ -135,6 +135,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Build the validated run configuration from parsed arguments."""
     from sitefinder.config import OverpassSource, RunConfig
     from sitefinder.io.noise import NoiseSourceSpec
+    from sitefinder.scoring.profiles import builtin_names
 
     overpass = None
     if args.place or args.bbox:
@@ -162,7 +163,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         repair_geometries=not args.no_repair,
         noise=tuple(NoiseSourceSpec.parse(s) for s in args.noise),
         categories_file=args.categories,
-        profiles=tuple(args.profile or ("prikkelarm", "levendig")),
+        profiles=tuple(args.profile or builtin_names()),
         working_crs=args.crs,
         out_dir=out,
         cache_dir=args.cache,

@@ -251,6 +251,26 @@ def node_accessibility(
     return table
 
 
+def group_snaps(amenities: gpd.GeoDataFrame, snaps: dict[str, Snap]) -> dict[str, Snap]:
+    """The snaps with owners renumbered by ``count_group``, so that a group counts once.
+
+    Without a ``count_group`` column (see :func:`sitefinder.categories.count_groups`)
+    every amenity is its own group and the snaps are returned as they are.
+    """
+    if "count_group" not in amenities.columns or not len(amenities):
+        return snaps
+    rows = amenities.groupby("category", sort=False).indices
+    out: dict[str, Snap] = {}
+    for cat, s in snaps.items():
+        members = rows.get(cat)
+        if members is None or not len(s):
+            out[cat] = s
+            continue
+        codes, _ = pd.factorize(amenities["count_group"].to_numpy()[members])
+        out[cat] = Snap(codes[s.owner].astype(np.int64), s.edge, s.along, s.offset)
+    return out
+
+
 @dataclass(frozen=True)
 class AccessResult:
     """Outputs of the accessibility computation, for indicators and maps.
@@ -326,7 +346,9 @@ def accessibility(
     for cat in registry:
         d = nearest_distances(net, node_dist[cat.name], plot_snap, len(plots), snaps[cat.name])
         cols[f"dist_{cat.name}_m"] = _dist_column(d)
-    counts = counts_within(net, plot_snap, len(plots), snaps, list(params.count_within_m))
+    counts = counts_within(
+        net, plot_snap, len(plots), group_snaps(amenities, snaps), list(params.count_within_m)
+    )
     for (cat_name, t), arr in counts.items():
         cols[f"n_{cat_name}_{int(t)}m"] = arr
     order = [f"dist_{c}_m" for c in registry.names] + [

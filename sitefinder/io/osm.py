@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sitefinder.errors import DataValidationError, InputFileError
-from sitefinder.io.atomic import atomic_path, require_file, sha256_file
+from sitefinder.io.atomic import atomic_path, require_file, sha256_file, write_text_atomic
 from sitefinder.io.cacheentry import read_entry, write_entry
+from sitefinder.osmrules import underground_mask
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -368,7 +369,8 @@ NUISANCE_LINE_TAGS = ("tunnel", "covered", "layer", "location", "bridge")
 def nuisance_sources(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Major roads and railways as lines with a ``kind`` column (nightlife comes from amenities).
 
-    The lines keep the tags of :data:`NUISANCE_LINE_TAGS` (None where absent).
+    The lines keep the tags of :data:`NUISANCE_LINE_TAGS` (None where absent). Ways in a tunnel
+    or under a cover (:func:`sitefinder.osmrules.underground`) are left out.
     """
     import geopandas as gpd
     import pandas as pd
@@ -380,6 +382,7 @@ def nuisance_sources(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             if key in features.columns:
                 sel = features[features[key].isin(vals)]
                 sel = sel[sel.geom_type.isin(["LineString", "MultiLineString"])]
+                sel = sel[~underground_mask(sel)]
                 data: dict[str, Any] = {"kind": kind, "osm_id": sel["osm_id"].to_numpy()}
                 for tag in NUISANCE_LINE_TAGS:
                     data[tag] = sel[tag].to_numpy() if tag in sel.columns else None
@@ -439,3 +442,30 @@ def covered_area(ext: OsmExtract, crs: CRS) -> Any:
     computed in the pyosmium pass.
     """
     return study_area(ext, crs)
+
+
+def stop_areas(ext: OsmExtract) -> dict[str, str]:
+    """Members of OSM ``public_transport=stop_area`` relations: ``osm_id -> "relation/<id>"``.
+
+    Used only to count a stop or station once (:func:`sitefinder.categories.count_groups`).
+    Read in one relations-only pass over the source and cached beside the cut files.
+    """
+    cache = ext.folder / "stop_areas.json"
+    if cache.exists():
+        return dict(json.loads(cache.read_text("utf-8")))
+    out: dict[str, str] = {}
+    kinds = {"n": "node", "w": "way", "r": "relation"}
+    try:
+        import osmium
+
+        for rel in osmium.FileProcessor(str(ext.source), osmium.osm.RELATION):
+            if not isinstance(rel, osmium.osm.Relation) or rel.tags.get("public_transport") != "stop_area":
+                continue
+            for m in rel.members:
+                out.setdefault(f"{kinds.get(m.type, m.type)}/{m.ref}", f"relation/{rel.id}")
+    except (RuntimeError, ValueError) as exc:
+        msg = f"OSM file {ext.source}: libosmium cannot read its relations ({str(exc).splitlines()[0]})"
+        raise InputFileError(msg) from None
+    write_text_atomic(cache, json.dumps(out))
+    log.info("Stop areas: %d members of public_transport=stop_area relations", len(out))
+    return out

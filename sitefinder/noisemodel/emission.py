@@ -45,6 +45,7 @@ from sitefinder.noisemodel.params import (
     PERIODS,
     NoiseModelParams,
 )
+from sitefinder.osmrules import underground_mask
 
 log = logging.getLogger(__name__)
 
@@ -389,9 +390,7 @@ def noise_sources_from_osm(
     params = params or NoiseModelParams()
     is_line = lines.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
     frame = lines.loc[is_line]
-    hidden = np.array(_cached_map(_column(frame, "tunnel"), _tunnel), dtype=bool) | np.array(
-        _cached_map(_column(frame, "covered"), _is_true), dtype=bool
-    )
+    hidden = underground_mask(frame)
     frame = frame.loc[~hidden] if len(frame) else frame
     road_class = _cached_map(_column(frame, "highway"), lambda v: _first_known(v, params.road_classes))
     rail_tag = _cached_map(_column(frame, "railway"), lambda v: _first_known(v, set(RAIL_CLASSES_OSM)))
@@ -484,9 +483,3 @@ def noise_sources_from_osm(
         int(hidden.sum()),
     )
     return sources
-
-
-def _tunnel(value: Any) -> bool:
-    """True for ways in a tunnel; building passages are open and stay sources."""
-    values = value if isinstance(value, list | tuple | np.ndarray) else [value]
-    return any(isinstance(v, str) and v.strip().lower() not in {"no", "building_passage", ""} for v in values)
