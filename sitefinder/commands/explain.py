@@ -17,13 +17,15 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     p.add_argument("--run", type=Path, required=True, metavar="DIR", help="output folder of 'sitefinder run'")
     p.add_argument("--profile", required=True, metavar="NAME", help="profile scored in that run")
     p.add_argument("--plot", action="append", default=None, metavar="ID", help="plot id; repeat for several")
-    p.add_argument("--top", type=int, default=5, metavar="N", help="without --plot: the N best-ranked plots")
+    p.add_argument("--top", type=int, default=5, metavar="N",
+                   help="without --plot: the N best-ranked plots (exit 1 when no plot is eligible)")  # fmt: skip
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     """Print explanations on stdout."""
     from sitefinder.io.runfolder import read_run
+    from sitefinder.scoring import status
     from sitefinder.scoring.explain import explain
 
     result = read_run(args.run).profile_result(args.profile)
@@ -31,6 +33,11 @@ def main(args: argparse.Namespace) -> int:
     if not ids:
         ranks = result.table[f"rank_{result.name}"].dropna().sort_values(kind="stable")
         ids = list(ranks.index[: args.top])
+        if not ids:
+            reasons = result.table[f"excluded_{result.name}"].tolist()
+            sys.stdout.write(status.no_eligible(result.name, reasons) + "\n")
+            sys.stdout.write("(explain one plot anyway with --plot ID)\n")
+            return 1
     texts = [explain(result, pid).text for pid in ids]
     sys.stdout.write("\n\n".join(texts) + "\n")
     return 0

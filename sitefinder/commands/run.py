@@ -181,15 +181,17 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def main(args: argparse.Namespace) -> int:
     """Run the pipeline and report where the outputs went."""
     from sitefinder.pipeline import run as run_pipeline
+    from sitefinder.scoring import status
 
     cfg = config_from_args(args)
     result = run_pipeline(cfg, progress=not (args.quiet or args.top_quiet))
     for r in result.profiles:
-        top = r.table.sort_values(f"rank_{r.profile.name}").head(3)
-        log.info(
-            "%s top 3: %s",
-            r.profile.name,
-            ", ".join(f"{pid} ({s:.0f})" for pid, s in top[f"score_{r.profile.name}"].items()),
-        )
+        p = r.profile.name
+        ranked = r.table[r.table[f"rank_{p}"].notna()].sort_values(f"rank_{p}").head(3)
+        if ranked.empty:
+            log.warning("%s: %s", p, status.no_eligible(p, r.table[f"excluded_{p}"].tolist()))
+            continue
+        log.info("%s top %d: %s", p, len(ranked),
+                 ", ".join(f"{pid} ({s:.0f})" for pid, s in ranked[f"score_{p}"].items()))  # fmt: skip
     log.info("Outputs in %s: %s", result.out_dir, ", ".join(result.files))
     return 0

@@ -17,6 +17,7 @@ EPILOG = """examples:
 greedy takes the best plot, then the best plot far enough from all taken; it is transparent but
 not always optimal (it may block two good neighbours, or find fewer than k). optimal solves the
 0-1 programme: first as many plots as possible (up to k), then the highest total score.
+When no plot passes the profile's hard conditions, select says so and exits with status 1.
 """
 
 
@@ -43,10 +44,16 @@ def main(args: argparse.Namespace) -> int:
     from sitefinder.io.atomic import atomic_path
     from sitefinder.io.runfolder import read_run
     from sitefinder.render.escape import csv_safe
+    from sitefinder.scoring import status
     from sitefinder.selection import select_plots
 
     run = read_run(args.run)
     result = run.profile_result(args.profile)
+    if not result.eligible.any():
+        sys.stdout.write(
+            status.no_eligible(result.name, result.table[f"excluded_{result.name}"].tolist()) + "\n"
+        )
+        return 1
     sel = select_plots(result, run.scores.geometry, args.k, args.min_distance, args.method, args.measure)
     table = sel.table()
     head = (f"{sel.profile}: {len(sel.plot_ids)} of {sel.k} plots at least {sel.min_distance_m:g} m apart "

@@ -54,6 +54,8 @@ _FIXED = {
     "noise_lden_p90_db": ("Geluid Lden, 90e percentiel over de kavel", "dB"),
     "noise_lnight_mean_db": ("Geluid Lnight, gemiddeld over de kavel", "dB"),
     "noise_coverage_share": ("Deel van de kavel met geluidsgegevens", "%"),
+    "covered_radius_m": ("Dekking van de OSM-gegevens rond de kavel", "m"),
+    "censored_values": ("Waarden die alleen als ondergrens bekend zijn (gegevens reiken niet verder)", ""),
     "buurt_code": ("Buurt (CBS-code)", ""),
     "buurt_naam": ("Buurt", ""),
     "buurt_inwoners": ("Inwoners van de buurt (CBS)", "inwoners"),

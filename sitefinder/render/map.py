@@ -554,6 +554,10 @@ def _legend(inputs: MapInputs, route_cats: Sequence[str]) -> str:
         "Afstanden in meter (m): lopen over het stratennet, of hemelsbreed waar vermeld. Geluid in dB. "
         f"Voorzieningen: kleur en aantal per soort in de lagenlijst. Scores: sitefinder {__version__}."
     )
+    for res in inputs.profiles:
+        if not res.eligible.any():
+            text = status.no_eligible(res.profile.title, res.table[f"excluded_{res.name}"].tolist())
+            footer += f" {text[:1].upper()}{text[1:]}."
     return legend_html(sections, routes, footer)
 
 

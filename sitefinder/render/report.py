@@ -37,6 +37,7 @@ from sitefinder.render.escape import csv_safe, html_text
 from sitefinder.render.labels import ColumnLabel, column_label, format_value
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
+from sitefinder.scoring import status
 from sitefinder.scoring.profiles import load_profile
 
 log = logging.getLogger(__name__)
@@ -356,6 +357,10 @@ def _head(run: RunFolder, plot_ids: Sequence[str], first: str) -> str:
     return f"<thead><tr><th>{_esc(first)}</th>{cells}</tr></thead>"
 
 
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
+
+
 def _summary(run: RunFolder, plot_ids: Sequence[str]) -> str:
     rows = []
     for p in run.profiles:
@@ -366,8 +371,11 @@ def _summary(run: RunFolder, plot_ids: Sequence[str]) -> str:
             excl = run.scores.loc[pid, f"excluded_{p.name}"]
             score_text = format_value(score, "points")
             if isinstance(excl, str) and excl:
+                parts = status.split_reasons(excl)
+                what = ("niet gerangschikt (onvoldoende gegevens)"
+                        if all(x.startswith(status.INSUFFICIENT) for x in parts) else "uitgesloten")  # fmt: skip
                 cells.append(
-                    f"<td class='num fail'>uitgesloten<br><span class='note'>score {score_text}</span></td>"
+                    f"<td class='num fail'>{what}<br><span class='note'>score {score_text}</span></td>"
                 )
             else:
                 rank_text = format_value(rank, "rank")
@@ -376,10 +384,16 @@ def _summary(run: RunFolder, plot_ids: Sequence[str]) -> str:
                     f"<span class='note'>rang {rank_text} van {p.eligible}</span></td>"
                 )
         rows.append(f"<tr><td>{_esc(p.title)}</td>{''.join(cells)}</tr>")
+    none_ok = "".join(
+        f"<p class='fail'>{_esc(_sentence(status.no_eligible(p.title, run.scores[f'excluded_{p.name}'].tolist())))}</p>"
+        for p in run.profiles
+        if p.eligible == 0
+    )
     return (
         "<section class='keep'><h2>Samenvatting</h2>"
         "<p class='note'>Score van 0 tot 100 punten per doelgroep-profiel; rang onder de kavels "
-        "die aan alle harde eisen voldoen.</p>"
+        "die aan alle harde eisen voldoen en waarvan de gegevens genoeg kunnen beoordelen.</p>"
+        f"{none_ok}"
         f"<table>{_head(run, plot_ids, 'Profiel')}<tbody>{''.join(rows)}</tbody></table></section>"
     )
 
@@ -394,7 +408,10 @@ def _profile_section(run: RunFolder, p: ProfileInfo, plot_ids: Sequence[str]) ->
             lab = run.label(c.indicator)
             for pid in plot_ids:
                 text = format_value(sub.loc[pid, c.indicator], lab.kind)
-                notes.append(f"{text} {lab.unit}".strip() if text != "–" else "geen waarde")
+                note = f"{text} {lab.unit}".strip() if text != "–" else "geen waarde"
+                if pd.isna(sub.loc[pid, f"pts_{p.name}_{c.name}"]):
+                    note = f"{note}; {status.NOT_EVALUABLE}"
+                notes.append(note)
         pts = [float(v) for v in sub[f"pts_{p.name}_{c.name}"].astype(float).fillna(0.0)]
         bars.append(Bar(c.label, c.max_points, pts, notes))
     chart = contribution_chart(bars, labels, f"Bijdrage per criterium, profiel {p.title}")

@@ -8,13 +8,14 @@ the explanation is exact, not a model of the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sitefinder.errors import UnknownNameError
+from sitefinder.scoring import status
 from sitefinder.scoring.score import ProfileResult
 
 #: A criterion must differ from the eligible average by at least this many points
@@ -38,6 +39,9 @@ class CriterionPart:
         Weight share × 100: the most this criterion can give.
     mean_points : float
         Average points of the eligible plots on this criterion.
+    evaluable : bool
+        False when the data cannot judge this criterion for this plot: it earns no
+        points and its weight is shared over the others.
     """
 
     name: str
@@ -47,6 +51,7 @@ class CriterionPart:
     points: float
     max_points: float
     mean_points: float
+    evaluable: bool = True
 
     @property
     def delta(self) -> float:
@@ -82,6 +87,8 @@ class Explanation:
         5th-95th percentile rank from the sensitivity analysis.
     p_top : tuple of (int, float), optional
         ``(k, probability of being in the top k)``.
+    not_evaluable : list of str
+        Criteria the data cannot judge for this plot.
     """
 
     plot_id: str
@@ -95,6 +102,7 @@ class Explanation:
     drags: list[str]
     rank_interval: tuple[int, int] | None = None
     p_top: tuple[int, float] | None = None
+    not_evaluable: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -122,9 +130,14 @@ class Explanation:
                          + ", ".join(_fmt(n) for n in self.drivers))  # fmt: skip
         if self.drags:
             lines.append("Held back by: " + ", ".join(_fmt(n) for n in self.drags))
+        if self.not_evaluable:
+            lines.append(f"Not judged ({status.NOT_EVALUABLE}): " + ", ".join(self.not_evaluable))
         lines.append("Points per criterion (of the maximum):")
         for p in self.parts:
             v = "—" if _isnan(p.value) else _fmt_value(p.value)
+            if not p.evaluable:
+                lines.append(f"  {p.name:14s}     — / —      {p.label}: {v} ({status.NOT_EVALUABLE})")
+                continue
             lines.append(f"  {p.name:14s} {p.points:5.1f} / {p.max_points:4.1f}   {p.label}: {v}")
         return "\n".join(lines)
 
@@ -159,6 +172,9 @@ def explain(result: ProfileResult, plot_id: object, n_drivers: int = 3) -> Expla
     eligible = result.eligible
     row = t.loc[key]
     crit = [c for c in result.profile.criteria if f"pts_{p}_{c.name}" in t.columns]
+    share_col = f"share_not_evaluable_{p}"
+    share = float(row[share_col]) if share_col in t.columns and not pd.isna(row[share_col]) else 0.0
+    scale = 1.0 / (1.0 - share) if share < 1.0 else 0.0
     parts = []
     for c in crit:
         col = f"pts_{p}_{c.name}"
@@ -169,16 +185,20 @@ def explain(result: ProfileResult, plot_id: object, n_drivers: int = 3) -> Expla
             raw = result.inputs[c.indicator].loc[key]
             num = pd.to_numeric(result.inputs[c.indicator], errors="coerce").loc[key]
             value = float(num) if not pd.isna(num) else (str(raw) if not pd.isna(raw) else np.nan)
+        judged = not pd.isna(row[col])
         parts.append(CriterionPart(
-            name=c.name, label=c.label, indicator=c.indicator, value=value, points=float(row[col]),
-            max_points=100.0 * result.weights.get(c.name, 0.0), mean_points=mean,
+            name=c.name, label=c.label, indicator=c.indicator, value=value,
+            points=float(row[col]) if judged else 0.0,
+            max_points=100.0 * result.weights.get(c.name, 0.0) * (scale if judged else 0.0), mean_points=mean,
+            evaluable=judged,
         ))  # fmt: skip
-    up = sorted((q for q in parts if q.delta >= MIN_POINTS), key=lambda q: -q.delta)
-    down = sorted((q for q in parts if q.delta <= -MIN_POINTS), key=lambda q: q.delta)
+    up = sorted((q for q in parts if q.evaluable and q.delta >= MIN_POINTS), key=lambda q: -q.delta)
+    down = sorted((q for q in parts if q.evaluable and q.delta <= -MIN_POINTS), key=lambda q: q.delta)
     drivers = [q.name for q in up[:n_drivers]]
     if not drivers and parts:
         # A lone eligible plot (or all equal): name what gives it most of its points.
         drivers = [q.name for q in sorted(parts, key=lambda q: -q.points)[:n_drivers] if q.points > 0]
+    not_judged = [q.name for q in parts if not q.evaluable]
     rank = row[f"rank_{p}"]
     interval = None
     ptop = None
@@ -192,7 +212,7 @@ def explain(result: ProfileResult, plot_id: object, n_drivers: int = 3) -> Expla
         plot_id=str(key), profile=p, score=float(row[f"score_{p}"]),
         rank=None if pd.isna(rank) else int(rank), n_eligible=int(eligible.sum()), reasons=reasons,
         parts=parts, drivers=drivers, drags=[q.name for q in down[:n_drivers]],
-        rank_interval=interval, p_top=ptop,
+        rank_interval=interval, p_top=ptop, not_evaluable=not_judged,
     )  # fmt: skip
 
 

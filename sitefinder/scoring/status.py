@@ -100,6 +100,11 @@ def most_common_reason(reasons: list[str]) -> str:
     return counts.most_common(1)[0][0]
 
 
+def split_reasons(reason: str) -> list[str]:
+    """The parts of an ``excluded_<profile>`` text (``; ``-separated outside brackets)."""
+    return [p.strip() for p in _split(reason) if p.strip()] if reason else []
+
+
 def _split(reason: str) -> list[str]:
     out, depth, cur = [], 0, ""
     for ch in reason:
