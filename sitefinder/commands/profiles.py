@@ -67,6 +67,9 @@ def explain(name: str) -> str:
                      f"{c.function.describe()}" + (" (missing = best)" if c.missing == "best" else ""))  # fmt: skip
         if c.source:
             lines.append(f"      source: {c.source}")
+    lines += ["", f"Coverage: a criterion the data cannot judge (they do not reach far enough around the plot) "
+              f"does not count; a plot where such criteria carry more than {100 * prof.max_share_not_evaluable:.0f} % "
+              "of the weight is not ranked (max_share_not_evaluable)"]  # fmt: skip
     s = prof.sensitivity
     lines += ["", f"Sensitivity: {s.draws} draws (seed {s.seed}), weights {s.weights}"
               + (f" ±{100 * s.weight_spread:.0f} %" if s.weights == "uniform" else "")
