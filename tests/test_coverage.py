@@ -221,6 +221,10 @@ def test_dutch_status_texts() -> None:
     assert metres(1500) == "1.500 m"
     reasons = ["te klein (area_m2 >= 2000)", "te klein (area_m2 >= 2000); te luid (noise <= 58)", ""]
     assert most_common_reason(reasons) == "te klein (area_m2 >= 2000)"
+    # A tie goes to the reason met first, whatever the hash seed.
+    tie = ["te klein (a); onvoldoende gegevens: x (10 %)", "te klein (a); onvoldoende gegevens: y (20 %)"]
+    assert most_common_reason(tie) == "te klein (a)"
+    assert most_common_reason(list(reversed(tie))) == "te klein (a)"
     assert no_eligible("prikkelarm", reasons) == (
         "geen enkele kavel voldoet aan de harde eisen van prikkelarm; "
         "meest voorkomende reden: te klein (area_m2 >= 2000)"

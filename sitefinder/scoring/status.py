@@ -94,9 +94,12 @@ def most_common_reason(reasons: list[str]) -> str:
             continue
         parts = [p.strip() for p in _split(r)]
         # "onvoldoende gegevens: ... (20 % ...)" differs per plot; count it by its head.
-        counts.update({(INSUFFICIENT if p.startswith(INSUFFICIENT) else p) for p in parts if p})
+        counts.update(
+            list(dict.fromkeys(INSUFFICIENT if p.startswith(INSUFFICIENT) else p for p in parts if p))
+        )
     if not counts:
         return ""
+    # Ties go to the reason met first (hard conditions are written before data notes).
     return counts.most_common(1)[0][0]
 
 
