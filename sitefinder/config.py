@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pyproj import CRS
@@ -65,8 +64,10 @@ class RunConfig(BaseModel):
         extent of the OSM data.
     inputs_key : str, optional
         Hash of a region's inputs, recorded in the manifest for incremental refreshes.
-    map_tiles : {"osm", "none"}
-        Background tiles of map.html; the map itself is self-contained either way.
+    map_tiles : str
+        Backgrounds of map.html, comma-separated, the first shown: ``offline`` (drawn from
+        the run's OSM data, embedded), ``brt-grijs``, ``brt``, ``luchtfoto`` (PDOK), ``osm``,
+        or ``none``; the map itself is self-contained either way.
     neighbourhoods_file : Path, optional
         CBS wijk- en buurtkaart (buurten polygons with ``BU_CODE``), for who lives nearby.
     neighbourhood_figures_file : Path, optional
@@ -99,7 +100,7 @@ class RunConfig(BaseModel):
     max_snap_m: float = Field(default=250.0, gt=0)
     count_within_m: tuple[float, ...] = (500.0, 1000.0)
     title: str = "sitefinder"
-    map_tiles: Literal["osm", "none"] = "osm"
+    map_tiles: str = "offline,brt-grijs,brt,luchtfoto,osm"
     neighbourhoods_file: Path | None = None
     neighbourhood_figures_file: Path | None = None
     neighbourhood_year: int | None = Field(default=None, ge=1990, le=2100)
@@ -117,6 +118,13 @@ class RunConfig(BaseModel):
             msg = "--neighbourhood-figures needs --neighbourhoods (the CBS buurten polygons) as well"
             raise ValueError(msg)
         return self
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _tiles(cls, v: str) -> str:
+        from sitefinder.render.basemap import parse_tiles
+
+        return ",".join(parse_tiles(v)) or "none"
 
     @field_validator("working_crs")
     @classmethod

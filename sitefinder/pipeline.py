@@ -36,6 +36,7 @@ from sitefinder.indicators.population import RESIDENTIAL_TAGS, population_indica
 from sitefinder.indicators.spreading import facility_proximity
 from sitefinder.io import cbs, osm
 from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, write_text_atomic
+from sitefinder.io.basemap import Basemap, read_basemap
 from sitefinder.io.layers import load_layers
 from sitefinder.io.noise import load_noise
 from sitefinder.io.plots import check_overlap, read_area, read_plots, validate_geometries
@@ -391,6 +392,14 @@ def run(cfg: RunConfig, progress: bool = True) -> RunResult:
         bar.close()
 
 
+def _basemap(cfg: RunConfig, data: StudyData) -> Basemap | None:
+    """Streets, water, buildings and green for the offline background, when the map offers it."""
+    if "offline" not in cfg.map_tiles.split(","):
+        return None
+    path = (data.sources.get("osm") or {}).get("path")
+    return read_basemap(Path(path), data.crs) if path else None
+
+
 def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
     started = datetime.now(UTC)
     bar.next()
@@ -472,6 +481,7 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
         tiles=cfg.map_tiles,
         surfaces=surfaces,
         created=manifest["created"],
+        basemap=_basemap(cfg, data),
         sources=describe_sources(data.sources),
         neighbourhoods=data.neighbourhoods,
     )

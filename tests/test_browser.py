@@ -405,7 +405,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("sample-run")
     made = generate_sample(base / "sample", seed=42, scale=1)
     args = ["--osm", str(made.osm_path), "--plots", str(made.plots_path), "--cache", str(base / "cache"),
-            "--tiles", "none", "-q"]  # fmt: skip
+            "--tiles", "offline,brt-grijs,osm", "-q"]  # fmt: skip
     assert main(["run", *args, "--out", str(base / "run"), "--layers", str(base / "layers")]) == 0
     return {"base": base, "run": base / "run", "args": args}  # type: ignore[dict-item]
 
@@ -460,3 +460,30 @@ def test_exported_toml_reproduces_the_browser_scores_through_the_cli(browser: An
     browser_rank = pd.Series(state["rank"], index=state["ids"], dtype="Float64")
     assert (cli_rank.isna() == browser_rank.isna()).all(), "the same plots are excluded"
     assert (cli_rank.dropna().astype(int) == browser_rank.dropna().astype(int)).all()
+
+
+@pytest.mark.slow
+def test_offline_background_is_drawn_without_internet(browser: Any, sample_run: dict) -> None:
+    """The background drawn from the run's own OSM data shows streets with every request blocked."""
+    opened = open_offline(browser, sample_run["run"] / "map.html")
+    page = opened.page
+    page.wait_for_selector("body[data-sf-basemap]", state="attached", timeout=10_000)
+    assert opened.blocked == [], "the offline background asks for nothing"
+    assert opened.errors == []
+    # Count drawn (non-transparent) pixels on the background canvas.
+    drawn = page.evaluate(
+        """() => { const c = document.querySelector('.leaflet-sf-base-pane canvas');
+                   const x = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   let n = 0; for (let i = 3; i < x.length; i += 4) if (x[i] > 0) n++;
+                   return n / (c.width * c.height); }"""
+    )
+    assert drawn > 0.05, f"only {drawn:.0%} of the background canvas is drawn"
+    page.locator(".leaflet-control-layers").hover()
+    bases = page.locator(".leaflet-control-layers-base label").all_inner_texts()
+    assert [b.strip() for b in bases[:3]] == [
+        "Eigen kaart uit de OSM-gegevens (offline)",
+        "BRT-Achtergrondkaart grijs (PDOK, internet)",
+        "OpenStreetMap (internet)",
+    ]
+    page.screenshot(path=_artifact("map-offline-background.png"))
+    page.close()

@@ -7,8 +7,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sitefinder.errors import ConfigError
+
 if TYPE_CHECKING:
     from sitefinder.config import RunConfig
+
+#: Backgrounds offered by default (see :mod:`sitefinder.render.basemap`; kept here so that
+#: ``--help`` needs no heavy imports).
+DEFAULT_TILES = "offline,brt-grijs,brt,luchtfoto,osm"
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +121,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     )
     p.add_argument(
         "--tiles",
-        choices=("osm", "none"),
-        default="osm",
-        help="background tiles of map.html (osm needs internet; the map works without them)",
+        type=_tiles,
+        default=DEFAULT_TILES,
+        metavar="NAME[,NAME...]",
+        help="backgrounds offered in map.html, the first shown: offline (drawn from the run's OSM data, "
+        "works without internet), brt-grijs, brt, luchtfoto (PDOK), osm (these need internet), or none",
     )
     p.add_argument(
         "--no-noise-model",
@@ -176,6 +184,15 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         neighbourhood_year=args.neighbourhood_year,
         title=title,
     )
+
+
+def _tiles(text: str) -> str:
+    from sitefinder.render.basemap import parse_tiles
+
+    try:
+        return ",".join(parse_tiles(text)) or "none"
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--tiles: ")) from None
 
 
 def main(args: argparse.Namespace) -> int:

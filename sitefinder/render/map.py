@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -36,7 +36,9 @@ from sitefinder.categories import CategoryRegistry
 from sitefinder.datatypes import NoiseGrid
 from sitefinder.indicators.access import AccessResult
 from sitefinder.io.atomic import atomic_path
+from sitefinder.io.basemap import Basemap
 from sitefinder.network import WalkNetwork
+from sitefinder.render import basemap as basemaps
 from sitefinder.render import live, mapdata
 from sitefinder.render.assets import inline_assets, own_asset
 from sitefinder.render.escape import html_text, template_text
@@ -54,7 +56,6 @@ OSM_ATTRIBUTION = (
     'Kaartgegevens &copy; <a href="https://www.openstreetmap.org/copyright">'
     "OpenStreetMap</a>-bijdragers (ODbL)"
 )
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 #: Colour-blind-safe sequential scale (viridis, 5 classes) for scores 0-100.
 SCORE_COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
 EXCLUDED_COLOUR = "#bdbdbd"
@@ -89,7 +90,8 @@ SHOWN_CATEGORIES = ("supermarket", "gp")
 MAX_SHOWN_AMENITIES = 400
 _NAME_COLUMNS = ("naam", "name", "locatie", "location", "titel", "title", "omschrijving")
 
-Tiles = Literal["none", "osm"]
+#: Backgrounds, comma-separated, the first shown (see :mod:`sitefinder.render.basemap`).
+Tiles = str
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,12 @@ class MapInputs:
         The accessibility result; with ``network`` it lets the map draw walking routes.
     network : WalkNetwork, optional
         The walking network the accessibility was computed on.
-    tiles : {"osm", "none"}
-        Background tiles; ``none`` draws the map on a plain background.
+    tiles : str
+        Backgrounds offered, comma-separated, the first shown when the map opens:
+        ``offline`` (drawn from ``basemap``), ``brt-grijs``, ``brt``, ``luchtfoto``, ``osm``;
+        ``none`` draws the map on a plain background.
+    basemap : Basemap, optional
+        Streets, water, buildings and green from the run's OSM file, for ``offline``.
     self_contained : bool
         Inline all JS and CSS (default) instead of linking them from CDNs.
     extra : pandas.DataFrame, optional
@@ -146,6 +152,7 @@ class MapInputs:
     access: AccessResult | None = None
     network: WalkNetwork | None = None
     tiles: Tiles = "osm"
+    basemap: Basemap | None = None
     self_contained: bool = True
     extra: pd.DataFrame | None = field(default=None)
     surfaces: dict[str, Surface] = field(default_factory=dict)
@@ -584,12 +591,25 @@ def build_map(inputs: MapInputs) -> folium.Map:
     fmap.fit_bounds([[south, west], [north, east]])
 
     data = map_data(inputs)
-    tiles = None
-    if inputs.tiles == "osm":
-        tiles = folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap (internet)",
-                                 overlay=False, control=True, max_zoom=19)  # fmt: skip
-        tiles.add_to(fmap)
-    _JsLayer("L.layerGroup()", name="Geen achtergrond", overlay=False, show=tiles is None).add_to(fmap)
+    tiles: list[str] = []
+    shown = False
+    for name in basemaps.parse_tiles(inputs.tiles):
+        if name == "offline":
+            if inputs.basemap is None or not len(inputs.basemap):
+                continue
+            margin = shapely.box(*plots.total_bounds).union(shapely.envelope(inputs.study_area)).buffer(500)
+            data["basemap"] = basemaps.basemap_block(inputs.basemap, plots.crs, margin.bounds)
+            layer = _JsLayer("sitefinder.basemapLayer(sf_data)", name="Eigen kaart uit de OSM-gegevens (offline)",
+                             overlay=False, show=not shown)  # fmt: skip
+            layer.add_to(fmap)
+        else:
+            svc = basemaps.TILE_SERVICES[name]
+            tile = folium.TileLayer(svc.url, attr=svc.attribution, name=svc.title, overlay=False, control=True,
+                                    max_zoom=19, max_native_zoom=svc.max_native_zoom, show=not shown)  # fmt: skip
+            tile.add_to(fmap)
+            tiles.append(tile.get_name())
+        shown = True
+    _JsLayer("L.layerGroup()", name="Geen achtergrond", overlay=False, show=not shown).add_to(fmap)
     area_wgs = mapdata.to_wgs84(mapdata.simplify_m(area.to_numpy(), 5.0), plots.crs)
     folium.GeoJson(
         mapdata.feature_collection(area_wgs, [{}]), name=_group("Kaartlagen") + "Grens van het studiegebied",
@@ -634,7 +654,7 @@ def build_map(inputs: MapInputs) -> folium.Map:
     keys = ", ".join(f"[{name}, {json_str(key)}]" for name, key in layer_keys.items())
     options = (
         f"{{routes: {routes_layer.get_name() if routes_layer else 'null'}, "
-        f"tiles: {tiles.get_name() if tiles else 'null'}, control: {control.get_name()}, layerKeys: [{keys}]}}"
+        f"tiles: [{', '.join(tiles)}], control: {control.get_name()}, layerKeys: [{keys}]}}"
     )
     _Setup(options).add_to(fmap)
     root.html.add_child(_Raw(panel_html(inputs.title, subtitle(inputs), len(plots))))

@@ -101,6 +101,7 @@ veranderen meteen. Exporteer het aangepaste profiel als TOML-bestand en reken he
 <button type="button" id="sf-export">Exporteer profiel (TOML)</button></div>
 </details>
 <h2 class="sf-list-head">Ranglijst <span id="sf-list-count" class="sf-note"></span></h2>
+<p id="sf-none" class="sf-changed" hidden></p>
 <ol id="sf-list" class="sf-list" aria-label="Kavels op volgorde van score"></ol>
 <p id="sf-list-more" class="sf-note"></p>
 <p class="sf-note">{n_plots} kavels in deze run. Klik op een kavel om erheen te gaan.</p>

@@ -96,7 +96,7 @@
     for (i = 0; i < n; i++) {
       var outside = reasons[i].indexOf(d.status.outside) >= 0;
       if (!outside && share[i] > prof.max_share_ne + 1e-9) {
-        reasons[i].push(d.status.insufficient + ': ' + sf.fmt(share[i], 'share').replace(/,\d$/, '') +
+        reasons[i].push(d.status.insufficient + ': ' + Math.round(100 * share[i]) +
                         ' % van het gewicht kan niet beoordeeld worden');
       }
     }
@@ -389,6 +389,12 @@
     });
     var count = document.getElementById('sf-list-count');
     if (count) count.textContent = '(' + r.nOk + ' geschikt, ' + r.out.length + ' uitgesloten)';
+    var none = document.getElementById('sf-none');
+    if (none) {
+      none.hidden = r.nOk > 0;
+      none.textContent = r.nOk > 0 ? '' : 'Geen enkele kavel voldoet aan de harde eisen van ' +
+        d.profiles[p].title + '. De lijst toont de scores zonder de uitsluiting, met de reden.';
+    }
     var more = document.getElementById('sf-list-more');
     if (more) more.textContent = rows.length > LIST_MAX ? 'en nog ' + (rows.length - LIST_MAX) +
       ' kavels: zoek op id of naam' : (q && !rows.length ? 'Geen kavel gevonden voor deze zoekterm.' : '');
@@ -608,6 +614,36 @@
     apply();
   }
 
+  /* The offline background: one canvas path per kind, below every other layer. */
+  sf.basemapLayer = function (d) {
+    var b = d.basemap, group = L.layerGroup();
+    if (!b) return group;
+    var pane = 'sf-base';
+    group.on('add', function () {
+      if (group._built) return;
+      group._built = true;
+      var map = group._map;
+      if (!map.getPane(pane)) map.createPane(pane).style.zIndex = 150;
+      var renderer = L.canvas({ pane: pane, padding: 0.3 });
+      ['green', 'water', 'building'].forEach(function (k) {
+        var st = b.style[k], polys = b.areas[k] || [];
+        if (!polys.length) return;
+        L.polygon(polys.map(function (rings) { return rings.map(sf.decode); }),
+                  { pane: pane, renderer: renderer, interactive: false, color: st.color, weight: 0.7,
+                    fillColor: st.fill, fillOpacity: 1 }).addTo(group);
+      });
+      ['waterline', 'path', 'local', 'secondary', 'major'].forEach(function (k) {
+        var st = b.style[k], lines = b.lines[k] || [];
+        if (!lines.length) return;
+        L.polyline(lines.map(sf.decode), { pane: pane, renderer: renderer, interactive: false,
+                                           color: st.color, weight: st.weight, opacity: 1,
+                                           lineCap: 'round', lineJoin: 'round' }).addTo(group);
+      });
+      document.body.setAttribute('data-sf-basemap', '1');
+    });
+    return group;
+  };
+
   sf.setup = function (map, d, o) {
     var s = sf.state;
     s.map = map;
@@ -644,15 +680,15 @@
     if (o.control) groupControl(o.control);
     legendVisibility(map, o.layerKeys || []);
     if (map.attributionControl) map.attributionControl.addAttribution(d.attribution);
-    if (o.tiles) {
-      var warned = false;
-      o.tiles.on('tileerror', function () {
+    var warned = false;
+    (o.tiles || []).forEach(function (t) {
+      t.on('tileerror', function () {
         if (warned) return;
         warned = true;
-        sf.notice('Achtergrondkaart niet bereikbaar (geen internet?). ' +
-                  'Kies een andere achtergrond in de lagenlijst; de kaart werkt verder.');
+        sf.notice('Achtergrondkaart niet bereikbaar (geen internet?). Kies "Eigen kaart uit de ' +
+                  'OSM-gegevens (offline)" in de lagenlijst; de kaart werkt verder.');
       });
-    }
+    });
     var sel = document.getElementById('sf-profile');
     if (sel) {
       d.profiles.forEach(function (prof, p) {

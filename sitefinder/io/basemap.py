@@ -1,0 +1,125 @@
+"""The offline background: streets by class, water, buildings and green read from the run's own OSM file.
+
+So that the map and the report show context without internet, the load stage reads
+these once from the OSM source (libosmium, with areas assembled from closed ways
+and multipolygons) into the working CRS. Rendering (:mod:`sitefinder.render.basemap`)
+simplifies and embeds them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import osmium
+import shapely
+from pyproj import CRS
+
+from sitefinder.errors import InputFileError
+
+log = logging.getLogger(__name__)
+
+#: Street classes as drawn (wide to narrow); OSM ``highway`` values per class.
+STREET_CLASSES: dict[str, tuple[str, ...]] = {
+    "major": ("motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link"),
+    "secondary": ("secondary", "tertiary", "secondary_link", "tertiary_link"),
+    "local": ("residential", "unclassified", "living_street", "service", "road"),
+    "path": ("footway", "cycleway", "path", "pedestrian", "steps", "track", "bridleway"),
+}
+_CLASS_OF = {v: k for k, vs in STREET_CLASSES.items() for v in vs}
+_WATER = {("natural", "water"), ("landuse", "reservoir"), ("landuse", "basin"), ("waterway", "riverbank")}
+_WATER_LINES = ("river", "canal", "stream", "ditch", "drain")
+_GREEN = {
+    ("leisure", "park"), ("leisure", "garden"), ("leisure", "nature_reserve"), ("landuse", "grass"),
+    ("landuse", "forest"), ("landuse", "meadow"), ("landuse", "recreation_ground"),
+    ("landuse", "village_green"), ("natural", "wood"), ("natural", "scrub"), ("natural", "heath"),
+    ("landuse", "cemetery"), ("leisure", "pitch"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """Background features in the working CRS.
+
+    Attributes
+    ----------
+    streets : geopandas.GeoDataFrame
+        Lines with ``kind`` (``major``, ``secondary``, ``local``, ``path``, ``water``).
+    areas : geopandas.GeoDataFrame
+        Polygons with ``kind`` (``water``, ``green``, ``building``).
+    """
+
+    streets: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+
+    def __len__(self) -> int:
+        return len(self.streets) + len(self.areas)
+
+
+def _area_kind(tags: Any) -> str | None:
+    if "building" in tags and tags.get("building") != "no":
+        return "building"
+    for k, v in _WATER:
+        if tags.get(k) == v:
+            return "water"
+    for k, v in _GREEN:
+        if tags.get(k) == v:
+            return "green"
+    return None
+
+
+def read_basemap(path: Path, crs: CRS) -> Basemap:
+    """Read streets, water, buildings and green from an OSM file into ``crs``.
+
+    Raises
+    ------
+    InputFileError
+        When libosmium cannot read the file.
+    """
+    t0 = time.perf_counter()
+    wkb = osmium.geom.WKBFactory()
+    lines: list[str] = []
+    line_kind: list[str] = []
+    polys: list[str] = []
+    poly_kind: list[str] = []
+    try:
+        fp = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        for obj in fp:
+            if isinstance(obj, osmium.osm.Way):
+                hw = obj.tags.get("highway")
+                ww = obj.tags.get("waterway")
+                kind = _CLASS_OF.get(hw) if hw else ("water" if ww in _WATER_LINES else None)
+                if kind is None or len(obj.nodes) < 2:
+                    continue
+                try:
+                    lines.append(wkb.create_linestring(obj))
+                except RuntimeError:  # missing node locations at the edge of an extract
+                    continue
+                line_kind.append(kind)
+            elif isinstance(obj, osmium.osm.Area):
+                kind = _area_kind(obj.tags)
+                if kind is None:
+                    continue
+                try:
+                    polys.append(wkb.create_multipolygon(obj))
+                except RuntimeError:
+                    continue
+                poly_kind.append(kind)
+    except (RuntimeError, ValueError) as exc:
+        msg = f"OSM file {path}: libosmium cannot read it for the background map ({str(exc).splitlines()[0]})"
+        raise InputFileError(msg) from None
+    streets = gpd.GeoDataFrame(
+        {"kind": line_kind}, geometry=shapely.from_wkb(lines) if lines else [], crs=4326
+    ).to_crs(crs)
+    areas = gpd.GeoDataFrame(
+        {"kind": poly_kind}, geometry=shapely.from_wkb(polys) if polys else [], crs=4326
+    ).to_crs(crs)
+    log.info(
+        "Background map from %s: %d street and waterway lines, %d areas (water, green, buildings) in %.1f s",
+        Path(path).name, len(streets), len(areas), time.perf_counter() - t0,
+    )  # fmt: skip
+    return Basemap(streets=streets, areas=areas)

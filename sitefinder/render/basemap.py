@@ -1,0 +1,135 @@
+"""Background maps: the online tile services offered and the offline drawing from the run's OSM data.
+
+``--tiles`` names the backgrounds the map offers, the first shown when it opens:
+
+* ``offline``: streets by class, water, buildings and green from the run's own OSM
+  file, embedded in ``map.html`` (works without internet);
+* ``brt`` / ``brt-grijs``: PDOK BRT-Achtergrondkaart (standaard, grijs), WMTS in
+  Web Mercator, the basemap Dutch municipalities use;
+* ``luchtfoto``: PDOK Luchtfoto RGB (actueel, hoge resolutie), WMTS;
+* ``osm``: OpenStreetMap's standard tiles;
+* ``none``: no background at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from sitefinder.errors import ConfigError
+from sitefinder.io.basemap import Basemap
+from sitefinder.render import mapdata
+
+
+@dataclass(frozen=True)
+class TileService:
+    """An online background (XYZ/WMTS tiles in Web Mercator)."""
+
+    name: str
+    title: str
+    url: str
+    attribution: str
+    max_native_zoom: int = 19
+
+
+OSM_ATTRIBUTION = 'Kaartgegevens &copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-bijdragers (ODbL)'
+TILE_SERVICES: dict[str, TileService] = {
+    "brt-grijs": TileService(
+        "brt-grijs", "BRT-Achtergrondkaart grijs (PDOK, internet)",
+        "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/grijs/EPSG:3857/{z}/{x}/{y}.png",
+        'Achtergrond &copy; <a href="https://www.kadaster.nl">Kadaster</a> (BRT-Achtergrondkaart, PDOK)',
+    ),
+    "brt": TileService(
+        "brt", "BRT-Achtergrondkaart standaard (PDOK, internet)",
+        "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png",
+        'Achtergrond &copy; <a href="https://www.kadaster.nl">Kadaster</a> (BRT-Achtergrondkaart, PDOK)',
+    ),
+    "luchtfoto": TileService(
+        "luchtfoto", "Luchtfoto (PDOK, internet)",
+        "https://service.pdok.nl/hwh/luchtfotorgb/wmts/v1_0/Actueel_orthoHR/EPSG:3857/{z}/{x}/{y}.jpeg",
+        "Luchtfoto &copy; Beeldmateriaal Nederland (PDOK)",
+    ),
+    "osm": TileService(
+        "osm", "OpenStreetMap (internet)", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", OSM_ATTRIBUTION
+    ),
+}  # fmt: skip
+BACKGROUNDS = ("offline", *TILE_SERVICES, "none")
+DEFAULT_TILES = "offline,brt-grijs,brt,luchtfoto,osm"
+
+#: How the offline drawing looks (colours as in OSM's standard style, muted).
+STYLE = {
+    "water": {"color": "#9cc3d9", "fill": "#b5d0e0"},
+    "green": {"color": "#c3d9ad", "fill": "#d6e6c3"},
+    "building": {"color": "#c4b9ae", "fill": "#dcd4cc"},
+    "major": {"color": "#e39a72", "weight": 4.5},
+    "secondary": {"color": "#f2cf8c", "weight": 3.5},
+    "local": {"color": "#ffffff", "weight": 2.5},
+    "path": {"color": "#b9b0a6", "weight": 1.0},
+    "waterline": {"color": "#9cc3d9", "weight": 2.0},
+}
+#: Buildings smaller than this (m²) are left out of the drawing (sheds, garages).
+MIN_BUILDING_M2 = 30.0
+
+
+def parse_tiles(text: str) -> tuple[str, ...]:
+    """The backgrounds named by ``--tiles`` (comma-separated, first shown); ``none`` gives ().
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name; the message lists the valid names.
+    """
+    names = [t.strip().lower() for t in str(text).split(",") if t.strip()]
+    bad = [n for n in names if n not in BACKGROUNDS]
+    if bad or not names:
+        msg = (
+            f"--tiles: unknown background {', '.join(bad) or repr(text)}; use one or more of "
+            f"{', '.join(BACKGROUNDS)}, comma-separated, the first is shown (default {DEFAULT_TILES})"
+        )
+        raise ConfigError(msg)
+    return tuple(dict.fromkeys(n for n in names if n != "none"))
+
+
+def _encode_lines(geoms: np.ndarray, crs: CRS, tolerance_m: float) -> list[str]:
+    if not len(geoms):
+        return []
+    simple = mapdata.to_wgs84(mapdata.simplify_m(geoms, tolerance_m), crs)
+    parts = shapely.get_parts(simple)
+    return [mapdata.encode_polyline(shapely.get_coordinates(p)[:, ::-1]) for p in parts if len(p.coords) >= 2]
+
+
+def _encode_polygons(geoms: np.ndarray, crs: CRS, tolerance_m: float) -> list[list[str]]:
+    if not len(geoms):
+        return []
+    simple = mapdata.to_wgs84(mapdata.simplify_m(geoms, tolerance_m), crs)
+    out = []
+    for poly in shapely.get_parts(simple):
+        if poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        rings = [poly.exterior, *poly.interiors]
+        out.append([mapdata.encode_polyline(np.asarray(r.coords)[:, ::-1]) for r in rings])
+    return out
+
+
+def basemap_block(basemap: Basemap, crs: CRS, bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+    """The offline background as compact data for the page: encoded polylines per kind.
+
+    Only what lies within ``bounds`` (working CRS, the study area plus a margin) is kept;
+    streets are simplified by 2 m, areas by 1.5 m, buildings under :data:`MIN_BUILDING_M2` dropped.
+    """
+    box = shapely.box(*bounds)
+    streets = basemap.streets[basemap.streets.intersects(box)]
+    areas = basemap.areas[basemap.areas.intersects(box)]
+    areas = areas[(areas["kind"] != "building") | (areas.area >= MIN_BUILDING_M2)]
+    lines = {}
+    for kind in ("path", "local", "secondary", "major", "water"):
+        geoms = streets.geometry[streets["kind"] == kind].to_numpy()
+        key = "waterline" if kind == "water" else kind
+        lines[key] = _encode_lines(geoms, crs, 2.0)
+    polys = {kind: _encode_polygons(areas.geometry[areas["kind"] == kind].to_numpy(), crs, 1.5)
+             for kind in ("green", "water", "building")}  # fmt: skip
+    return {"lines": lines, "areas": polys, "style": STYLE}

@@ -1,0 +1,104 @@
+"""Backgrounds: the offline drawing read from the run's OSM file, the PDOK and OSM tile choices, --tiles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyproj import CRS, Transformer
+
+from sitefinder.errors import ConfigError
+from sitefinder.io.basemap import read_basemap
+from sitefinder.render.basemap import TILE_SERVICES, basemap_block, parse_tiles
+from sitefinder.render.map import render_map
+from tests.test_map import ORIGIN, _data, synthetic_town
+
+OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+{nodes}
+<way id="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/></way>
+<way id="2"><nd ref="2"/><nd ref="3"/><tag k="highway" v="footway"/></way>
+<way id="3"><nd ref="11"/><nd ref="12"/><nd ref="13"/><nd ref="14"/><nd ref="11"/><tag k="building" v="yes"/></way>
+<way id="4"><nd ref="21"/><nd ref="22"/><nd ref="23"/><nd ref="24"/><nd ref="21"/><tag k="natural" v="water"/></way>
+<way id="5"><nd ref="31"/><nd ref="32"/><nd ref="33"/><nd ref="34"/><nd ref="31"/><tag k="leisure" v="park"/></way>
+<way id="6"><nd ref="3"/><nd ref="1"/><tag k="waterway" v="canal"/></way>
+<way id="7"><nd ref="1"/><nd ref="3"/><tag k="amenity" v="bench"/></way>
+</osm>
+"""
+
+
+def _osm_file(tmp_path: Path, lat0: float = 52.37, lon0: float = 5.21) -> Path:
+    d = 0.0005
+    pts = {1: (0, 0), 2: (0, 4), 3: (4, 4)}
+    for base, (r, c) in ((11, (1, 1)), (21, (5, 5)), (31, (8, 1))):
+        pts |= {base: (r, c), base + 1: (r, c + 1), base + 2: (r + 1, c + 1), base + 3: (r + 1, c)}
+    nodes = "\n".join(
+        f'<node id="{k}" lat="{lat0 + r * d:.6f}" lon="{lon0 + c * d:.6f}"/>' for k, (r, c) in pts.items()
+    )
+    path = tmp_path / "mini.osm"
+    path.write_text(OSM.format(nodes=nodes), encoding="utf-8")
+    return path
+
+
+def test_read_basemap_sorts_streets_water_buildings_and_green(tmp_path: Path) -> None:
+    b = read_basemap(_osm_file(tmp_path), CRS.from_epsg(28992))
+    assert sorted(b.streets["kind"]) == ["major", "path", "water"]
+    assert sorted(b.areas["kind"]) == ["building", "green", "water"]
+    assert b.streets.crs.to_epsg() == 28992
+    building = b.areas.loc[b.areas["kind"] == "building"].geometry.iloc[0]
+    # 0.0005 degrees is 55.6 m north-south and 55.6 m * cos(52.37) = 34.0 m east-west: 1,890 m².
+    assert building.area == pytest.approx(1890, rel=0.03)
+    block = basemap_block(
+        b, CRS.from_epsg(28992), tuple(b.streets.total_bounds + np.array([-500.0, -500.0, 500.0, 500.0]))
+    )
+    assert len(block["lines"]["major"]) == 1 and len(block["lines"]["waterline"]) == 1
+    assert len(block["areas"]["building"]) == 1 and len(block["areas"]["water"]) == 1
+
+
+def test_parse_tiles_names_and_errors() -> None:
+    assert parse_tiles("offline,brt-grijs") == ("offline", "brt-grijs")
+    assert parse_tiles("none") == ()
+    assert parse_tiles(" BRT , luchtfoto ") == ("brt", "luchtfoto")
+    with pytest.raises(ConfigError, match=r"unknown background google.*offline, brt-grijs"):
+        parse_tiles("google")
+
+
+def test_pdok_backgrounds_are_offered_by_name() -> None:
+    town = synthetic_town(n_side=2, n_amenities=8, draws=0)
+    page = render_map(replace(town, tiles="brt-grijs,brt,luchtfoto,osm"))
+    for name in ("brt-grijs", "brt", "luchtfoto", "osm"):
+        assert TILE_SERVICES[name].url in page
+        assert TILE_SERVICES[name].title in page
+    assert "service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/grijs/EPSG:3857" in page
+    none = render_map(replace(town, tiles="none"))
+    assert "service.pdok.nl" not in none and "tile.openstreetmap.org" not in none
+
+
+def test_offline_background_is_embedded(tmp_path: Path) -> None:
+    town = synthetic_town(n_side=2, n_amenities=8, draws=0)
+    lon0, lat0 = Transformer.from_crs(town.plots.crs, 4326, always_xy=True).transform(*ORIGIN)
+    b = read_basemap(_osm_file(tmp_path, lat0, lon0), town.plots.crs)
+    page = render_map(replace(town, tiles="offline,osm", basemap=b))
+    data = _data(page)
+    assert data["basemap"]["lines"]["major"], "streets embedded in the page"
+    assert "Eigen kaart uit de OSM-gegevens (offline)" in page
+
+
+def test_bad_tiles_name_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from sitefinder.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--osm", "x.osm", "--tiles", "satelliet"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "satelliet" in err and "brt-grijs" in err
+
+
+def test_one_default_for_the_backgrounds() -> None:
+    from sitefinder.commands.run import DEFAULT_TILES as CLI_DEFAULT
+    from sitefinder.config import RunConfig
+    from sitefinder.render.basemap import DEFAULT_TILES
+
+    assert CLI_DEFAULT == DEFAULT_TILES == RunConfig.model_fields["map_tiles"].default
