@@ -224,7 +224,11 @@ def worker_baseline(sample: Path, folder: Path, engine_scores: Path) -> dict[str
 
     result = step("dijkstra", dijkstra_all)
     wall = time.perf_counter() - t0
-    eng = pd.read_csv(engine_scores, dtype={"plot_id": str}).set_index("plot_id").loc[plots["plot_id"].astype(str)]
+    eng = (
+        pd.read_csv(engine_scores, dtype={"plot_id": str})
+        .set_index("plot_id")
+        .loc[plots["plot_id"].astype(str)]
+    )
     diffs = []
     for c, d in result.items():
         col = f"dist_{c}_m"
@@ -318,7 +322,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
     for r in results:
         b = r.get("baseline")
         if b is None:
-            print(f"| {r['scale']:g} | not run (scale above --baseline-max-scale, or the engine run failed) |")
+            print(
+                f"| {r['scale']:g} | not run (scale above --baseline-max-scale, or the engine run failed) |"
+            )
             continue
         if "error" in b:
             print(f"| {r['scale']:g} | error: {b['error']} |")
