@@ -5,13 +5,15 @@ with their nodes are cut to an XML file with pyosmium, osmnx builds the graph
 (``graph_from_xml(bidirectional=True, simplify=True, retain_all=True)``), weakly
 connected parts with fewer than ``min_component_nodes`` nodes are dropped and the
 graph is projected. ``WalkNetwork.from_osmnx`` of that graph is the old engine's
-network.
+network. :func:`osmnx_features` reads the tagged features with
+``osmnx.features_from_xml`` from an XML cut of the same objects, as before.
 """
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import osmium
@@ -48,3 +50,31 @@ def osmnx_walk_graph(src: Path, folder: Path, crs: CRS, min_component_nodes: int
     for comp in small:
         graph.remove_nodes_from(comp)
     return ox.project_graph(graph, to_crs=crs)
+
+
+def osmnx_features(src: Path, folder: Path, tag_filter: dict[str, bool | list[str]], crs: CRS) -> Any:
+    """The tagged features as the pre-issue-11 ``load_features`` read them (osmnx from a cut XML)."""
+    from sitefinder.io.osm import _feature_keys, _matches
+    from sitefinder.io.osmpass import scan
+
+    keys = _feature_keys(tag_filter)
+    res = scan(src, is_walkable, lambda tags: _matches(tags, keys))
+    xml = Path(folder) / "features-reference.osm"
+    xml.unlink(missing_ok=True)
+    wanted = {
+        "n": set(res.feature_nodes.tolist()),
+        "w": set(res.feature_ways.tolist()),
+        "r": set(res.feature_relations.tolist()),
+    }
+    with osmium.SimpleWriter(str(xml)) as writer:
+        for obj in osmium.FileProcessor(str(src)):
+            if obj.id in wanted[obj.type_str()]:
+                writer.add(obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        feats = ox.features_from_xml(xml, tags=dict(tag_filter))
+    feats = feats.reset_index()
+    feats["osm_id"] = feats["element"].astype(str) + "/" + feats["id"].astype(str)
+    feats = feats.drop(columns=["element", "id"]).to_crs(crs)
+    feats = feats[~feats.geometry.is_empty & feats.geometry.notna()]
+    return feats.reset_index(drop=True)

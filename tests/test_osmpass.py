@@ -7,12 +7,16 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import CRS
 
+from sitefinder.categories import classify, load_categories
 from sitefinder.io import osm
 from sitefinder.netbuild import EARTH_RADIUS_M, build_network
+from tests.conftest import AMSTERDAM, needs_shared
+from tests.osmnx_reference import osmnx_features
 
 RD = CRS.from_epsg(28992)
 LON0, LAT0 = 5.0, 52.0
@@ -195,3 +199,61 @@ def test_cut_cache_is_verified_and_rebuilt(tmp_path: Path, caplog: pytest.LogCap
         _extract(tmp_path, text)
     assert "reused from cache" not in caplog.text
     np.testing.assert_array_equal(osm.load_walk_ways(ext).ref_ids, [1, 2, 3])
+
+
+def _assert_features_equal_osmnx(src: Path, folder: Path) -> int:
+    registry = load_categories(None)
+    tag_filter = osm.feature_tag_filter(registry.osm_tags())
+    new = osm.load_features(osm.extract(src, tag_filter, folder / "cache"), tag_filter, RD)
+    old = osmnx_features(src, folder, tag_filter, RD).set_index("osm_id")
+    assert sorted(new["osm_id"]) == sorted(old.index)
+    new = new.set_index("osm_id").loc[old.index]
+    assert shapely.equals_exact(new.geometry.to_numpy(), old.geometry.to_numpy(), 1e-9).all()
+    for col in [c for c in old.columns if c != "geometry"]:
+        assert (new[col].fillna("-").astype(str) == old[col].fillna("-").astype(str)).all(), col
+    a_new = classify(new.reset_index(), registry).sort_values("osm_id")[["osm_id", "category"]]
+    a_old = classify(old.reset_index(), registry).sort_values("osm_id")[["osm_id", "category"]]
+    pd.testing.assert_frame_equal(a_new.reset_index(drop=True), a_old.reset_index(drop=True))
+    return len(a_new)
+
+
+@needs_shared
+def test_amsterdam_features_equal_osmnx_features(tmp_path: Path) -> None:
+    assert _assert_features_equal_osmnx(AMSTERDAM, tmp_path) > 100
+
+
+def test_feature_geometries_follow_osmnx_rules(tmp_path: Path) -> None:
+    # Closed ways: amenity -> polygon, highway=residential -> line, area=no -> line; a
+    # multipolygon relation with an untagged outer and inner way; a node shop.
+    sq = [(5.010, 52.010), (5.012, 52.010), (5.012, 52.012), (5.010, 52.012)]
+    hole = [(5.0105, 52.0105), (5.0115, 52.0105), (5.0115, 52.0115), (5.0105, 52.0115)]
+    nodes = {10 + i: (x, y, {}) for i, (x, y) in enumerate(sq)} | {
+        20 + i: (x, y, {}) for i, (x, y) in enumerate(hole)
+    }
+    nodes |= _line_nodes(3) | {5: (5.001, 52.0, {"shop": "supermarket", "name": "Buurtsuper"})}
+    nodes |= {30 + i: (x + 0.01, y, {}) for i, (x, y) in enumerate(sq)}
+    ways = [
+        (1, [1, 2, 3, 1], {"highway": "residential", "name": "Hofje"}),
+        (2, [30, 31, 32, 33, 30], {"amenity": "pharmacy"}),
+        (3, [30, 31, 32, 33, 30], {"leisure": "park", "area": "no"}),
+        (5, [10, 11, 12, 13, 10], {}),
+        (6, [20, 21, 22, 23, 20], {}),
+    ]
+    rel = (
+        '<relation id="7" version="1"><member type="way" ref="5" role="outer"/>'
+        '<member type="way" ref="6" role="inner"/><tag k="type" v="multipolygon"/>'
+        '<tag k="landuse" v="construction"/><tag k="name" v="Bouwterrein"/></relation>'
+    )
+    path = tmp_path / "f.osm"
+    path.write_text(_xml(nodes, ways, rel), encoding="utf-8")
+    _assert_features_equal_osmnx(path, tmp_path)
+    feats = osm.load_features(
+        osm.extract(path, osm.feature_tag_filter(load_categories(None).osm_tags()), tmp_path / "cache"),
+        {},
+        RD,
+    ).set_index("osm_id")
+    assert feats.loc["way/1"].geometry.geom_type == "LineString"
+    assert feats.loc["way/2"].geometry.geom_type == "Polygon"
+    assert feats.loc["way/3"].geometry.geom_type == "LineString"
+    assert len(feats.loc["relation/7"].geometry.interiors) == 1
+    assert feats.loc["node/5", "name"] == "Buurtsuper"

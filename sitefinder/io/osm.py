@@ -5,10 +5,9 @@ One pyosmium pass (:mod:`sitefinder.io.osmpass`) reads the source and keeps, in 
 cache folder keyed by the source's content hash, the tag filter and a schema
 version: the walkable ways with node locations and tags (``walk.npz``, from which
 :mod:`sitefinder.netbuild` makes the network), the buildings
-(``buildings.parquet``) and a small XML file of the tagged features the
-categories, nuisance sources and candidate plots need (``features.osm``, read
-with osmnx once; the projected feature frame is cached as GeoParquet, so a warm
-run reads no XML). Every cache entry is verified on read (schema, sizes, SHA-256)
+(``buildings.parquet``) and the tagged features the categories, nuisance sources
+and candidate plots need (``features.parquet``, geometries built by osmnx's
+rules: :mod:`sitefinder.io.osmfeatures`). No XML is written or parsed again. Every cache entry is verified on read (schema, sizes, SHA-256)
 and rebuilt when it fails.
 """
 
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,9 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Bump when the files of the OSM cut change meaning or layout.
-CUT_SCHEMA = 2
-#: Bump when the cached feature frame changes meaning or layout.
-FEATURES_SCHEMA = 1
+CUT_SCHEMA = 3
 
 OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".xml")
 
@@ -85,7 +81,7 @@ class OsmExtract:
     folder : pathlib.Path
         The cut's cache folder.
     walk_path, features_path, buildings_path : pathlib.Path
-        Walkable ways (``.npz``), tagged features (OSM XML), buildings (GeoParquet, WGS84).
+        Walkable ways (``.npz``), tagged features and buildings (GeoParquet, WGS84).
     bounds : tuple or None
         The file header's bounds (lon/lat), when it has them.
     coverage : shapely.Geometry or None
@@ -199,7 +195,7 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
     digest = sha256_file(src)
     key = digest[:16] + "-" + _short_hash(json.dumps([CUT_SCHEMA, tag_filter], sort_keys=True))
     out_dir = Path(cache_dir) / "osm" / key
-    files = {"walk": "walk.npz", "features": "features.osm", "buildings": "buildings.parquet"}
+    files = {"walk": "walk.npz", "features": "features.parquet", "buildings": "buildings.parquet"}
     meta = read_entry(out_dir, "osm-cut", CUT_SCHEMA)
     if meta is None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -252,8 +248,13 @@ def _cut(
     res = osmpass.scan(src, is_walkable, lambda tags: _matches(tags, keys))
     with atomic_path(out_dir / files["walk"]) as tmp:
         res.walk.save(tmp)
+    from sitefinder.io.osmfeatures import features_frame
+
+    feats = features_frame(res.feature_rows, tag_filter)
     with atomic_path(out_dir / files["features"]) as tmp:
-        osmpass.write_features(src, res, tmp)
+        feats.to_parquet(tmp)
+    stats = res.stats
+    stats["features"] = len(feats)
     buildings = gpd.GeoDataFrame(
         {"osm_id": res.buildings_ids, **res.buildings_tags},
         geometry=shapely.from_wkb(res.buildings_wkb) if res.buildings_wkb else [],
@@ -261,7 +262,6 @@ def _cut(
     )
     with atomic_path(out_dir / files["buildings"]) as tmp:
         buildings.to_parquet(tmp)
-    stats = res.stats
     dropped = stats["walk_ways_dropped"]
     log.info(
         "Cut %s: %d walkable ways kept of %d highway ways (dropped: %s), %d buildings",
@@ -307,57 +307,18 @@ def load_buildings(ext: OsmExtract, crs: CRS) -> gpd.GeoDataFrame:
 def load_features(ext: OsmExtract, tag_filter: dict[str, bool | list[str]], crs: CRS) -> gpd.GeoDataFrame:
     """The cut's tagged features in ``crs``, with an ``osm_id`` column (``node/123``).
 
-    The first run reads ``features.osm`` with osmnx; the projected frame is cached
-    as GeoParquet next to the cut (keyed by the CRS and :data:`FEATURES_SCHEMA`), so
-    later runs read no XML.
+    Built in the pyosmium pass by osmnx's rules (:mod:`sitefinder.io.osmfeatures`)
+    and stored as GeoParquet in the cut, so no run parses XML for them.
     """
     import geopandas as gpd
-    from pyproj import CRS as _CRS
 
-    crs_s = _CRS.from_user_input(crs).to_string()
-    folder = ext.folder / f"features-{_short_hash(json.dumps([FEATURES_SCHEMA, crs_s]))}"
-    name = "features.parquet"
-    meta = read_entry(folder, "osm-features", FEATURES_SCHEMA)
-    if meta is not None:
-        try:
-            feats = gpd.read_parquet(folder / name)
-        except (OSError, ValueError) as exc:
-            log.warning("Feature cache %s unreadable (%s); reading the OSM features again", folder, exc)
-        else:
-            log.info("Read %d tagged OSM features from cache %s", len(feats), folder)
-            return feats
-    feats = _features_from_xml(ext, tag_filter, crs)
-    try:
-        with atomic_path(folder / name) as tmp:
-            feats.to_parquet(tmp)
-        write_entry(folder, "osm-features", FEATURES_SCHEMA, [name], {"crs": crs_s, "rows": len(feats)})
-    except (OSError, ValueError, TypeError) as exc:
-        log.warning("OSM features not cached: cannot write %s (%s)", folder, exc)
-    return feats
-
-
-def _features_from_xml(
-    ext: OsmExtract, tag_filter: dict[str, bool | list[str]], crs: CRS
-) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-    import osmnx as ox
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            feats = ox.features_from_xml(ext.features_path, tags=dict(tag_filter))
-    except ox._errors.InsufficientResponseError:
+    feats = gpd.read_parquet(ext.features_path)
+    if len(feats) == 0:
         log.warning("OSM file %s: no tagged features found", ext.source)
         return gpd.GeoDataFrame({"osm_id": []}, geometry=[], crs=crs)
-    feats = feats.reset_index()
-    feats["osm_id"] = feats["element"].astype(str) + "/" + feats["id"].astype(str)
-    feats = feats.drop(columns=["element", "id"]).to_crs(crs)
+    feats = feats.to_crs(crs)
     feats = feats[~feats.geometry.is_empty & feats.geometry.notna()]
-    # Tag values are strings; osmnx leaves the odd list (a repeated key) or number.
-    for col in feats.columns:
-        if col != "geometry" and feats[col].dtype == object:
-            feats[col] = feats[col].map(lambda v: v if v is None or isinstance(v, str) else str(v))
-    log.info("Read %d tagged OSM features from %s", len(feats), ext.source.name)
+    log.info("Read %d tagged OSM features of %s", len(feats), ext.source.name)
     return feats.reset_index(drop=True)
 
 

@@ -10,9 +10,10 @@ over the id range):
   and the way tags a mobility filter needs (:data:`WAY_TAG_KEYS`);
 * tagged nodes that may lie on the walking network (kerbs, crossings, barriers:
   :data:`NODE_TAG_KEYS`);
-* the ids of the tagged objects that categories, nuisance sources, noise lines
-  and candidate plots need, with the nodes and member ways they reference, so
-  that a second, filtered pass can write them to a small XML file;
+* the tagged objects that categories, nuisance sources, noise lines and candidate
+  plots need, with their geometries built as osmnx builds them
+  (:mod:`sitefinder.io.osmfeatures`; multipolygon members that are no feature
+  themselves are read in a second pass, only when there are any);
 * ``building=*`` polygons (closed ways and multipolygon relations) with their
   height tags (:data:`BUILDING_TAG_KEYS`);
 * the area the data covers: the file header's bounds when present, else the
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import shapely
+
+from sitefinder.io import osmfeatures
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,7 @@ class PassResult:
     feature_nodes: np.ndarray
     feature_ways: np.ndarray
     feature_relations: np.ndarray
+    feature_rows: list[tuple[str, int, dict[str, str], Any]]
     buildings_wkb: list[bytes]
     buildings_ids: list[str]
     buildings_tags: dict[str, list[str | None]]
@@ -205,6 +209,9 @@ def scan(
     f_rels = array("q")
     rel_member_ways = array("q")
     rel_member_nodes = array("q")
+    f_rows: list[tuple[str, int, dict[str, str], Any]] = []
+    f_way_geoms: dict[int, Any] = {}
+    f_rel_rows: list[tuple[int, dict[str, str], list[tuple[str, int, str]]]] = []
     b_wkb: list[bytes] = []
     b_ids: list[str] = []
     b_tags: dict[str, list[str | None]] = {k: [] for k in BUILDING_TAG_KEYS}
@@ -232,6 +239,15 @@ def scan(
             if len(tags):
                 if feature_match(tags):
                     f_nodes.append(obj.id)
+                    loc = obj.location
+                    f_rows.append(
+                        (
+                            "node",
+                            obj.id,
+                            {t.k: t.v for t in tags},
+                            shapely.Point(loc.lon, loc.lat) if loc.valid() else None,
+                        )
+                    )
                 vals = tuple(str(tags.get(k, "")) for k in NODE_TAG_KEYS)
                 if any(vals):
                     tagged_nodes[obj.id] = vals
@@ -263,15 +279,24 @@ def scan(
             if feature_match(tags):
                 f_ways.append(obj.id)
                 f_way_refs.extend(nd.ref for nd in obj.nodes)
+                wtags = {t.k: t.v for t in tags}
+                refs = obj.nodes
+                closed = len(refs) > 0 and refs[0].ref == refs[len(refs) - 1].ref
+                coords = [(nd.location.lon, nd.location.lat) if nd.location.valid() else None for nd in refs]
+                geom = osmfeatures.way_geometry(coords, osmfeatures.way_is_polygon(closed, wtags))
+                f_way_geoms[obj.id] = geom
+                f_rows.append(("way", obj.id, wtags, geom))
         elif isinstance(obj, osmium.osm.Relation):
             tags = obj.tags
             if tags.get("type") == "multipolygon" and feature_match(tags):
                 f_rels.append(obj.id)
-                for m in obj.members:
-                    if m.type == "w":
-                        rel_member_ways.append(m.ref)
-                    elif m.type == "n":
-                        rel_member_nodes.append(m.ref)
+                members = [(m.type, m.ref, m.role) for m in obj.members]
+                for mtype, ref, _ in members:
+                    if mtype == "w":
+                        rel_member_ways.append(ref)
+                    elif mtype == "n":
+                        rel_member_nodes.append(ref)
+                f_rel_rows.append((obj.id, {t.k: t.v for t in tags}, members))
         elif isinstance(obj, osmium.osm.Area):
             tags = obj.tags
             try:
@@ -302,7 +327,11 @@ def scan(
     )
     del tagged_nodes
     feature_ways = np.union1d(np.array(f_ways, dtype=np.int64), np.array(rel_member_ways, dtype=np.int64))
-    extra_refs = _member_way_refs(src, np.setdiff1d(rel_member_ways, f_ways))
+    extra_refs, extra_geoms = _member_ways(src, np.setdiff1d(rel_member_ways, f_ways))
+    way_geoms = {**extra_geoms, **f_way_geoms}
+    for rid, rtags, members in f_rel_rows:
+        f_rows.append(("relation", rid, rtags, osmfeatures.relation_geometry(members, way_geoms)))
+    del way_geoms, f_way_geoms
     feature_nodes = np.unique(
         np.concatenate(
             [
@@ -334,6 +363,7 @@ def scan(
         feature_nodes=feature_nodes,
         feature_ways=feature_ways,
         feature_relations=np.array(f_rels, dtype=np.int64),
+        feature_rows=f_rows,
         buildings_wkb=b_wkb,
         buildings_ids=b_ids,
         buildings_tags=b_tags,
@@ -343,40 +373,30 @@ def scan(
     )
 
 
-def _member_way_refs(src: Path, ways: np.ndarray) -> np.ndarray:
-    """Node ids of the given ways (multipolygon members that are no feature themselves)."""
+def _member_ways(src: Path, ways: np.ndarray) -> tuple[np.ndarray, dict[int, Any]]:
+    """Node ids and geometries of the given ways, in a second pass (only when there are any).
+
+    These are multipolygon members that are no feature themselves.
+    """
     if len(ways) == 0:
-        return np.empty(0, np.int64)
+        return np.empty(0, np.int64), {}
     import osmium
 
     refs = array("q")
+    geoms: dict[int, Any] = {}
     wanted = set(ways.tolist())
-    for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
+    for way in osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY).with_locations():
         if isinstance(way, osmium.osm.Way) and way.id in wanted:
-            refs.extend(nd.ref for nd in way.nodes)
-    return np.array(refs, dtype=np.int64)
+            nodes = way.nodes
+            refs.extend(nd.ref for nd in nodes)
+            closed = len(nodes) > 0 and nodes[0].ref == nodes[len(nodes) - 1].ref
+            coords = [(nd.location.lon, nd.location.lat) if nd.location.valid() else None for nd in nodes]
+            wtags = {t.k: t.v for t in way.tags}
+            geoms[way.id] = osmfeatures.way_geometry(coords, osmfeatures.way_is_polygon(closed, wtags))
+    return np.array(refs, dtype=np.int64), geoms
 
 
 def _coverage(header_bounds: tuple[float, float, float, float] | None, hull: _Hull | None) -> Any:
     if header_bounds is not None:
         return shapely.box(*header_bounds)
     return None if hull is None else hull.result()
-
-
-def write_features(src: Path, res: PassResult, out: Path) -> None:
-    """Write the feature objects found by :func:`scan` (with their nodes) to OSM XML ``out``.
-
-    Membership is tested against Python sets of the wanted ids (memory in proportion to
-    the ids kept; libosmium's id filters allocate bitmaps over the whole id range).
-    """
-    import osmium
-
-    wanted = {
-        "n": set(res.feature_nodes.tolist()),
-        "w": set(res.feature_ways.tolist()),
-        "r": set(res.feature_relations.tolist()),
-    }
-    with osmium.SimpleWriter(str(out)) as writer:
-        for obj in osmium.FileProcessor(str(src)):
-            if obj.id in wanted[obj.type_str()]:
-                writer.add(obj)
