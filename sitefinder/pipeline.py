@@ -214,6 +214,7 @@ def load(
             cfg.noise_resolution_m,
             cache_dir=cfg.cache_dir,
             osm_sha256=ext.sha256,
+            buildings=buildings,
         )
     if noise is not None:
         sources["noise"] = noise.provenance
@@ -248,14 +249,20 @@ def model_noise(
     resolution_m: float,
     cache_dir: Path | None = None,
     osm_sha256: str | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
 ) -> NoiseGrid | None:
     """Model road and rail Lden from the OSM lines when no official noise map is given.
+
+    ``buildings`` (OSM building polygons with their tag columns, as
+    :func:`sitefinder.io.osm.load_buildings` gives them) screen the noise; their
+    heights follow :func:`sitefinder.noisemodel.buildings.building_heights`.
 
     With ``cache_dir``, the grid is cached under a key of everything that shapes it
     (:mod:`sitefinder.gridcache`: the OSM source, the source lines, bounds, CRS,
     parameters and the model's code).
     """
     from sitefinder.noisemodel import NoiseModelParams, model_lden, noise_sources_from_osm
+    from sitefinder.noisemodel.buildings import building_heights
 
     params = NoiseModelParams(resolution_m=resolution_m)
     lines = features[features.geom_type.isin(["LineString", "MultiLineString"])]
@@ -263,29 +270,46 @@ def model_noise(
     if len(sources) == 0:
         log.warning("No roads or railways to model noise from; running without a noise layer")
         return None
+    screens = None
+    if buildings is not None and "building" in buildings.columns:
+        polys = buildings[
+            buildings["building"].notna() & buildings.geom_type.isin(["Polygon", "MultiPolygon"])
+        ]
+        screens = building_heights(polys)
+    buildings = screens
     t0 = time.perf_counter()
     if cache_dir is None:
-        grid = model_lden(sources, bounds, crs, params)
+        grid = model_lden(sources, bounds, crs, params, buildings=buildings)
     else:
         from pyproj import CRS
 
         from sitefinder.gridcache import cached_grid, grid_key
 
         cols = [c for c in sources.columns if c != "geometry"]
+        screens = b""
+        if buildings is not None and len(buildings):
+            screens = (
+                b"".join(shapely.to_wkb(buildings.geometry.to_numpy()).tolist())
+                + buildings["height_m"].to_numpy().tobytes()
+            )
         key = grid_key(
             osm_sha256,
             b"".join(shapely.to_wkb(sources.geometry.to_numpy()).tolist()),
             sources[cols].to_json(orient="split", double_precision=15),
+            screens,
             list(bounds),
             CRS.from_user_input(crs).to_string(),
             params.model_dump(mode="json"),
         )
-        grid, hit = cached_grid(cache_dir, key, lambda: model_lden(sources, bounds, crs, params))
+        grid, hit = cached_grid(
+            cache_dir, key, lambda: model_lden(sources, bounds, crs, params, buildings=buildings)
+        )
         if hit:
             return grid
     log.info(
-        "Modelled road and rail noise (indicative, no screening by buildings) from %d line sources "
+        "Modelled road and rail noise (indicative; screened by %d buildings) from %d line sources "
         "on %d x %d cells in %.1f s",
+        0 if buildings is None else len(buildings),
         len(sources),
         grid.shape[0],
         grid.shape[1],

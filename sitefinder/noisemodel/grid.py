@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -27,6 +29,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from sitefinder.datatypes import NoiseGrid
 from sitefinder.errors import CRSError, DataValidationError
+from sitefinder.noisemodel.buildings import height_raster
 from sitefinder.noisemodel.cnossos_tables import EXACT_MIDBAND_HZ
 from sitefinder.noisemodel.emission import (
     rail_reference_spectrum,
@@ -34,6 +37,7 @@ from sitefinder.noisemodel.emission import (
 )
 from sitefinder.noisemodel.params import PERIOD_HOURS, PERIOD_PENALTY_DB, PERIODS, NoiseModelParams
 from sitefinder.noisemodel.propagation import air_absorption_db_per_km, attenuation_kernel
+from sitefinder.noisemodel.screening import PathSetup, screening_ratio
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,11 @@ METHOD = (
     "traffic per OSM class; rail from TSI pass-by levels; point-source propagation "
     "(divergence, ISO 9613-1 air absorption, CNOSSOS-EU flat-ground attenuation in homogeneous "
     "and favourable conditions) by FFT convolution; no screening, no reflections"
+)
+SCREENING_METHOD = (
+    "screening by buildings: CNOSSOS-EU diffraction over the edge of largest path difference per "
+    "azimuth sector (16) and distance ring, heights from OSM height / building:levels x 3 m / default "
+    "per building type; receivers inside buildings have no value"
 )
 REQUIRED_COLUMNS = ("kind", "lw_day", "lw_evening", "lw_night")
 _MAX_CELLS = 400_000_000
@@ -148,6 +157,49 @@ def _grid_frame(bounds: tuple[float, float, float, float], res: float) -> tuple[
     return Affine(res, 0.0, x0, 0.0, -res, y1), rows, cols
 
 
+#: Working memory of the model per cell (bytes): the padded grid holds the power grids and
+#: their FFTs; the valid grid the energies and, with screening, the per-ring factors.
+_BYTES_PER_PADDED_CELL = 56
+_BYTES_PER_VALID_CELL = 40
+_BYTES_PER_SCREENED_CELL = 110
+
+
+def available_memory_bytes() -> int:
+    """Memory the model may use: ``MemAvailable`` of /proc/meminfo, else total physical memory."""
+    try:
+        with Path("/proc/meminfo").open(encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 * 1024**3
+
+
+def memory_needed_bytes(rows: int, cols: int, pad: int, screening: bool) -> int:
+    """Estimated peak working memory of :func:`model_lden` for a grid (bytes)."""
+    padded = (rows + 2 * pad) * (cols + 2 * pad)
+    valid = rows * cols
+    per_valid = _BYTES_PER_VALID_CELL + (_BYTES_PER_SCREENED_CELL if screening else 0)
+    return padded * _BYTES_PER_PADDED_CELL + valid * per_valid
+
+
+def _check_memory(rows: int, cols: int, pad: int, res: float, screening: bool) -> None:
+    need = memory_needed_bytes(rows, cols, pad, screening)
+    have = available_memory_bytes()
+    if need > have:
+        msg = (
+            f"modelled noise grid of {cols * res / 1000:.1f} x {rows * res / 1000:.1f} km at {res:g} m "
+            f"({rows:,} x {cols:,} cells, plus a {pad * res / 1000:g} km margin) needs about "
+            f"{need / 1024**3:.1f} GB of memory and {have / 1024**3:.1f} GB is available; "
+            "use a coarser noise resolution or a smaller area"
+        )
+        raise DataValidationError(msg)
+
+
 def _check_sources(sources: gpd.GeoDataFrame, crs: CRS) -> None:
     if not isinstance(sources, gpd.GeoDataFrame):
         msg = f"noise sources must be a GeoDataFrame, got {type(sources).__name__}"
@@ -196,6 +248,7 @@ def model_lden(
     crs: Any,
     params: NoiseModelParams | None = None,
     *,
+    buildings: gpd.GeoDataFrame | None = None,
     workers: int = -1,
 ) -> NoiseGrid:
     """Model Lden (and Lnight) of road and rail traffic on a regular grid.
@@ -214,6 +267,12 @@ def model_lden(
         Projected CRS of the grid; ``sources`` must be in it.
     params : NoiseModelParams, optional
         Model parameters; defaults to ``NoiseModelParams()``.
+    buildings : geopandas.GeoDataFrame, optional
+        Screening buildings with ``height_m`` (see
+        :func:`~sitefinder.noisemodel.buildings.building_heights`) in ``crs``.
+        When given, paths they block get the CNOSSOS-EU diffraction attenuation
+        (fast sector method, :func:`~sitefinder.noisemodel.screening.screening_ratio`)
+        and cells inside buildings are NaN (no receivers there).
     workers : int
         Threads for the FFTs (``scipy.fft`` ``workers``); -1, the default, uses
         all CPUs.
@@ -246,6 +305,7 @@ def model_lden(
     res = params.resolution_m
     transform, rows, cols = _grid_frame(bounds, res)
     pad = math.ceil(params.max_distance_m / res)
+    _check_memory(rows, cols, pad, res, buildings is not None and len(buildings) > 0)
     prow, pcol = rows + 2 * pad, cols + 2 * pad
     x0 = transform.c - pad * res
     y0 = transform.f + pad * res
@@ -265,8 +325,16 @@ def model_lden(
     p_fav = np.array(params.favourable)
     mix = {"favourable": p_fav, "homogeneous": 1 - p_fav}
     night = np.array([0.0, 0.0, 1.0])
-    acc: dict[str, np.ndarray] = {}
+    energy: dict[str, np.ndarray] = {}
     n_samples = 0
+    heights_pad = None
+    screened_stats: dict[str, Any] = {}
+    screen_power: np.ndarray | None = None
+    screen_total = np.zeros(3)
+    screen_setup: tuple[np.ndarray, float, np.ndarray, np.ndarray] | None = None
+    if buildings is not None and len(buildings):
+        pad_transform = Affine(res, 0.0, x0, 0.0, -res, y0)
+        heights_pad = height_raster(buildings, pad_transform, (prow, pcol))
     for kind, spectrum, z_s in (
         ("road", road_reference_spectrum(), params.road_source_height_m),
         ("rail", rail_reference_spectrum(), params.rail_source_height_m),
@@ -280,6 +348,8 @@ def model_lden(
         splat = _Splat(xy, x0, y0, res, (prow, pcol))
         lw = part[["lw_day", "lw_evening", "lw_night"]].to_numpy(dtype=float)
         power = 10 ** (lw / 10)  # pW/m per period, (n_sources, 3)
+        acc: dict[str, np.ndarray] = {}
+        kernels: dict[str, np.ndarray] = {}
         for cond, prob in mix.items():
             kernel = attenuation_kernel(
                 res,
@@ -291,6 +361,8 @@ def model_lden(
                 favourable=cond == "favourable",
                 alpha_db_per_m=alpha,
             )
+            if heights_pad is not None:
+                kernels[cond] = kernel
             k_hat = scipy.fft.rfft2(kernel, s=fshape, workers=workers)
             for name, weights in (("lden", den_w * prob), ("lnight", night * prob)):
                 if not weights.any():
@@ -303,9 +375,52 @@ def model_lden(
                 else:
                     acc[name] = e_hat
             del k_hat
+        kind_energy = {
+            name: _valid_energy(hat, fshape, pad, rows, cols, workers) for name, hat in acc.items()
+        }
+        del acc
+        if heights_pad is not None:
+            den_power = splat.deposit((power @ den_w)[idx] * length)
+            screen_power = den_power if screen_power is None else screen_power + den_power
+            screen_total = screen_total + power.sum(axis=0) * den_w
+            if screen_setup is None:
+                screen_setup = (spectrum, z_s, kernels["favourable"], kernels["homogeneous"])
+        for name, e in kind_energy.items():
+            energy[name] = energy[name] + e if name in energy else e
 
-    lden = _to_level(acc.get("lden"), fshape, pad, rows, cols, params.floor_db, workers)
-    lnight = _to_level(acc.get("lnight"), fshape, pad, rows, cols, params.floor_db, workers)
+    if heights_pad is not None and screen_power is not None and screen_setup is not None:
+        # One screening factor for all sources, with the geometry and spectrum of the first kind
+        # (road when there is road traffic) and the Lden share of favourable conditions.
+        spectrum, z_s, k_fav, k_hom = screen_setup
+        p_den = float((screen_total * p_fav).sum() / screen_total.sum()) if screen_total.sum() > 0 else 0.5
+        setup = PathSetup(spectrum, z_s, params.receiver_height_m, params.ground_factor, p_den, alpha)
+        t_scr = time.perf_counter()
+        ratio = screening_ratio(
+            screen_power,
+            p_den * k_fav + (1 - p_den) * k_hom,
+            heights_pad,
+            pad,
+            rows,
+            cols,
+            res,
+            params.max_distance_m,
+            setup,
+            workers=workers,
+        )
+        screened_stats = {
+            "seconds": round(time.perf_counter() - t_scr, 2),
+            "median_attenuation_db": round(float(np.median(-10 * np.log10(np.maximum(ratio, 1e-12)))), 2),
+        }
+        energy = {name: e * ratio for name, e in energy.items()}
+
+    lden = _to_level(energy.get("lden"), rows, cols, params.floor_db)
+    lnight = _to_level(energy.get("lnight"), rows, cols, params.floor_db)
+    n_inside = 0
+    if heights_pad is not None:
+        inside = heights_pad[pad : pad + rows, pad : pad + cols] > 0
+        n_inside = int(inside.sum())
+        lden[inside] = np.nan
+        lnight[inside] = np.nan
     elapsed = time.perf_counter() - t_start
     log.info(
         "Modelled Lden on %d x %d cells of %g m (%s) from %d sources (%d samples) in %.1f s; "
@@ -317,8 +432,8 @@ def model_lden(
         len(sources),
         n_samples,
         elapsed,
-        float(lden.min()),
-        float(lden.max()),
+        float(np.nanmin(lden)) if np.isfinite(lden).any() else float("nan"),
+        float(np.nanmax(lden)) if np.isfinite(lden).any() else float("nan"),
     )
     provenance = {
         "method": METHOD,
@@ -328,6 +443,16 @@ def model_lden(
         "n_road_sources": int((sources["kind"] == "road").sum()) if len(sources) else 0,
         "n_rail_sources": int((sources["kind"] == "rail").sum()) if len(sources) else 0,
         "floor_db": params.floor_db,
+        "screening": (
+            {
+                "method": SCREENING_METHOD,
+                "n_buildings": len(buildings) if buildings is not None else 0,
+                "cells_inside_buildings": n_inside,
+                **screened_stats,
+            }
+            if heights_pad is not None
+            else None
+        ),
     }
     return NoiseGrid(
         lden=lden,
@@ -339,20 +464,18 @@ def model_lden(
     )
 
 
-def _to_level(
-    spectrum_hat: np.ndarray | None,
-    fshape: tuple[int, int],
-    pad: int,
-    rows: int,
-    cols: int,
-    floor_db: float,
-    workers: int,
+def _valid_energy(
+    spectrum_hat: np.ndarray, fshape: tuple[int, int], pad: int, rows: int, cols: int, workers: int
 ) -> np.ndarray:
-    """Inverse FFT, cut out the valid grid, energy -> dB, clip at the floor."""
-    if spectrum_hat is None:
-        return np.full((rows, cols), floor_db, dtype=np.float32)
+    """Inverse FFT and cut out the valid grid (received energy, pW/m²)."""
     energy = scipy.fft.irfft2(spectrum_hat, s=fshape, workers=workers)
-    valid = energy[2 * pad : 2 * pad + rows, 2 * pad : 2 * pad + cols]
+    return np.asarray(energy[2 * pad : 2 * pad + rows, 2 * pad : 2 * pad + cols])
+
+
+def _to_level(energy: np.ndarray | None, rows: int, cols: int, floor_db: float) -> np.ndarray:
+    """Energy -> dB, clipped at the floor; the floor where there is no energy."""
+    if energy is None:
+        return np.full((rows, cols), floor_db, dtype=np.float32)
     floor = 10 ** (floor_db / 10)
-    level = 10 * np.log10(np.maximum(valid, floor))
+    level = 10 * np.log10(np.maximum(energy, floor))
     return level.astype(np.float32)

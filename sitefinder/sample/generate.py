@@ -26,6 +26,7 @@ import shapely
 
 from sitefinder.errors import ConfigError
 from sitefinder.sample.amenities import Placer, facility_counts
+from sitefinder.sample.buildings import block_buildings
 from sitefinder.sample.cells import Lattice
 from sitefinder.sample.crossings import motorway_policy, plot_policy, rail_policy, water_policy
 from sitefinder.sample.geometry import (
@@ -196,7 +197,7 @@ def _deformation(plan: Plan, rng: np.random.Generator) -> Deformation:
 
 
 def _land_features(plan: Plan, lattices: list[Lattice], plots: list[Plot], inhabitants: int) -> list[Feature]:
-    """Water, land use, parks, business buildings, plots' land use, place and boundary."""
+    """Water, land use, parks, plots' land use, place and boundary (buildings: sample.buildings)."""
     feats: list[Feature] = []
     for c in plan.canals:
         feats.append(Feature("polygon", c.ring(), {"natural": "water", "water": "canal", "name": c.name}))
@@ -212,10 +213,6 @@ def _land_features(plan: Plan, lattices: list[Lattice], plots: list[Plot], inhab
             feats.append(Feature("polygon", inner, {"leisure": "park", "name": cell.name}))
         elif cell.kind == "business":
             feats.append(Feature("polygon", inner, {"landuse": "industrial", "name": cell.name}))
-            for i, j in lat.free_blocks():
-                feats.append(
-                    Feature("polygon", lat.block_rect(i, j, 0.2, 0.2, 0.8, 0.8), {"building": "industrial"})
-                )
         elif cell.kind == "centre":
             sx, sy, _ = plan.stations[0]
             x0, y0, x1, y1 = cell.inner(45.0)
@@ -355,7 +352,8 @@ def generate_sample(out_dir: Path, seed: int = 42, scale: float = 1.0) -> Sample
     builder = OsmBuilder()
     builder.add_network(net)
     builder.add_network(_rail_network(plan))
-    for feat in [*_land_features(plan, lattices, plots, n_inhabitants), *placer.features, *transport]:
+    land = _land_features(plan, lattices, plots, n_inhabitants)
+    for feat in [*land, *placer.features, *transport, *block_buildings(lattices)]:
         builder.add(feat)
 
     origin = np.round(np.array(RD_CENTRE) - 0.5 * np.array([plan.width, plan.height]), -2)

@@ -1,0 +1,636 @@
+"""Screening by buildings: a fast raster method and an exact per-cell ray version to check it.
+
+Where buildings block the line of sight between a source and a receiver, the
+path gets the CNOSSOS-EU diffraction attenuation ``A_dif`` (Directive
+2002/49/EC Annex II 2.5.7, as amended by (EU) 2021/1226) instead of the ground
+attenuation ``A_ground``; ``A_dif = min(25, Δdif(S,R)) + Δground(S,O) + Δground(O,R)``.
+
+Fast method (:func:`screening_ratio`)
+    The unscreened energy comes from the FFT model as before. Around each
+    receiver the source offsets are split into ``K`` azimuth sectors and a few
+    distance rings; the energy from each (sector, ring) is a convolution of the
+    power grid with that part of the kernel (shift-and-add, overlap-add or FFT
+    by size). Along the centre line of each sector the building-height raster
+    is read at steps out to :data:`PROFILE_REACH_M`; for a source at the ring's
+    representative distances (three rays per sector, two distances per ring)
+    the highest edges seen from the receiver and from the source give the path
+    difference δ and edge spacing ``e``, and the screening factor
+    ``F = T_screened / T`` (tables over δ per ring and ``e``, band-weighted with
+    the source spectrum). The cell's energy is scaled by ``Σ Q_kj F_kj / Σ Q_kj``.
+    Simplifications: straight rays in both conditions, the ground terms of the
+    diffracted path at their lower bound ``-3 (1 - G)`` each, ``e`` rounded
+    down to a table bin, one factor per (sector, ring).
+Exact version (:func:`exact_levels`)
+    For chosen receiver cells, every source sample point separately: the
+    height profile along the straight path read every half cell, the edges of
+    largest elevation seen from the receiver and from the source (two edges
+    with C″ when they differ), full ``A_dif`` per band with both ground terms,
+    curved rays in favourable conditions. Slow (seconds per cell); for checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from sitefinder.noisemodel.cnossos_tables import OCTAVE_BANDS_HZ
+from sitefinder.noisemodel.diffraction import MAX_DIFFRACTION_DB, ray_radius
+from sitefinder.noisemodel.propagation import SPEED_OF_SOUND, ground_terms, transfer
+
+log = logging.getLogger(__name__)
+
+#: Buildings farther than this along a sector's centre line are not read (m).
+PROFILE_REACH_M = 350.0
+#: Outer edges of the distance rings of the fast method (m); the last ring runs to max_distance.
+RING_EDGES_M = (20.0, 50.0, 130.0, 350.0)
+#: Number of azimuth sectors of the fast method.
+SECTORS = 16
+#: Rays read per sector (their screening factors are averaged).
+SUBRAYS = 3
+#: Edge spacings (m) of the fast method's tables; a spacing is rounded down to one of them.
+EDGE_BINS_M = (0.0, 3.0, 8.0, 20.0)
+
+
+@dataclass(frozen=True)
+class PathSetup:
+    """What the screening needs to know about one source kind and the propagation."""
+
+    spectrum: np.ndarray
+    z_s: float
+    z_r: float
+    ground_factor: float
+    p_favourable: float
+    alpha_db_per_m: np.ndarray | None
+
+
+def _lam() -> np.ndarray:
+    return np.asarray(SPEED_OF_SOUND / OCTAVE_BANDS_HZ)
+
+
+def _dif(delta: np.ndarray, e: np.ndarray | float = 0.0) -> np.ndarray:
+    """Δdif per band for path differences ``delta`` (..., 1) and edge spacing ``e``; ``C_h = 1``."""
+    lam = _lam()
+    e_arr = np.asarray(e, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = (5 * lam / np.where(e_arr > 0, e_arr, np.inf)) ** 2
+        c2 = np.where(e_arr > 0, (1 + q) / (1 / 3 + q), 1.0)
+    x = 40.0 / lam * c2 * delta
+    return np.asarray(np.where(x >= -2.0, 10 * np.log10(np.maximum(3.0 + x, 1e-12)), 0.0))
+
+
+#: Log10 grids of the fast method's tables: path difference δ (m) and the extra path
+#: difference of the image receiver, δ' - δ (m).
+_LOG_DELTA = np.linspace(-4.0, 3.0, 71)
+_LOG_EXTRA = np.linspace(-4.0, 3.0, 36)
+
+
+def _screened_transfer_table(ring_rho: float, setup: PathSetup, e_m: float = 0.0) -> np.ndarray:
+    """``F(δ, δ' - δ) = T_screened / T`` at distance ``ring_rho`` and edge spacing ``e_m``.
+
+    ``A_dif = min(25, Δdif(δ)) + Δground(S,O) + Δground(O,R)`` per band, with
+    ``A_ground(S,O) = A_ground(O,R) = -3 (1 - G)`` (their lower bound), the image
+    source on the source (the road source is 5 cm above the ground, so
+    ``Δground(S,O) = A_ground(S,O)``) and the image receiver ``R'`` giving
+    ``Δground(O,R)`` from ``Δdif(δ') - Δdif(δ)``. Shape ``(len(_LOG_DELTA), len(_LOG_EXTRA))``.
+    """
+    d = math.hypot(ring_rho, setup.z_r - setup.z_s)
+    a_div = 20 * math.log10(d) + 11.0
+    a_atm = setup.alpha_db_per_m * d if setup.alpha_db_per_m is not None else 0.0
+    g_min = -3.0 * (1.0 - setup.ground_factor)
+    delta = (10**_LOG_DELTA)[:, None, None]
+    extra = (10**_LOG_EXTRA)[None, :, None]
+    d_sr = _dif(delta, e_m)
+    d_srp = _dif(delta + extra, e_m)
+    dg_or = -20 * np.log10(1 + (10 ** (-g_min / 20) - 1) * 10 ** (-(d_srp - d_sr) / 20))
+    a_dif = np.minimum(d_sr, MAX_DIFFRACTION_DB) + g_min + dg_or
+    t_scr = (setup.spectrum * 10 ** (-(a_div + a_atm + a_dif) / 10)).sum(axis=2)
+    t_free = 0.0
+    for fav, prob in ((True, setup.p_favourable), (False, 1 - setup.p_favourable)):
+        t_free += prob * float(
+            transfer(
+                np.array([ring_rho]),
+                setup.spectrum,
+                z_s=setup.z_s,
+                z_r=setup.z_r,
+                ground_factor=setup.ground_factor,
+                favourable=fav,
+                alpha_db_per_m=setup.alpha_db_per_m,
+            )[0]
+        )
+    return np.asarray(np.minimum(t_scr / t_free, 1.0), dtype=np.float32)
+
+
+def _lookup(table: np.ndarray, delta: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of a :func:`_screened_transfer_table` in log δ and log (δ' - δ)."""
+
+    def frac(x: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = (np.log10(np.maximum(x, 1e-12)) - grid[0]) / (grid[1] - grid[0])
+        pos = np.clip(pos, 0.0, len(grid) - 1.000001)
+        i = pos.astype(np.intp)
+        return i, (pos - i).astype(np.float32)
+
+    i, fi = frac(delta, _LOG_DELTA)
+    j, fj = frac(extra, _LOG_EXTRA)
+    top = table[i, j] * (1 - fj) + table[i, j + 1] * fj
+    bottom = table[i + 1, j] * (1 - fj) + table[i + 1, j + 1] * fj
+    return np.asarray(top * (1 - fi) + bottom * fi)
+
+
+def _profile_steps(res: float) -> np.ndarray:
+    """Distances (m) at which a sector's centre line is read: every cell near, sparser far."""
+    near = np.arange(res, 50.0 + 1e-9, res)
+    mid = np.arange(near[-1] + 2 * res, 130.0 + 1e-9, 2 * res)
+    far = np.arange(mid[-1] + 4 * res, PROFILE_REACH_M + 1e-9, 4 * res)
+    return np.concatenate([near, mid, far])
+
+
+def _sector_ring_masks(p: int, res: float, max_distance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per kernel cell: sector index, ring index (-1 for the centre cell) and distance (m).
+
+    Kernel cell ``(a, b)`` (row, col from the centre) multiplies the power at
+    the source offset ``dx = -b res``, ``dy = a res`` (convolution, rows down).
+    """
+    ij = np.arange(-p, p + 1, dtype=float)
+    a, b = np.meshgrid(ij, ij, indexing="ij")
+    dx, dy = -b * res, a * res
+    r = np.hypot(dx, dy)
+    phi = np.arctan2(dy, dx)
+    sector = np.floor((phi + math.pi) / (2 * math.pi / SECTORS)).astype(np.intp) % SECTORS
+    edges = np.array([*[e for e in RING_EDGES_M if e < max_distance], np.inf])
+    ring = np.searchsorted(edges, r, side="right")
+    ring[r < 0.75 * res] = -1
+    return sector, ring, r
+
+
+def _ring_bounds(j: int, res: float, max_distance: float) -> tuple[float, float]:
+    """Inner and outer distance of ring ``j`` (m)."""
+    edges = [0.75 * res, *[e for e in RING_EDGES_M if e < max_distance], max_distance]
+    return (max(edges[j], res), edges[j + 1])
+
+
+def _ring_rhos(j: int, res: float, max_distance: float) -> tuple[float, float]:
+    """The distances of ring ``j`` at which the screening tables are made: its two ends."""
+    return _ring_bounds(j, res, max_distance)
+
+
+class _BuildingCells:
+    """Building cells near the valid grid, to find the receivers whose ray meets one at an offset."""
+
+    def __init__(self, heights_pad: np.ndarray, pad: int, rows: int, cols: int, reach: int) -> None:
+        lo_r, lo_c = max(pad - reach, 0), max(pad - reach, 0)
+        window = heights_pad[lo_r : pad + rows + reach, lo_c : pad + cols + reach]
+        r, c = np.nonzero(window)
+        self.r = (r + lo_r - pad).astype(np.int32)  # in valid-grid coordinates
+        self.c = (c + lo_c - pad).astype(np.int32)
+        self.h = window[r, c].astype(np.float32)
+        self.rows, self.cols = rows, cols
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def at(self, dr: int, dc: int) -> tuple[np.ndarray, np.ndarray]:
+        """Flat receiver indices and building heights for rays meeting a building at ``(dr, dc)``."""
+        key = (dr, dc)
+        if key not in self._cache:
+            rr, cc = self.r - dr, self.c - dc
+            ok = (rr >= 0) & (rr < self.rows) & (cc >= 0) & (cc < self.cols)
+            self._cache[key] = ((rr[ok] * self.cols + cc[ok]).astype(np.intp), self.h[ok])
+        return self._cache[key]
+
+    def clear(self) -> None:
+        """Forget cached offsets (call between sectors to bound memory)."""
+        self._cache.clear()
+
+
+def _best_deltas(
+    cells: _BuildingCells,
+    rows: int,
+    cols: int,
+    res: float,
+    theta: float,
+    steps: np.ndarray,
+    rhos: list[np.ndarray],
+    z_s: float,
+    z_r: float,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Path difference over the building edges along direction ``theta``, per ring.
+
+    ``rhos[j]`` is the flat ``(rows * cols,)`` source distance of ring ``j`` per
+    cell (the energy-weighted mean distance of the sources in that sector and
+    ring). Among the buildings the ray meets before the source, the edges are
+    the highest seen from the receiver (A) and from the source (B); two edges
+    (spacing ``e``) when B lies beyond A, else one.
+
+    Returns
+    -------
+    list
+        ``out[j] = (delta, extra, e)``: flat float32 arrays of δ (m; -1 where
+        nothing blocks the line of sight), the extra path difference of the
+        image receiver ``δ' - δ`` (m) and the edge spacing (m).
+    """
+    n = rows * cols
+    nr = len(rhos)
+    ang_a = [np.full(n, -np.inf, dtype=np.float32) for _ in range(nr)]
+    ta = [np.zeros(n, dtype=np.float32) for _ in range(nr)]
+    ha = [np.zeros(n, dtype=np.float32) for _ in range(nr)]
+    ang_b = [np.full(n, -np.inf, dtype=np.float32) for _ in range(nr)]
+    tb = [np.zeros(n, dtype=np.float32) for _ in range(nr)]
+    hb = [np.zeros(n, dtype=np.float32) for _ in range(nr)]
+    rho_max = [float(r.max()) if len(r) else 0.0 for r in rhos]
+    seen: set[tuple[int, int]] = set()
+    for t in steps:
+        dc = round(t * math.cos(theta) / res)
+        dr = round(-t * math.sin(theta) / res)
+        if (dr, dc) in seen:
+            continue
+        seen.add((dr, dc))
+        tt = math.hypot(dr, dc) * res
+        active = [j for j in range(nr) if tt < rho_max[j]]
+        if not active:
+            break
+        idx, h = cells.at(dr, dc)
+        if len(idx) == 0:
+            continue
+        ang_r = (h - np.float32(z_r)) / np.float32(tt)
+        for j in active:
+            rho = rhos[j][idx]
+            ok = tt < rho
+            up_a = ok & (ang_r > ang_a[j][idx])
+            sel = idx[up_a]
+            ang_a[j][sel], ta[j][sel], ha[j][sel] = ang_r[up_a], tt, h[up_a]
+            ang_s = (h - np.float32(z_s)) / np.maximum(rho - np.float32(tt), np.float32(1e-3))
+            up_b = ok & (ang_s >= ang_b[j][idx])
+            sel = idx[up_b]
+            ang_b[j][sel], tb[j][sel], hb[j][sel] = ang_s[up_b], tt, h[up_b]
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for j in range(nr):
+        delta = np.full(n, -1.0, dtype=np.float32)
+        extra = np.zeros(n, dtype=np.float32)
+        e = np.zeros(n, dtype=np.float32)
+        rho_all = rhos[j]
+        blocked = np.flatnonzero(ang_a[j] > (z_s - z_r) / np.maximum(rho_all, 1e-3))
+        if len(blocked):
+            rho = rho_all[blocked]
+            t1, h1 = ta[j][blocked], ha[j][blocked]
+            t2, h2 = tb[j][blocked], hb[j][blocked]
+            two = t2 > t1
+            t2, h2 = np.where(two, t2, t1), np.where(two, h2, h1)
+            ra = np.hypot(t1, h1 - z_r)
+            ab = np.hypot(t2 - t1, h2 - h1)
+            bs = np.hypot(rho - t2, h2 - z_s)
+            direct = np.hypot(rho, z_r - z_s)
+            delta[blocked] = ra + ab + bs - direct
+            # Image receiver R' = (0, -z_r): its extra path difference over the same edges.
+            extra[blocked] = np.hypot(t1, h1 + z_r) - ra - np.hypot(rho, z_r + z_s) + direct
+            e[blocked] = ab
+        out.append((delta, np.maximum(extra, 0.0), e))
+    return out
+
+
+def _conv_valid(power: np.ndarray, kernel: np.ndarray, pad: int, rows: int, cols: int) -> np.ndarray:
+    """``power ⊛ kernel`` on the valid area (rows x cols inside a padding of ``pad`` cells)."""
+    nz = np.argwhere(kernel != 0)
+    k = (kernel.shape[0] - 1) // 2
+    if len(nz) <= 24:
+        out = np.zeros((rows, cols), dtype=np.float64)
+        for a, b in nz:
+            da, db = a - k, b - k
+            out += kernel[a, b] * power[pad - da : pad - da + rows, pad - db : pad - db + cols]
+        return out
+    a0, a1 = nz[:, 0].min(), nz[:, 0].max()
+    b0, b1 = nz[:, 1].min(), nz[:, 1].max()
+    half = max(k - a0, a1 - k, k - b0, b1 - k)
+    sub = kernel[k - half : k + half + 1, k - half : k + half + 1]
+    crop = power[pad - half : pad + rows + half, pad - half : pad + cols + half]
+    return np.asarray(scipy.signal.oaconvolve(crop, sub, mode="valid"))
+
+
+def screening_ratio(
+    power_pad: np.ndarray,
+    kernel: np.ndarray,
+    heights_pad: np.ndarray,
+    pad: int,
+    rows: int,
+    cols: int,
+    res: float,
+    max_distance: float,
+    setup: PathSetup,
+    *,
+    workers: int = -1,
+) -> np.ndarray:
+    """Fast screening: the factor by which buildings scale each cell's received energy.
+
+    Parameters
+    ----------
+    power_pad : numpy.ndarray
+        Sound power per cell (pW) on the padded grid (``rows + 2 pad`` x ``cols + 2 pad``).
+    kernel : numpy.ndarray
+        Unscreened transfer kernel ``(2p + 1, 2p + 1)``, conditions mixed.
+    heights_pad : numpy.ndarray
+        Building height per cell (m, 0 outside buildings) on the padded grid.
+    pad, rows, cols : int
+        Padding and size of the valid grid.
+    res, max_distance : float
+        Cell size and kernel reach (m).
+    setup : PathSetup
+        Spectrum, heights, ground factor and condition mix of the sources.
+    workers : int
+        FFT threads.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, cols)`` factor in (0, 1]; 1 where nothing screens.
+    """
+    p = (kernel.shape[0] - 1) // 2
+    sector, ring, _ = _sector_ring_masks(p, res, max_distance)
+    n_rings = int(ring.max()) + 1
+    rhos = [_ring_rhos(j, res, max_distance) for j in range(n_rings)]
+    # tables[j][e_bin] = (table at the ring's inner edge, table at its outer edge)
+    tables = [
+        [[_screened_transfer_table(rho, setup, e) for rho in pair] for e in EDGE_BINS_M] for pair in rhos
+    ]
+    steps = _profile_steps(res)
+    z_r, z_s = setup.z_r, setup.z_s
+    num = np.zeros((rows, cols), dtype=np.float64)
+    den = np.zeros((rows, cols), dtype=np.float64)
+    centre = np.where(ring == -1, kernel, 0.0)
+    c0 = _conv_valid(power_pad, centre, pad, rows, cols)
+    num += c0
+    den += c0
+    fshape = (
+        scipy.fft.next_fast_len(power_pad.shape[0], real=True),
+        scipy.fft.next_fast_len(power_pad.shape[1], real=True),
+    )
+    p_hat = None
+    bcells = _BuildingCells(heights_pad, pad, rows, cols, math.ceil(PROFILE_REACH_M / res) + 1)
+    width = 2 * math.pi / SECTORS
+    _, _, r_kernel = _sector_ring_masks(p, res, max_distance)
+
+    def conv(part: np.ndarray, j: int) -> np.ndarray:
+        nonlocal p_hat
+        if j == n_rings - 1 and p > 60:
+            if p_hat is None:
+                p_hat = scipy.fft.rfft2(power_pad, s=fshape, workers=workers)
+            k_hat = scipy.fft.rfft2(part, s=fshape, workers=workers)
+            q_full = scipy.fft.irfft2(p_hat * k_hat, s=fshape, workers=workers)
+            q = q_full[2 * p : 2 * p + rows, 2 * p : 2 * p + cols]
+        else:
+            q = _conv_valid(power_pad, part, pad, rows, cols)
+        return np.asarray(np.maximum(q, 0.0))  # FFT round-off
+
+    for k in range(SECTORS):
+        q_ring: list[np.ndarray | None] = []
+        rho_ring: list[np.ndarray] = []
+        for j in range(n_rings):
+            part = np.where((sector == k) & (ring == j), kernel, 0.0)
+            if not part.any():
+                q_ring.append(None)
+                rho_ring.append(np.zeros(rows * cols, dtype=np.float32))
+                continue
+            q = conv(part, j)
+            qr = conv(part * r_kernel, j)
+            lo, hi = _ring_bounds(j, res, max_distance)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rho = np.where(q > 0, qr / q, math.sqrt(lo * hi))
+            q_ring.append(q)
+            rho_ring.append(np.clip(rho, lo, hi).astype(np.float32).reshape(-1))
+        # Mean screening factor per ring over SUBRAYS rays across the sector.
+        factor_sum = [np.zeros(rows * cols, dtype=np.float32) for _ in range(n_rings)]
+        for sub in range(SUBRAYS):
+            theta = -math.pi + (k + (sub + 0.5) / SUBRAYS) * width
+            best = _best_deltas(bcells, rows, cols, res, theta, steps, rho_ring, z_s, z_r)
+            for j, (delta, extra, e) in enumerate(best):
+                if q_ring[j] is None:
+                    continue
+                f = np.ones(rows * cols, dtype=np.float32)
+                blocked = np.flatnonzero(delta > 0)
+                # Edge spacing rounded down to a table bin (less C'' gain: errs on the loud side).
+                e_bin = np.searchsorted(EDGE_BINS_M, e[blocked], side="right") - 1
+                rho_b = rho_ring[j][blocked]
+                for b, by_rho in enumerate(tables[j]):
+                    m = e_bin == b
+                    # Interpolate between the tables at the ring's two reference distances.
+                    w_far = np.clip(np.log(rho_b[m] / rhos[j][0]) / math.log(rhos[j][1] / rhos[j][0]), 0, 1)
+                    near = _lookup(by_rho[0], delta[blocked[m]], extra[blocked[m]])
+                    far = _lookup(by_rho[1], delta[blocked[m]], extra[blocked[m]])
+                    f[blocked[m]] = near * (1 - w_far) + far * w_far
+                factor_sum[j] += f
+        bcells.clear()
+        for q_j, f_j in zip(q_ring, factor_sum, strict=True):
+            if q_j is not None:
+                num += q_j * (f_j / SUBRAYS).reshape(rows, cols)
+                den += q_j
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(den > 0, num / den, 1.0)
+    return np.asarray(np.clip(ratio, 0.0, 1.0))
+
+
+# --- exact per-cell ray version ---------------------------------------------------------------
+
+
+def _ground_vec(
+    d: np.ndarray, z_s: np.ndarray, z_r: np.ndarray, g: float, g_s: float, fav: bool
+) -> np.ndarray:
+    """Vectorised A_ground for paths ``(n, 1)`` with per-path heights (same equations as ground_terms)."""
+    f = OCTAVE_BANDS_HZ[None, :]
+    d = np.maximum(d, 0.01)
+    near = 30.0 * (z_s + z_r)
+    g_prime = np.where(d <= near, g * d / near + g_s * (1 - d / near), g)
+    if fav:
+        a_min = np.where(d <= near, -3 * (1 - g_prime), -3 * (1 - g_prime) * (1 + 2 * (1 - near / d)))
+        dz_t = 6e-3 * d / (z_s + z_r)
+        zs = z_s + 2e-4 * (z_s / (z_s + z_r)) ** 2 * d**2 / 2 + dz_t
+        zr = z_r + 2e-4 * (z_r / (z_s + z_r)) ** 2 * d**2 / 2 + dz_t
+        g_w = np.full_like(d, g)
+    else:
+        a_min = -3 * (1 - g_prime)
+        zs, zr, g_w = z_s, z_r, g_prime
+    if g == 0:
+        return np.asarray(np.broadcast_to(a_min, (len(d), f.shape[1])).copy())
+    k = 2 * math.pi * f / SPEED_OF_SOUND
+    gw26 = g_w**2.6
+    w = 0.0185 * f**2.5 * gw26 / (f**1.5 * gw26 + 1.3e3 * f**0.75 * g_w**1.3 + 1.16e6)
+    wd = w * d
+    c_f = d * (1 + 3 * wd * np.exp(-np.sqrt(wd))) / (1 + wd)
+    ck = c_f / k
+    root = np.sqrt(2 * ck)
+    term = 4 * k**2 / d**2 * (zs**2 - root * zs + ck) * (zr**2 - root * zr + ck)
+    with np.errstate(divide="ignore"):
+        a = -10 * np.log10(term)
+    return np.asarray(np.maximum(a, a_min))
+
+
+def _seg(
+    x0: np.ndarray, z0: np.ndarray, x1: np.ndarray, z1: np.ndarray, gamma: np.ndarray | None
+) -> np.ndarray:
+    c = np.hypot(x1 - x0, z1 - z0)
+    if gamma is None:
+        return np.asarray(c)
+    return np.asarray(2 * gamma * np.arcsin(np.minimum(c / (2 * gamma), 1.0)))
+
+
+def _delta(
+    xs: np.ndarray, zs: np.ndarray, edges: list[tuple[np.ndarray, np.ndarray]], xr: np.ndarray, zr: np.ndarray,
+    gamma: np.ndarray | None,
+) -> np.ndarray:  # fmt: skip
+    pts = [(xs, zs), *edges, (xr, zr)]
+    total = sum(_seg(*pts[i], *pts[i + 1], gamma) for i in range(len(pts) - 1))
+    return np.asarray(total - _seg(xs, zs, xr, zr, gamma))
+
+
+def exact_transfer(
+    dist: np.ndarray,
+    profile_t: np.ndarray,
+    profile_h: np.ndarray,
+    setup: PathSetup,
+) -> np.ndarray:
+    """Screened transfer ``T`` (conditions mixed) of paths with given height profiles.
+
+    Parameters
+    ----------
+    dist : numpy.ndarray
+        ``(n,)`` horizontal source-receiver distances (m).
+    profile_t, profile_h : numpy.ndarray
+        ``(n, m)`` distances from the receiver (m; NaN past the source) and
+        building heights (m) along each path.
+    setup : PathSetup
+        Spectrum, heights, ground and condition mix.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` energy transfer (1/m²), as :func:`~sitefinder.noisemodel.propagation.transfer`.
+    """
+    z_s, z_r, g = setup.z_s, setup.z_r, setup.ground_factor
+    n = len(dist)
+    d3 = np.hypot(dist, z_r - z_s)
+    a_div = (20 * np.log10(d3) + 11.0)[:, None]
+    a_atm = setup.alpha_db_per_m[None, :] * d3[:, None] if setup.alpha_db_per_m is not None else 0.0
+    valid = np.isfinite(profile_t) & (profile_t > 0) & (profile_t < dist[:, None])
+    t = np.where(valid, profile_t, 1.0)
+    h = np.where(valid, profile_h, 0.0)
+    ang_r = np.where(valid & (h > 0), (h - z_r) / t, -np.inf)
+    ang_s = np.where(valid & (h > 0), (h - z_s) / np.maximum(dist[:, None] - t, 1e-6), -np.inf)
+    ia, ib = ang_r.argmax(axis=1), ang_s.argmax(axis=1)
+    rows = np.arange(n)
+    blocked = ang_r[rows, ia] > (z_s - z_r) / dist
+    out = np.zeros(n)
+    for fav, prob in ((True, setup.p_favourable), (False, 1 - setup.p_favourable)):
+        if prob == 0:
+            continue
+        free = ground_terms(dist[:, None], OCTAVE_BANDS_HZ[None, :], z_s, z_r, g, 0.0, favourable=fav)[
+            "A_ground"
+        ]
+        a_b = np.asarray(free, dtype=float).copy()
+        if blocked.any():
+            sel = np.flatnonzero(blocked)
+            dd = dist[sel][:, None]
+            # Receiver at x = 0, source at x = dist; edges at distance t from the receiver.
+            ta, ha = t[sel, ia[sel]][:, None], h[sel, ia[sel]][:, None]
+            tb, hb = t[sel, ib[sel]][:, None], h[sel, ib[sel]][:, None]
+            two = (tb > ta + 1e-6)[:, 0]
+            gamma = ray_radius(np.hypot(dd, z_r - z_s)) if fav else None
+            zs_, zr_ = np.full_like(dd, z_s), np.full_like(dd, z_r)
+            x_s = dd
+            x0 = np.zeros_like(dd)
+            # Edge order from the source: (first, last) = (B, A) for two edges, (A, A) for one.
+            e1x, e1z = np.where(two[:, None], tb, ta), np.where(two[:, None], hb, ha)
+            e2x, e2z = ta, ha
+            edges = [(e1x, e1z), (e2x, e2z)]
+            delta_sr = _delta(x_s, zs_, edges, x0, zr_, gamma)
+            delta_spr = _delta(x_s, -zs_, edges, x0, zr_, gamma)
+            delta_srp = _delta(x_s, zs_, edges, x0, -zr_, gamma)
+            e = np.where(two[:, None], np.hypot(e1x - e2x, e1z - e2z), 0.0)
+            d_sr, d_spr, d_srp = _dif(delta_sr, e), _dif(delta_spr, e), _dif(delta_srp, e)
+            a_so = _ground_vec(x_s - e1x, zs_, e1z, g, g, fav)
+            a_or = _ground_vec(e2x, e2z, zr_, g, g, fav)
+            dg_so = -20 * np.log10(1 + (10 ** (-a_so / 20) - 1) * 10 ** (-(d_spr - d_sr) / 20))
+            dg_or = -20 * np.log10(1 + (10 ** (-a_or / 20) - 1) * 10 ** (-(d_srp - d_sr) / 20))
+            a_b[sel] = np.minimum(d_sr, MAX_DIFFRACTION_DB) + dg_so + dg_or
+        out += prob * (setup.spectrum * 10 ** (-(a_div + a_atm + a_b) / 10)).sum(axis=1)
+    return out
+
+
+def exact_levels(
+    cells: np.ndarray,
+    cell_xy: np.ndarray,
+    sample_xy: np.ndarray,
+    sample_power: np.ndarray,
+    heights: np.ndarray,
+    height_origin: tuple[float, float],
+    res: float,
+    max_distance: float,
+    setup: PathSetup,
+) -> np.ndarray:
+    """Received energy per receiver cell, summing every source sample with its own ray.
+
+    Parameters
+    ----------
+    cells : numpy.ndarray
+        ``(c,)`` receiver ids (returned order).
+    cell_xy : numpy.ndarray
+        ``(c, 2)`` receiver coordinates.
+    sample_xy, sample_power : numpy.ndarray
+        ``(n, 2)`` source sample points and their sound power (pW).
+    heights : numpy.ndarray
+        Building height raster (m) whose top-left corner is ``height_origin``
+        (x, y) with square cells of ``res``.
+    height_origin : tuple of float
+        ``(x0, y0)`` of the raster's top-left corner.
+    res, max_distance : float
+        Cell size; sources farther than ``max_distance`` are ignored.
+    setup : PathSetup
+        Spectrum, heights, ground and condition mix.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(c,)`` energy (pW/m², ``10 lg`` gives dB).
+    """
+    x0, y0 = height_origin
+    out = np.zeros(len(cells))
+    for i in range(len(cells)):
+        rx, ry = cell_xy[i]
+        dxy = sample_xy - (rx, ry)
+        dist = np.hypot(dxy[:, 0], dxy[:, 1])
+        near = (dist <= max_distance) & (dist > 1e-6)
+        if not near.any():
+            continue
+        total = 0.0
+        for sel in np.array_split(np.flatnonzero(near), max(1, int(near.sum()) // 4000 + 1)):
+            total += _exact_chunk(rx, ry, dist[sel], dxy[sel], sample_power[sel], heights, x0, y0, res, setup)
+        out[i] = total
+    return out
+
+
+def _exact_chunk(
+    rx: float,
+    ry: float,
+    dist: np.ndarray,
+    dxy: np.ndarray,
+    w: np.ndarray,
+    heights: np.ndarray,
+    x0: float,
+    y0: float,
+    res: float,
+    setup: PathSetup,
+) -> float:
+    """Energy at one receiver from a chunk of source samples (profiles read every half cell)."""
+    step = res / 2
+    m = max(1, math.ceil(float(dist.max()) / step))
+    tt = (np.arange(1, m + 1) * step)[None, :]
+    frac = tt / dist[:, None]
+    inside = frac < 1.0
+    px = rx + dxy[:, 0:1] * frac
+    py = ry + dxy[:, 1:2] * frac
+    col = np.floor((px - x0) / res).astype(np.intp)
+    row = np.floor((y0 - py) / res).astype(np.intp)
+    nr, nc = heights.shape
+    ok = inside & (row >= 0) & (row < nr) & (col >= 0) & (col < nc)
+    hh = np.where(ok, heights[np.clip(row, 0, nr - 1), np.clip(col, 0, nc - 1)], 0.0)
+    t_prof = np.where(inside, np.broadcast_to(tt, frac.shape), np.nan)
+    return float((w * exact_transfer(dist, t_prof, hh, setup)).sum())
