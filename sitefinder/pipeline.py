@@ -420,8 +420,15 @@ def _basemap(cfg: RunConfig, data: StudyData) -> Basemap | None:
     """Streets, water, buildings and green for the offline background, when the map offers it."""
     if "offline" not in cfg.map_tiles.split(","):
         return None
-    path = (data.sources.get("osm") or {}).get("path")
-    return read_basemap(Path(path), data.crs) if path else None
+    osm_src = data.sources.get("osm") or {}
+    path, sha = osm_src.get("path"), osm_src.get("sha256")
+    if not path:
+        return None
+    if not sha:
+        return read_basemap(Path(path), data.crs)
+    from sitefinder.io.basemapcache import cached_basemap
+
+    return cached_basemap(cfg.cache_dir, Path(path), sha, data.crs)
 
 
 def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:

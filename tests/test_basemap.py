@@ -102,3 +102,31 @@ def test_one_default_for_the_backgrounds() -> None:
     from sitefinder.render.basemap import DEFAULT_TILES
 
     assert CLI_DEFAULT == DEFAULT_TILES == RunConfig.model_fields["map_tiles"].default
+
+
+def test_basemap_is_cached_and_a_broken_entry_is_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from sitefinder.io.basemapcache import cached_basemap
+
+    src = _osm_file(tmp_path)
+    rd = CRS.from_epsg(28992)
+    first = cached_basemap(tmp_path / "cache", src, "sha-a", rd)
+    with caplog.at_level(logging.INFO):
+        again = cached_basemap(tmp_path / "cache", src, "sha-a", rd)
+    assert "reused from cache" in caplog.text
+    assert again.streets["kind"].tolist() == first.streets["kind"].tolist()
+    assert all(again.areas.geometry.geom_equals_exact(first.areas.geometry, 1e-9))
+    assert again.streets.crs == rd
+    (entry,) = (tmp_path / "cache" / "basemap").iterdir()
+    (entry / "areas.parquet").write_bytes(b"broken")
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        rebuilt = cached_basemap(tmp_path / "cache", src, "sha-a", rd)
+    assert "not used" in caplog.text and "reused from cache" not in caplog.text
+    assert sorted(rebuilt.areas["kind"]) == ["building", "green", "water"]
+    # Another source (or CRS) is another entry.
+    cached_basemap(tmp_path / "cache", src, "sha-b", rd)
+    assert len(list((tmp_path / "cache" / "basemap").iterdir())) == 2
