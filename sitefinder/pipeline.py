@@ -46,6 +46,7 @@ from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
 from sitefinder.progress import StageProgress
 from sitefinder.render.map import MapInputs, write_map
+from sitefinder.render.memo import BASEMAP_FILE, write_basemap
 from sitefinder.render.panel import describe_sources
 from sitefinder.render.tables import write_tables
 from sitefinder.scoring.profiles import Profile, load_profile
@@ -526,6 +527,9 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
     with staged_outputs(out) as stage:
         write_tables(scores, stage, registry, [r.profile.name for r in results])
         write_map(map_inputs, stage / "map.html")
+        if map_inputs.basemap is not None:
+            margin = shapely.box(*data.plots.total_bounds).buffer(1500).bounds
+            write_basemap(map_inputs.basemap, margin, stage / BASEMAP_FILE)
         write_text_atomic(stage / "manifest.json", json.dumps(manifest, indent=1, default=str))
         layers.mkdir(parents=True, exist_ok=True)
         if data.noise is not None and data.noise.modelled:

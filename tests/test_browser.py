@@ -487,3 +487,37 @@ def test_offline_background_is_drawn_without_internet(browser: Any, sample_run: 
     ]
     page.screenshot(path=_artifact("map-offline-background.png"))
     page.close()
+
+
+def _pdf_pages(path: Path) -> int:
+    """Page count with pdfinfo (poppler-utils, installed by .ci/run)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdfinfo") is None:
+        pytest.skip("pdfinfo is missing; apt-get install poppler-utils (CI does)")
+    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", out, re.M).group(1))  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_memo_for_three_plots_is_at_most_three_pages(sample_run: dict) -> None:
+    """``sitefinder compare`` of three sample plots with ``--pdf``: a PDF of at most 3 A4 pages."""
+    import pandas as pd
+
+    from sitefinder.cli import main
+
+    run = sample_run["run"]
+    table = pd.read_csv(run / "scores.csv", index_col="plot_id")
+    ids = [str(i) for i in table.index[:3]]
+    out = sample_run["base"] / "memo" / "memo.html"
+    out.parent.mkdir(exist_ok=True)
+    assert main(["compare", *ids, "--run", str(run), "--out", str(out), "--pdf", "-q"]) == 0
+    pdf = out.with_suffix(".pdf")
+    assert pdf.read_bytes()[:4] == b"%PDF"
+    pages = _pdf_pages(pdf)
+    assert 1 <= pages <= 3, f"the memo is {pages} A4 pages"
+    assert out.with_suffix(".csv").is_file(), "the full table beside it"
+    import shutil
+
+    shutil.copy(pdf, _artifact("memo.pdf"))
