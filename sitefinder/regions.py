@@ -8,7 +8,7 @@ Downloads (Overpass, PDOK, Geofabrik) are cached in ``data/cache`` and reused.
 
 Online endpoints can be redirected with environment variables (for a mirror, or for
 the tests' loopback stand-ins): ``SITEFINDER_OVERPASS_URL``, ``SITEFINDER_NOMINATIM_URL``,
-``SITEFINDER_PDOK_URL``.
+``SITEFINDER_PDOK_URL``, ``SITEFINDER_CBS_ODATA_URL``.
 """
 
 from __future__ import annotations
@@ -85,6 +85,32 @@ class PlotsSpec(_Strict):
     id: str | None = None
 
 
+class NeighbourhoodsSpec(_Strict):
+    """CBS neighbourhoods: polygons from PDOK (by municipal code) or a file; key figures from CBS open data or a CSV.
+
+    ``pdok_gemeente`` fetches the buurten of that municipality from PDOK's CBS
+    wijken-en-buurten service of ``year`` and, unless ``figures`` is given, their key
+    figures from the CBS open-data table of that year (``cbs_table``, default by year).
+    ``file`` (and optionally ``figures``) reads local files instead.
+    """
+
+    pdok_gemeente: str | None = Field(default=None, pattern=r"^GM\d{4}$")
+    file: Path | None = None
+    figures: Path | None = None
+    year: int | None = Field(default=None, ge=1990, le=2100)
+    cbs_table: str | None = Field(default=None, pattern=r"^\d{5}[A-Z]{3}$")
+
+    @model_validator(mode="after")
+    def _one(self) -> NeighbourhoodsSpec:
+        if (self.pdok_gemeente is None) == (self.file is None):
+            msg = "give exactly one of pdok_gemeente (e.g. 'GM0034', online) or file (local buurten file)"
+            raise ValueError(msg)
+        if self.pdok_gemeente is not None and self.year is None:
+            msg = "pdok_gemeente needs the year of the CBS wijk- en buurtkaart, e.g. year = 2024"
+            raise ValueError(msg)
+        return self
+
+
 class Region(_Strict):
     """One region definition."""
 
@@ -96,6 +122,7 @@ class Region(_Strict):
     plots: PlotsSpec | None = None
     noise: tuple[NoiseSourceSpec, ...] = ()
     profiles: tuple[str, ...] = Field(default_factory=lambda: tuple(builtin_names()))
+    neighbourhoods: NeighbourhoodsSpec | None = None
     source_file: str = ""
 
 
@@ -159,6 +186,8 @@ def inputs_key(region: Region) -> str:
         region.osm.file,
         region.plots.file if region.plots else None,
         region.boundary.file if region.boundary else None,
+        region.neighbourhoods.file if region.neighbourhoods else None,
+        region.neighbourhoods.figures if region.neighbourhoods else None,
         *[n.path for n in region.noise],
     ]
     for p in local:
@@ -190,6 +219,7 @@ def resolve(region: Region, cache_dir: Path, out_dir: Path, layers_dir: Path | N
     osm_file: Path | None = None
     overpass: OverpassSource | None = None
     plots_file = region.plots.file if region.plots else None
+    nbh_file, nbh_figures, nbh_year = _neighbourhood_sources(region, cache_dir)
     osm = region.osm
     if osm.file is not None:
         osm_file = osm.file
@@ -200,6 +230,8 @@ def resolve(region: Region, cache_dir: Path, out_dir: Path, layers_dir: Path | N
         osm_file = sample["osm_path"]
         plots_file = plots_file or sample["plots_path"]
         boundary_file = boundary_file or sample.get("boundary_path")
+        if region.neighbourhoods is None and "neighbourhoods_path" in sample:
+            nbh_file, nbh_figures = sample["neighbourhoods_path"], sample["figures_path"]
     else:
         kw: dict[str, Any] = (
             {"polygon_file": boundary_file} if boundary_file else {"place": osm.overpass_place}
@@ -228,7 +260,29 @@ def resolve(region: Region, cache_dir: Path, out_dir: Path, layers_dir: Path | N
         layers_dir=layers_dir,
         title=f"sitefinder – {region.title}",
         inputs_key=inputs_key(region),
+        neighbourhoods_file=nbh_file,
+        neighbourhood_figures_file=nbh_figures,
+        neighbourhood_year=nbh_year,
     )
+
+
+def _neighbourhood_sources(region: Region, cache_dir: Path) -> tuple[Path | None, Path | None, int | None]:
+    """The buurten file, key-figures CSV and year of a region (downloaded and cached when online)."""
+    spec = region.neighbourhoods
+    if spec is None:
+        return None, None, None
+    if spec.file is not None:
+        return spec.file, spec.figures, spec.year
+    from sitefinder.io.cbs_online import CBS_ODATA_URL, cbs_key_figures, pdok_neighbourhoods, pdok_url
+
+    assert spec.pdok_gemeente is not None and spec.year is not None
+    base = _endpoint("SITEFINDER_PDOK_URL", pdok_url(spec.year))
+    polys, _ = pdok_neighbourhoods(spec.pdok_gemeente, cache_dir, base)
+    figures = spec.figures
+    if figures is None:
+        odata = _endpoint("SITEFINDER_CBS_ODATA_URL", CBS_ODATA_URL)
+        figures, _ = cbs_key_figures(spec.pdok_gemeente, spec.year, cache_dir, odata, spec.cbs_table)
+    return polys, figures, spec.year
 
 
 def ensure_sample(spec: SampleSpec, root: Path) -> dict[str, Path]:
@@ -243,7 +297,13 @@ def ensure_sample(spec: SampleSpec, root: Path) -> dict[str, Path]:
             log.info("Sample town reused from %s", out)
             return {k: Path(v) for k, v in info["paths"].items()}
     res = generate_sample(out, seed=spec.seed, scale=spec.scale)
-    paths = {"osm_path": res.osm_path, "plots_path": res.plots_path, "boundary_path": res.boundary_path}
+    paths = {
+        "osm_path": res.osm_path,
+        "plots_path": res.plots_path,
+        "boundary_path": res.boundary_path,
+        "neighbourhoods_path": res.neighbourhoods_path,
+        "figures_path": res.figures_path,
+    }
     from sitefinder.io.atomic import write_text_atomic
 
     write_text_atomic(

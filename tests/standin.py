@@ -10,6 +10,11 @@ GeoJSON), so the real client code in sitefinder.io runs unchanged against it:
 * ``GET /collections/<c>/items`` (PDOK OGC API Features): the boundary as GeoJSON,
   filtered by the code parameter, paged with a ``rel=next`` link.
 * ``GET /<name>.osm.pbf`` and ``.md5`` (Geofabrik): the fixture as PBF.
+* ``GET /collections/buurten/items`` (PDOK CBS wijken en buurten): the fixture
+  neighbourhoods, filtered by ``gemeentecode``, paged like the boundary.
+* ``GET /ODataApi/odata/<table>/TypedDataSet`` (CBS open data): the fixture key-figure
+  records, filtered by ``$filter=startswith(WijkenEnBuurten,'BU....')``, in two pages
+  joined by ``odata.nextLink``.
 
 Failure modes for the bad-input tests: ``mode = "truncated"`` cuts every answer in
 half, ``mode = "overpass-error"`` answers Overpass's out-of-memory remark.
@@ -152,12 +157,16 @@ class StandIn:
         code_property: str = "gemeentecode",
         code: str = "GM0034",
         pbf: Path | None = None,
+        collections: dict[str, dict[str, Any]] | None = None,
+        odata: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         self.store = OsmStore.read(osm) if osm else OsmStore()
         self.boundary = boundary
         self.code_property = code_property
         self.code = code
         self.pbf = pbf
+        self.collections = collections or {}
+        self.odata = odata or {}
         self.mode = "ok"
         self.requests: list[str] = []
         self.url = ""
@@ -219,11 +228,36 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                     }
                 ]
                 self._send(json.dumps(res).encode(), "application/json")
-            elif "/collections/" in url.path and url.path.endswith("/items") and state.boundary is not None:
+            elif "/ODataApi/odata/" in url.path and url.path.endswith("/TypedDataSet"):
+                table = url.path.split("/")[-2]
+                flt = params.get("$filter", [""])[0]
+                m = re.match(r"^startswith\(WijkenEnBuurten,'([^']*)'\)$", flt)
+                if table not in state.odata or not m:
+                    self._send(
+                        b'{"odata.error": {"message": {"value": "not found"}}}', "application/json", 404
+                    )
+                    return
+                rows = [
+                    r for r in state.odata[table] if str(r.get("WijkenEnBuurten", "")).startswith(m.group(1))
+                ]
+                half = len(rows) // 2
+                if params.get("$skip", ["0"])[0] == "0":
+                    doc = {
+                        "value": rows[:half],
+                        "odata.nextLink": f"{state.url}{url.path}?{url.query}&$skip={half}",
+                    }
+                else:
+                    doc = {"value": rows[half:]}
+                self._send(json.dumps(doc).encode(), "application/json")
+            elif (
+                "/collections/" in url.path
+                and url.path.endswith("/items")
+                and (state.boundary is not None or url.path.split("/")[-2] in state.collections)
+            ):
+                source = state.collections.get(url.path.split("/")[-2]) or state.boundary
+                assert source is not None
                 feats = [
-                    f
-                    for f in state.boundary["features"]
-                    if params.get(state.code_property, [None])[0] == state.code
+                    f for f in source["features"] if params.get(state.code_property, [None])[0] == state.code
                 ]
                 page = params.get("page", ["1"])[0]
                 doc: dict[str, Any] = {"type": "FeatureCollection", "links": []}

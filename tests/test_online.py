@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import osmium
+import pandas as pd
 import pytest
 
 from tests.conftest import REPO, refresh_args
@@ -18,7 +22,7 @@ from tests.standin import StandIn, serve
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def town(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A small sample town made by sitefinder itself: the project's own fixture."""
     from sitefinder.sample import generate_sample
 
@@ -32,12 +36,39 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     boundary["gemeentecode"] = "GM0034"
     bpath = out / "gm0034.geojson"
     boundary[["gemeentecode", "geometry"]].to_file(bpath, driver="GeoJSON")
-    return {"osm": res.osm_path, "plots": res.plots_path, "boundary": bpath, "pbf": pbf}
+    # The town's CBS-shaped files as PDOK and CBS open data would serve them for GM0034.
+    buurten = gpd.read_file(res.neighbourhoods_path)
+    pdok = gpd.GeoDataFrame(
+        {
+            "buurtcode": buurten["BU_CODE"].str.replace("BU9999", "BU0034"),
+            "buurtnaam": buurten["BU_NAAM"],
+            "wijkcode": "WK003401",
+            "gemeentecode": "GM0034",
+        },
+        geometry=buurten.geometry,
+        crs=buurten.crs,
+    )
+    npath = out / "buurten-pdok.geojson"
+    pdok.to_file(npath, driver="GeoJSON")
+    with res.figures_path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    odata = [
+        {k: (None if v.strip() in ("", ".") else v.replace("9999", "0034")) for k, v in r.items()}
+        for r in rows
+    ]
+    return {"osm": res.osm_path, "plots": res.plots_path, "boundary": bpath, "pbf": pbf, "buurten": npath,
+            "odata": odata}  # fmt: skip
 
 
 @pytest.fixture
-def standin(town: dict[str, Path]) -> Iterator[StandIn]:
-    state = StandIn(town["osm"], json.loads(town["boundary"].read_text()), pbf=town["pbf"])
+def standin(town: dict[str, Any]) -> Iterator[StandIn]:
+    state = StandIn(
+        town["osm"],
+        json.loads(town["boundary"].read_text()),
+        pbf=town["pbf"],
+        collections={"buurten": json.loads(town["buurten"].read_text())},
+        odata={"85984NED": town["odata"]},
+    )
     with serve(state) as s:
         yield s
 
@@ -147,10 +178,14 @@ def test_failed_overpass_download_is_not_cached(
 
 
 def _env(standin: StandIn) -> dict[str, str]:
-    return {"SITEFINDER_PDOK_URL": standin.url, "SITEFINDER_OVERPASS_URL": f"{standin.url}/api/interpreter"}
+    return {
+        "SITEFINDER_PDOK_URL": standin.url,
+        "SITEFINDER_OVERPASS_URL": f"{standin.url}/api/interpreter",
+        "SITEFINDER_CBS_ODATA_URL": f"{standin.url}/ODataApi/odata",
+    }
 
 
-def test_almere_region_end_to_end(standin: StandIn, tmp_path: Path) -> None:
+def test_almere_region_end_to_end(standin: StandIn, town: dict[str, Any], tmp_path: Path) -> None:
     args = refresh_args(tmp_path, "almere")
     res = sf(*args, env=_env(standin))
     assert res.returncode == 0, res.stderr
@@ -162,6 +197,17 @@ def test_almere_region_end_to_end(standin: StandIn, tmp_path: Path) -> None:
         assert (out / name).exists()
     man = json.loads((out / "manifest.json").read_text())
     assert man["sources"]["plots"]["from"].startswith("OSM landuse")
+    # Who lives nearby, online: buurten from PDOK, key figures from CBS open data (two pages).
+    assert any("/collections/buurten/items" in r and "gemeentecode=GM0034" in r for r in standin.requests)
+    odata = [r for r in standin.requests if "/ODataApi/odata/85984NED/TypedDataSet" in r]
+    assert len(odata) == 2 and "BU0034" in urllib.parse.unquote(odata[0])
+    nbh = man["sources"]["neighbourhoods"]
+    assert (
+        nbh["neighbourhoods"] == len(town["odata"]) - 2
+    )  # the rows of the municipality and district are no buurten
+    assert nbh["unknown_inwoners_65plus"] == 1  # the town's suppressed '.' arrived as null: unknown
+    scores = pd.read_csv(out / "scores.csv")
+    assert "pop_65plus_1000m" in scores.columns and "buurt_naam" in scores.columns
     n_requests = len(standin.requests)
     res2 = sf(*args, env=_env(standin))
     assert res2.returncode == 0, res2.stderr

@@ -240,3 +240,11 @@ def test_cli_bad_figures_file_fails_fast_with_one_line(
     assert code == 2
     assert err.startswith("sitefinder: error: neighbourhood figures file") and "Traceback" not in err
     assert str(bad) in err and "';'-separated" in err
+
+
+def test_key_figures_without_a_period_column_take_the_stated_year(tmp_path: Path) -> None:
+    # The CBS open-data table of one year has no Perioden column: the region's year is a label.
+    head = "ID;WijkenEnBuurten;SoortRegio_2;AantalInwoners_5;k_65JaarOfOuder_12;HuishoudensTotaal_29\n"
+    p = _write(tmp_path / "k.csv", head + "1;BU00340101;Buurt;800;80;300\n")
+    f = read_key_figures(p, year=2024)
+    assert f.attrs["year"] == 2024 and f.loc["BU00340101", "inwoners_65plus"] == 80

@@ -69,7 +69,13 @@ def test_files_and_summary(town: SampleResult) -> None:
     assert town.plots_path == out / "plots.gpkg"
     assert town.boundary_path == out / "boundary.geojson"
     # atomic writes leave no temporary files behind
-    assert sorted(p.name for p in out.iterdir()) == ["boundary.geojson", "plots.gpkg", "sample.osm"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "boundary.geojson",
+        "buurten.geojson",
+        "kerncijfers.csv",
+        "plots.gpkg",
+        "sample.osm",
+    ]
     assert 10_000 < town.inhabitants < 20_000
     assert 20 <= town.plots <= 50
     assert town.walk_nodes > town.walk_nodes_simplified > 1_000

@@ -306,7 +306,7 @@ def population_indicators(
     figs = list(CATCHMENT_COLUMNS)
     values = pts[figs].to_numpy(dtype=float)
     lost = values[~psnap.ok]
-    if len(lost):
+    if len(lost) and np.nansum(lost[:, 0]) > 0:
         log.warning(
             "%.0f residents (%d of %d points) live more than %.0f m from the walking network and are "
             "counted in no catchment",

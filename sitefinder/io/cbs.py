@@ -253,7 +253,8 @@ def key_figures_frame(
         msg = f"key figures {source}: no figures for {year}; the file has {', '.join(map(str, present))}"
         raise DataValidationError(msg)
     chosen = year if year is not None else (present[-1] if present else None)
-    rows = [r for r, y in zip(rows, years, strict=True) if chosen is None or y == chosen]
+    if present:  # a file of several years (or one, stated): keep the chosen year's rows
+        rows = [r for r, y in zip(rows, years, strict=True) if y == chosen]
     kind_col = next(iter(by_base.get("SoortRegio") or []), None)
     codes = [str(r[code_cols[0]] or "").strip() for r in rows]
     keep = [
@@ -362,7 +363,7 @@ def join_figures(polys: gpd.GeoDataFrame, figures: pd.DataFrame, source: str) ->
     out = polys.drop(columns=[c for c in polys.columns if c in figures.columns or c == "share_65plus"])
     out = out.join(figures.reindex(out.index))
     out["share_65plus"] = out["inwoners_65plus"] / out["inwoners"].where(out["inwoners"] > 0)
-    out.attrs["figures_from"] = f"CBS kerncijfers {year} ({source})"
+    out.attrs["figures_from"] = f"CBS kerncijfers{f' {year}' if year else ''} ({source})"
     out.attrs["year"] = year
     return gpd.GeoDataFrame(out, geometry="geometry", crs=polys.crs)
 

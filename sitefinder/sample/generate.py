@@ -27,6 +27,7 @@ import shapely
 from sitefinder.errors import ConfigError
 from sitefinder.sample.amenities import Placer, facility_counts
 from sitefinder.sample.buildings import block_buildings
+from sitefinder.sample.cbs import write_cbs_files
 from sitefinder.sample.cells import Lattice
 from sitefinder.sample.crossings import motorway_policy, plot_policy, rail_policy, water_policy
 from sitefinder.sample.geometry import (
@@ -54,6 +55,7 @@ from sitefinder.sample.network import (
 from sitefinder.sample.osmxml import Feature, OsmBuilder, write_osm
 from sitefinder.sample.plots import Plot, choose_plots
 from sitefinder.sample.roads import arterial_lines, canal_bank_paths, rail_lines
+from sitefinder.sample.steps import add_steps
 from sitefinder.sample.transport import transport_features
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,8 @@ class SampleResult:
         ``plots.gpkg``, layer ``plots``, EPSG:28992.
     boundary_path : pathlib.Path
         ``boundary.geojson``, the municipal outline, WGS84 (EPSG:4326, RFC 7946).
+    neighbourhoods_path, figures_path : pathlib.Path
+        ``buurten.geojson`` and ``kerncijfers.csv`` in the CBS layout (:mod:`sitefinder.sample.cbs`).
     seed : int
         Random seed used.
     scale : float
@@ -107,6 +111,8 @@ class SampleResult:
     osm_path: Path
     plots_path: Path
     boundary_path: Path
+    neighbourhoods_path: Path
+    figures_path: Path
     seed: int
     scale: float
     inhabitants: int
@@ -345,12 +351,15 @@ def generate_sample(out_dir: Path, seed: int = 42, scale: float = 1.0) -> Sample
     placer.place_all(counts)
 
     net = _street_network(plan, lattices, plots, rng)
+    net, lift_tags, step_counts = add_steps(net)
     walk_nodes, walk_simplified = node_counts(net, _walkable)
     avoid = shapely.union_all([blockers, plan.motorway_corridor(), *[shapely.Polygon(p.ring) for p in plots]])
     transport, transport_counts = transport_features(plan, rng, avoid)
 
     builder = OsmBuilder()
-    builder.add_network(net)
+    street_index = builder.add_network(net)
+    for node, tags in lift_tags.items():
+        builder.node_tags[int(street_index[node])] = tags
     builder.add_network(_rail_network(plan))
     land = _land_features(plan, lattices, plots, n_inhabitants)
     for feat in [*land, *placer.features, *transport, *block_buildings(lattices)]:
@@ -365,12 +374,18 @@ def generate_sample(out_dir: Path, seed: int = 42, scale: float = 1.0) -> Sample
     _write_plots(plots_path, plots, warp, origin)
     boundary_path = out_dir / "boundary.geojson"
     _write_boundary(boundary_path, plan, warp, origin, n_inhabitants)
+    buurten_path, figures_path = write_cbs_files(
+        out_dir, plan, lattices, np.random.default_rng([int(seed), 15]), warp, origin, RESIDENTS_PER_HA,
+        CENTRE_DENSITY_FACTOR, _atomic,
+    )  # fmt: skip
 
-    amenities = {**placer.counts, **transport_counts}
+    amenities = {**placer.counts, **transport_counts, **step_counts}
     result = SampleResult(
         osm_path=osm_path,
         plots_path=plots_path,
         boundary_path=boundary_path,
+        neighbourhoods_path=buurten_path,
+        figures_path=figures_path,
         seed=int(seed),
         scale=float(scale),
         inhabitants=n_inhabitants,

@@ -80,19 +80,25 @@ class OsmBuilder:
         self._count += len(xy)
         return ids
 
-    def add_network(self, net: Network) -> None:
+    def add_network(self, net: Network) -> np.ndarray:
         """Add the nodes used by a network and all its ways.
 
         Parameters
         ----------
         net : Network
             The noded street (or railway) network.
+
+        Returns
+        -------
+        numpy.ndarray
+            The builder's node index of each row of ``net.xy`` (-1 for unused rows).
         """
         used = net.used_nodes()
         index = np.full(len(net.xy), -1, dtype=np.int64)
         index[used] = self.add_nodes(net.xy[used])
         for ids, tags in zip(net.ways, net.tags, strict=True):
             self.ways.append((index[ids], tags))
+        return index
 
     def add(self, feature: Feature, max_segment: float = 25.0) -> None:
         """Add a feature as a tagged node or a way with its own nodes.
