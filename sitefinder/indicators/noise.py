@@ -38,7 +38,9 @@ def noise_stats(plots: gpd.GeoDataFrame, grid: NoiseGrid, threshold_db: float = 
     pandas.DataFrame
         ``noise_lden_mean_db``, ``noise_lden_p90_db``,
         ``noise_lden_share_above_<t>db`` (0-1 of the plot area with data) and
-        ``noise_coverage_share`` (0-1 of the plot area that has noise data); with
+        ``noise_coverage_share`` (0-1 of the plot area that has noise data; cells
+        inside buildings of a screened model have none), ``noise_modelled`` (bool)
+        and ``noise_source`` (Dutch text, :func:`noise_source_text`); with
         ``noise_lnight_mean_db`` when the grid has Lnight.
 
     Raises
@@ -92,11 +94,30 @@ def noise_stats(plots: gpd.GeoDataFrame, grid: NoiseGrid, threshold_db: float = 
     if (out["noise_coverage_share"] == 0).all():
         msg = "noise: no plot overlaps a cell with noise data; check that the noise map covers the plots"
         raise NoOverlapError(msg)
+    out["noise_modelled"] = bool(grid.modelled)
+    out["noise_source"] = noise_source_text(grid)
     partial = out.index[out["noise_coverage_share"] < 0.99].tolist()
     if partial:
+        screened = bool(grid.modelled and (grid.provenance or {}).get("screening"))
         log.warning(
-            "%d plots are only partly covered by noise data: %s",
+            "%d plots are only partly covered by noise data%s: %s",
             len(partial),
+            " (cells inside buildings are no receivers)" if screened else "",
             ", ".join(map(str, partial[:10])),
         )
     return out
+
+
+def noise_source_text(grid: NoiseGrid) -> str:
+    """Where the noise levels come from, in Dutch, for exclusion reasons and tables.
+
+    Examples: ``"weg- en railverkeer"`` (modelled), ``"geluidskaart lden.tif"`` (official).
+    """
+    prov = grid.provenance or {}
+    if grid.modelled:
+        road, rail = bool(prov.get("n_road_sources", 1)), bool(prov.get("n_rail_sources", 0))
+        return {(True, True): "weg- en railverkeer", (False, True): "railverkeer"}.get(
+            (road, rail), "wegverkeer"
+        )
+    files = [str(f.get("path", "")).rsplit("/", 1)[-1] for f in prov.get("files", []) if isinstance(f, dict)]
+    return "geluidskaart " + ", ".join(f for f in files if f) if any(files) else "geluidskaart"

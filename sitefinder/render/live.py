@@ -21,6 +21,7 @@ import pandas as pd
 from sitefinder.render.labels import ColumnLabel
 from sitefinder.scoring import status
 from sitefinder.scoring.functions import Categories
+from sitefinder.scoring.noiserule import is_failure_of
 from sitefinder.scoring.profiles import Constraint, Criterion, Profile
 from sitefinder.scoring.score import ProfileResult, criterion_values
 
@@ -126,7 +127,7 @@ def constraint_block(
     if con.indicator in table.columns:
         mine = run_text(con)
         desc = f"({con.describe()})"
-        block["fails"] = [i for i, ps in enumerate(parts) if mine in ps]
+        block["fails"] = [i for i, ps in enumerate(parts) if any(is_failure_of(con, p) for p in ps)]
         block["notes"] = {
             str(i): p
             for i, ps in enumerate(parts)

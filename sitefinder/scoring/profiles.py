@@ -146,6 +146,11 @@ class Constraint(BaseModel):
     layer: str | None = None
     relation: Literal["inside", "outside"] | None = None
     share: float | None = Field(default=None, ge=0, le=1)
+    #: Noise limits only: on modelled noise a plot is excluded only beyond the limit by more
+    #: than this (dB), the model's stated uncertainty (sitefinder.scoring.noiserule).
+    modelled_margin_db: float = Field(default=3.0, ge=0, le=20)
+    #: Noise limits only: true when the limit applies to official noise maps alone.
+    official_only: bool = False
 
     @model_validator(mode="before")
     @classmethod

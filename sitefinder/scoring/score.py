@@ -25,7 +25,7 @@ import pandas as pd
 
 from sitefinder.coverage import VALUE_TOLERANCE, Coverage, judged, reach_m, value_intervals
 from sitefinder.errors import ConfigError
-from sitefinder.scoring import status
+from sitefinder.scoring import noiserule, status
 from sitefinder.scoring.functions import Categories, Ideal, Linear, Step
 from sitefinder.scoring.profiles import _ORDERING, OPS, Constraint, Criterion, Profile, SensitivitySettings
 
@@ -316,9 +316,18 @@ def evaluate(
             t = texts if isinstance(texts, str) else texts[j]
             notes[j] = f"{notes[j]}; {t}" if notes[j] else t
 
+    modelled = noiserule.modelled_mask(indicators)
     for con in profile.constraints:
         if not _column_ok(indicators, con.indicator, profile, "constraint", strict):
             skipped.append(f"constraint {con.describe()}")
+            continue
+        if noiserule.is_noise_limit(con):
+            if con.official_only and modelled.any():
+                skipped.append(
+                    f"constraint {con.describe()} (official noise maps only; this noise is modelled)"
+                )
+                continue
+            _noise_constraint(indicators, con, modelled, add, coverage is not None)
             continue
         failed = constraint_fails(indicators[con.indicator], con, profile.source_file)
         rule = rules.get(con.indicator)
@@ -371,6 +380,30 @@ def evaluate(
         exact=exact,
         not_evaluable_share=share,
     )
+
+
+def _noise_constraint(
+    indicators: pd.DataFrame, con: Constraint, modelled: np.ndarray, add: Any, with_coverage: bool
+) -> None:
+    """A noise limit: modelled values allow for the model's margin; the text names value and source."""
+    values = pd.to_numeric(indicators[con.indicator], errors="coerce").to_numpy(dtype=float)
+    nodata = np.isnan(values)
+    failed = noiserule.noise_fails(values, con, modelled)
+    sources = (
+        indicators[noiserule.SOURCE_COLUMN].to_numpy(dtype=object)
+        if noiserule.SOURCE_COLUMN in indicators.columns
+        else [None] * len(values)
+    )
+    texts = [
+        noiserule.failure_text(con, float(v), bool(m), s if isinstance(s, str) else None)
+        for v, m, s in zip(values, modelled, sources, strict=True)
+    ]
+    add(failed, texts)
+    if nodata.any():
+        if with_coverage:
+            add(nodata, f"{status.INSUFFICIENT}: {status.NO_NOISE_DATA_CONSTRAINT} ({con.describe()})")
+        elif con.missing == "fail":
+            add(nodata, f"{con.reason} ({con.describe()})")
 
 
 def _reach(c: Criterion) -> float:
