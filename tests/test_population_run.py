@@ -49,7 +49,7 @@ def test_run_with_neighbourhoods(
     out = tmp_path / "out"
     args = ["run", "--osm", str(AMSTERDAM), "--plots", str(amsterdam_plots), "--out", str(out),
             "--cache", str(tmp_path / "cache"), "--layers", str(tmp_path / "layers"), "--tiles", "none",
-            "--profile", "senioren", "--no-noise-model",
+            "--profile", "senioren", "--profile", "beperking", "--no-noise-model",
             "--neighbourhoods", str(buurten), "--neighbourhood-figures", str(csv)]  # fmt: skip
     assert main(args) == 0
     scores = pd.read_csv(out / "scores.csv", dtype={"plot_id": str}).set_index("plot_id")
@@ -70,3 +70,11 @@ def test_run_with_neighbourhoods(
     # The neighbourhood tooltip is HTML: the name is escaped there (the JSON data block is
     # escaped by the map's script when shown).
     assert "Noord-Oost \\u0026lt;b\\u0026gt;" in html  # &lt;b&gt;, JSON-encoded by folium
+    # The wheelchair network's tag coverage in the manifest, and the memo names the neighbourhood.
+    wheel = manifest["sources"]["mobility"]["wheelchair"]
+    assert wheel["edges_excluded"] > 0 and 0 <= wheel["share_surface"] <= 1
+    assert main(["compare", "--run", str(out), "A1", "A2"]) == 0
+    memo = next(out.glob("vergelijking_A1_A2*.html")).read_text()
+    a1 = scores.loc["A1"]
+    assert f"Ligt in buurt {a1['buurt_naam']} ({a1['buurt_code']})" in memo.replace("&lt;", "<").replace("&gt;", ">")
+    assert "Rolstoelnetwerk" in memo and "voetpaden met kenmerk verharding" in memo

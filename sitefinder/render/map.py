@@ -476,6 +476,7 @@ def _routes(inputs: MapInputs, data: dict[str, Any]) -> list[str]:
 AGE_BREAKS = [10, 15, 20, 25, 30]
 AGE_COLOURS = ["#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f"]
 UNKNOWN_COLOUR = "#ffffff"
+NO_RESIDENTS_COLOUR = "#d9d9d9"
 
 
 def _fmt_int(v: float) -> str:
@@ -489,13 +490,15 @@ def _add_neighbourhoods(fmap: folium.Map, nbh: gpd.GeoDataFrame) -> str:
     props = []
     for i, code in enumerate(nbh.index):
         known = np.isfinite(share[i])
-        pct = f"{share[i]:.1f} %".replace(".", ",") if known else "onbekend"
+        empty = nbh["inwoners"].iloc[i] == 0
+        pct = f"{share[i]:.1f} %".replace(".", ",") if known else ("geen inwoners" if empty else "onbekend")
         label = (
             f"<b>{html_text(str(nbh['buurt'].iloc[i] or code))}</b> ({html_text(str(code))})<br>"
             f"inwoners {_fmt_int(nbh['inwoners'].iloc[i])}, 65+ {_fmt_int(nbh['inwoners_65plus'].iloc[i])} "
             f"({pct}), huishoudens {_fmt_int(nbh['huishoudens'].iloc[i])}"
         )
-        props.append({"label": label, "fill": AGE_COLOURS[cls[i]] if known else UNKNOWN_COLOUR})
+        fill = AGE_COLOURS[cls[i]] if known else (NO_RESIDENTS_COLOUR if empty else UNKNOWN_COLOUR)
+        props.append({"label": label, "fill": fill})
     geoms = mapdata.to_wgs84(mapdata.simplify_m(nbh.geometry.to_numpy(), 5.0), nbh.crs)
     year = nbh.attrs.get("year")
     layer = folium.GeoJson(
@@ -551,7 +554,8 @@ def _legend(inputs: MapInputs, route_cats: Sequence[str]) -> str:
         sections.append(
             LegendSection(
                 "neighbourhoods", "Buurten: aandeel inwoners van 65 jaar en ouder (CBS)", AGE_COLOURS,
-                ["", *(f"{b} %" for b in AGE_BREAKS), ""], "wit: onbekend (CBS houdt kleine aantallen geheim)",
+                ["", *(f"{b} %" for b in AGE_BREAKS), ""],
+                "wit: onbekend (CBS houdt kleine aantallen geheim); grijs: geen inwoners",
                 0.45,
             )
         )  # fmt: skip

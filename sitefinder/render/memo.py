@@ -32,6 +32,7 @@ from sitefinder.render.report import (
     _CSS,
     RunFolder,
     _head,
+    _mobility_lines,
     comparison_table,
     default_report_path,
     select_plots,
@@ -347,9 +348,48 @@ def _maps(run: RunFolder, ids: Sequence[str]) -> str:
     return f"<section class='keep'><h2>Ligging</h2><div class='maps'>{''.join(figures)}</div></section>"
 
 
+def _count(v: Any) -> str:
+    return f"{float(v):,.0f}".replace(",", ".")
+
+
+def neighbourhood_sentence(run: RunFolder, pid: str) -> str:
+    """The plot's CBS neighbourhood and its figures, and the older residents within a walk ("" without them)."""
+    cols = run.scores.columns
+    if "buurt_code" not in cols:
+        return ""
+    row = run.scores.loc[pid]
+    code = row.get("buurt_code")
+    if code is None or (isinstance(code, float) and pd.isna(code)):
+        return "Ligt in geen CBS-buurt van de buurtkaart."
+    name = row.get("buurt_naam") or code
+    year = ((run.manifest.get("sources") or {}).get("neighbourhoods") or {}).get("year")
+    parts = [f"Ligt in buurt {name} ({code}). ", f"CBS{f' {year}' if year else ''}: "]
+    inw = row.get("buurt_inwoners")
+    figures = []
+    figures.append(f"{_count(inw)} inwoners" if pd.notna(inw) else "inwoners onbekend")
+    pct = row.get("buurt_65plus_pct")
+    if pd.notna(pct):
+        figures.append(f"{str(round(float(pct), 1)).replace('.', ',')} % 65+")
+    elif pd.notna(inw) and float(inw) > 0:
+        figures.append("aandeel 65+ onbekend (CBS geheim)")
+    hh = row.get("buurt_huishoudens")
+    if pd.notna(hh):
+        figures.append(f"{_count(hh)} huishoudens")
+    text = "".join(parts) + ", ".join(figures) + "."
+    near = row.get("pop_65plus_1000m") if "pop_65plus_1000m" in cols else None
+    if near is not None:
+        text += (
+            f" Binnen 1.000 m lopen wonen ongeveer {_count(near)} mensen van 65+."
+            if pd.notna(near)
+            else " Hoeveel 65-plussers binnen 1.000 m lopen wonen is onbekend (CBS-cijfer geheim of buiten de gegevens)."
+        )
+    return text
+
+
 def _method_box(run: RunFolder) -> str:
     man = run.manifest
     sources = "; ".join(describe_sources(man.get("sources") or {}))
+    mobility = "".join(f" <b>{html_text(k)}</b>: {html_text(v)}." for k, v in _mobility_lines(man))
     created = str(man.get("created", ""))[:10]
     return (
         "<section class='memo-box keep'><h2>Methode en bronnen</h2>"
@@ -359,6 +399,7 @@ def _method_box(run: RunFolder) -> str:
         "eisen voldoen. <b>Afstanden</b>: lopen over het stratennet van OpenStreetMap, of hemelsbreed waar "
         "vermeld. <b>Kans op de top k</b>: Monte-Carlo met gespreide gewichten en drempels; n.v.t. als er "
         "minder geschikte kavels zijn dan k.</p>"
+        f"{f'<p>{mobility.strip()}</p>' if mobility else ''}"
         f"<p><b>Bronnen</b>: {html_text(sources)}. <b>Analyse</b> van {html_text(created)}, sitefinder "
         f"{html_text(man.get('sitefinder_version', '?'))}; memo door sitefinder {html_text(__version__)} op "
         f"{datetime.now().astimezone().strftime('%d-%m-%Y')}. Alle cijfers per kavel: de CSV naast dit memo "
@@ -374,8 +415,10 @@ def render_memo(run: RunFolder, plot_ids: Sequence[str], profiles: Sequence[str]
     title = (run.manifest.get("config") or {}).get("title", "") or "sitefinder"
     sentences = []
     for pid in ids:
-        texts = " ".join(sentence(run, pid, n, loaded.get(n)) for n in detail)
-        sentences.append(f"<p>{html_text(texts)}</p>")
+        texts = " ".join(
+            [*(sentence(run, pid, n, loaded.get(n)) for n in detail), neighbourhood_sentence(run, pid)]
+        )
+        sentences.append(f"<p>{html_text(texts.strip())}</p>")
     charts = [_chart(run, p.name, ids) for p in run.profiles if p.name in detail]
     others = [p.title for p in run.profiles if p.name not in detail]
     more = (f"<p class='note'>In detail: {html_text(', '.join(p.title for p in run.profiles if p.name in detail))}; "
