@@ -413,3 +413,16 @@ def test_amsterdam_map_from_a_real_run(amsterdam_plots: Path, tmp_path: Path) ->
     assert data["routes"] is not None
     assert "gemodelleerd" in page, "the run models noise when no raster is given"
     assert "tile.openstreetmap.org" not in page
+
+
+def test_censored_values_and_reasons_read_in_dutch() -> None:
+    from sitefinder.render.labels import column_label
+    from sitefinder.render.live import dutch_censored, dutch_reason_text
+    from sitefinder.scoring.profiles import Constraint
+
+    labels = {c: column_label(c) for c in ("dist_gp_m", "n_gp_500m", "noise_lden_p90_db")}
+    text = dutch_censored("dist_gp_m > 1512.6; n_gp_500m >= 3", labels)
+    assert text == "Loopafstand tot gp: meer dan 1.513\xa0m; Gp: aantal binnen 500 m lopen: minstens 3"
+    con = Constraint(indicator="noise_lden_p90_db", op="<=", value=58, reason="te veel geluid")
+    out = dutch_reason_text("reden: te veel geluid (noise_lden_p90_db <= 58)", [con], labels)
+    assert out == "reden: te veel geluid (geluid p90, grens 58\xa0dB)"

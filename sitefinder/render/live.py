@@ -13,12 +13,14 @@ scores exactly as the page did.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sitefinder.render.labels import ColumnLabel
+from sitefinder.render.labels import ColumnLabel, format_value
 from sitefinder.scoring import status
 from sitefinder.scoring.functions import Categories
 from sitefinder.scoring.noiserule import is_failure_of
@@ -206,3 +208,36 @@ def live_block(res: ProfileResult, table: pd.DataFrame, labels: dict[str, Column
         "max_share_not_evaluable": float(getattr(p, "max_share_not_evaluable", 1.0)),
         "profile": exportable_profile(p),
     }
+
+
+_CENSORED = re.compile(r"(?P<col>[a-z][a-z0-9_]*) (?P<sign>>=|>) (?P<value>-?[0-9.]+(?:e[+-]?[0-9]+)?)")
+
+
+def dutch_censored(text: str, labels: dict[str, ColumnLabel]) -> str:
+    """``dist_gp_m > 1512.5; n_gp_500m >= 3`` in Dutch: ``Loopafstand tot huisarts: meer dan 1.513 m; ...``."""
+    if not isinstance(text, str) or not text:
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        lab = labels.get(m.group("col"))
+        if lab is None:
+            return m.group(0)
+        word = "meer dan" if m.group("sign") == ">" else "minstens"
+        value = format_value(float(m.group("value")), lab.kind)
+        return f"{lab.label}: {word} {value}{chr(160) + lab.unit if lab.unit else ''}"
+
+    return _CENSORED.sub(one, text)
+
+
+def dutch_reason_text(text: str, constraints: Sequence[Constraint], labels: dict[str, ColumnLabel]) -> str:
+    """A reason as scoring writes it (``... (noise_lden_p90_db <= 58)``) with the condition in Dutch."""
+    for con in constraints:
+        label = labels.get(con.indicator)
+        short = SHORT_LABELS.get(con.indicator) or (
+            label.label[:1].lower() + label.label[1:] if label else con.indicator
+        )
+        limit = _limit_text(con, label) if label is not None else f"grens: {OP_WORDS[con.op]} {con.value}"
+        text = text.replace(f"({con.describe()})", f"({short}, {limit})").replace(
+            con.describe(), f"{short} {limit}"
+        )
+    return text

@@ -373,6 +373,8 @@ def map_data(inputs: MapInputs) -> dict[str, Any]:
         owner = next((r.profile.name for r in inputs.profiles if col.endswith(f"_{r.profile.name}")), None)
         labels[col] = column_label(col, inputs.registry, owner)
     profiles = [_profile_meta(r, table, inputs.extra, labels) for r in inputs.profiles]
+    if "censored_values" in table.columns:
+        table["censored_values"] = table["censored_values"].map(lambda t: live.dutch_censored(t, labels))
     plot_labels, name_col = _plot_labels(plots)
     names = plots[name_col].fillna("").astype(str).tolist() if name_col else [""] * len(plots)
     geoms = mapdata.to_wgs84(mapdata.simplify_m(plots.geometry.to_numpy(), 0.5), crs)
@@ -568,6 +570,14 @@ def _legend(inputs: MapInputs, route_cats: Sequence[str]) -> str:
     for res in inputs.profiles:
         if not res.eligible.any():
             text = status.no_eligible(res.profile.title, res.table[f"excluded_{res.name}"].tolist())
+            text = live.dutch_reason_text(
+                text,
+                res.profile.constraints,
+                {
+                    c: column_label(c, inputs.registry)
+                    for c in {con.indicator for con in res.profile.constraints}
+                },
+            )
             footer += f" {text[:1].upper()}{text[1:]}."
     return legend_html(sections, routes, footer)
 
