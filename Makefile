@@ -6,7 +6,7 @@ SF     := $(VENV)/bin/sitefinder
 
 REGIONS ?= $(basename $(notdir $(wildcard data/regions/*.toml)))
 
-.PHONY: setup test lint map refresh bench figures clean help
+.PHONY: setup test test-fast lint map refresh bench figures clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,8 +19,11 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed  ## create .venv and install sitefinder with its dev tools
 
-test: setup  ## run the test suite
+test: setup  ## run the test suite (tests, doctests of sitefinder/ and docs/api.md, browser tests)
 	$(PY) -m pytest
+
+test-fast: setup  ## the test suite without the tests marked slow
+	$(PY) -m pytest -m "not slow"
 
 lint: setup  ## ruff, ruff format and mypy
 	$(VENV)/bin/ruff check sitefinder tests bench docs/figures

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sitefinder import __version__
 from sitefinder.errors import SitefinderError
@@ -73,15 +73,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
+class _CliHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``main`` installs on the root logger (and removes again when it returns)."""
+
+
+def _setup_logging(verbose: int, quiet: bool) -> Callable[[], None]:
+    """Log to stderr for one command; return the function that restores the previous state.
+
+    Handlers that others installed (a notebook's, pytest's) are left in place; only a
+    handler of an earlier ``main`` call is replaced.
+    """
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CliHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s" if verbose else "%(message)s"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    pkg = logging.getLogger("sitefinder")
+    saved = (root.level, pkg.level)
+    for h in [h for h in root.handlers if isinstance(h, _CliHandler)]:
+        root.removeHandler(h)
+    root.addHandler(handler)
     root.setLevel(logging.WARNING)
-    logging.getLogger("sitefinder").setLevel(level)
+    pkg.setLevel(level)
     logging.captureWarnings(True)
+
+    def restore() -> None:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        pkg.setLevel(saved[1])
+        logging.captureWarnings(False)
+
+    return restore
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # -v/-q work before the command (sitefinder -q run ...) and after it.
     verbose = max(getattr(args, "verbose", 0), args.top_verbose)
     quiet = getattr(args, "quiet", False) or args.top_quiet
-    _setup_logging(verbose, quiet)
+    restore_logging = _setup_logging(verbose, quiet)
     # Imported only now: --help and --version stay fast (no pydantic, no tqdm).
     from pydantic import ValidationError
     from tqdm.contrib.logging import logging_redirect_tqdm
@@ -114,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sitefinder: interrupted; previous outputs are left as they were", file=sys.stderr)
         return 130
+    finally:
+        restore_logging()
 
 
 if __name__ == "__main__":

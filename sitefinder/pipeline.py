@@ -138,6 +138,19 @@ def load(
             tags[key] = True if cur is True else sorted(set(cur if isinstance(cur, list) else []) | set(vals))
     tag_filter = osm.feature_tag_filter(tags)
     sources: dict[str, Any] = {}
+    # The user's own files are read first: a bad plots or noise file fails in seconds,
+    # before the OSM data is read.
+    plots: gpd.GeoDataFrame | None = None
+    noise: NoiseGrid | None = None
+    if cfg.plots_file is not None:
+        plots = read_plots(cfg.plots_file, crs, cfg.plots_layer, cfg.plots_id, cfg.repair_geometries)
+        sources["plots"] = {
+            "path": str(Path(cfg.plots_file).resolve()),
+            "sha256": sha256_file(cfg.plots_file),
+            "layer": cfg.plots_layer,
+        }
+        if cfg.noise:
+            noise = load_noise(list(cfg.noise), crs, _noise_bounds(plots), cfg.noise_resolution_m)
     if cfg.osm_file is not None:
         osm_path = require_file(cfg.osm_file, "OSM file")
     else:
@@ -178,14 +191,7 @@ def load(
         ),
         crs=crs,
     )
-    if cfg.plots_file is not None:
-        plots = read_plots(cfg.plots_file, crs, cfg.plots_layer, cfg.plots_id, cfg.repair_geometries)
-        sources["plots"] = {
-            "path": str(Path(cfg.plots_file).resolve()),
-            "sha256": sha256_file(cfg.plots_file),
-            "layer": cfg.plots_layer,
-        }
-    else:
+    if plots is None:
         plots = osm.candidate_plots(features) if len(features) else None
         if plots is None or len(plots) == 0:
             msg = (
@@ -196,21 +202,13 @@ def load(
         plots = validate_geometries(plots.set_index("plot_id"), "OSM candidate plots", crs)
         sources["plots"] = {"from": "OSM landuse=construction|brownfield|greenfield"}
     check_overlap(plots, area, "OSM data area")
-    noise = None
-    b = plots.total_bounds
-    pad = 200.0
-    noise_bounds = (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad)
-    if not cfg.noise:
+    if cfg.noise and noise is None:
+        noise = load_noise(list(cfg.noise), crs, _noise_bounds(plots), cfg.noise_resolution_m)
+    elif not cfg.noise and cfg.model_noise and len(features):
         # Modelled noise knows only the roads in the data: never model beyond them.
-        d = shapely.bounds(data_area).tolist()
-        noise_bounds = (max(noise_bounds[0], d[0] - pad), max(noise_bounds[1], d[1] - pad),
-                        min(noise_bounds[2], d[2] + pad), min(noise_bounds[3], d[3] + pad))  # fmt: skip
-    if cfg.noise:
-        noise = load_noise(list(cfg.noise), crs, noise_bounds, cfg.noise_resolution_m)
-    elif cfg.model_noise and len(features):
         noise = model_noise(
             features,
-            noise_bounds,
+            _noise_bounds(plots, data_area),
             crs,
             cfg.noise_resolution_m,
             cache_dir=cfg.cache_dir,
@@ -241,6 +239,22 @@ def load(
         network_key=net_key,
         buildings=buildings,
     )
+
+
+def _noise_bounds(
+    plots: gpd.GeoDataFrame, within: shapely.Geometry | None = None, pad_m: float = 200.0
+) -> tuple[float, float, float, float]:
+    """The plots' extent plus a margin: the window read from (or modelled for) the noise layer.
+
+    With ``within`` (the OSM data area), the window is also kept inside that area plus the margin.
+    """
+    b = plots.total_bounds
+    out = (b[0] - pad_m, b[1] - pad_m, b[2] + pad_m, b[3] + pad_m)
+    if within is None:
+        return out
+    d = shapely.bounds(within).tolist()
+    return (max(out[0], d[0] - pad_m), max(out[1], d[1] - pad_m),
+            min(out[2], d[2] + pad_m), min(out[3], d[3] + pad_m))  # fmt: skip
 
 
 def model_noise(

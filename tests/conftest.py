@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,15 +42,59 @@ def amsterdam_plots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real ``sitefinder`` entry point in a subprocess (exit status and stderr as a user sees them)."""
+@dataclass(frozen=True)
+class CliResult:
+    """What a command left: exit status and what it wrote (like ``subprocess.CompletedProcess``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> CliResult:
+    """Run ``sitefinder.cli.main(argv)`` in this process with its stdout and stderr captured.
+
+    ``env`` sets environment variables and ``cwd`` the working folder for the call only.
+    Works at any fixture scope (it does not need ``capsys``).
+    """
+    from sitefinder.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_cwd = Path.cwd()
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse errors and --help
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(old_cwd)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def run_cli_subprocess(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``sitefinder`` entry point in a new interpreter (for the few end-to-end tests)."""
     return subprocess.run(
         [sys.executable, "-m", "sitefinder.cli", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd or REPO,
+        env={**os.environ, **(env or {})},
         check=False,
-        timeout=600,
+        timeout=900,
     )
 
 

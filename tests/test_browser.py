@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pytest
 
@@ -373,7 +374,7 @@ def test_large_map_load_time(browser: Any, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_scale8_sample_map(browser: Any, tmp_path: Path) -> None:
     """The Almere-sized sample town through ``sitefinder run``: record map size and load time."""
-    sample = pytest.importorskip("sitefinder.sample", reason="the sample-town generator is not there yet")
+    from sitefinder import sample
     t0 = time.perf_counter()
     made = sample.generate_sample(tmp_path / "sample", seed=42, scale=8)
     out = tmp_path / "run"
@@ -392,6 +393,7 @@ def test_scale8_sample_map(browser: Any, tmp_path: Path) -> None:
         f.write(line + "\n")
     assert opened.errors == []
     assert opened.blocked == []
+    assert n == len(gpd.read_file(made.plots_path)), "every plot of the sample town is on the map"
     opened.page.screenshot(path=_artifact("map-scale8.png"))
     opened.page.close()
 

@@ -46,8 +46,14 @@ def _expect_error(res: object, *fragments: str) -> str:
     return lines[0]
 
 
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the module: the Amsterdam extract is cut and its network built once."""
+    return tmp_path_factory.mktemp("errors-cache")
+
+
 @pytest.fixture
-def run(tmp_path: Path):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, cache: Path):  # type: ignore[no-untyped-def]
     def _run(*args: object, plots: Path | None = None, osm: Path = AMSTERDAM):  # type: ignore[no-untyped-def]
         extra = ["--plots", plots] if plots is not None else []
         return run_cli(
@@ -58,7 +64,7 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
             "--out",
             tmp_path / "out",
             "--cache",
-            tmp_path / "cache",
+            cache,
             "--layers",
             tmp_path / "layers",
             *args,

@@ -385,7 +385,8 @@ def test_geotiff_round_trip(tmp_path: Path) -> None:
     reason=f"real OSM extract {AMSTERDAM} is absent (it sits beside the repo in CI)",
 )
 def test_amsterdam_courtyards_are_20db_quieter_than_the_busy_streets(tmp_path: Path) -> None:
-    ox = pytest.importorskip("osmnx")
+    import osmnx as ox
+
     from sitefinder.noisemodel.buildings import building_heights
 
     osm = tmp_path / "amsterdam-centrum.osm"

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,7 @@ import osmium
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, refresh_args
+from tests.conftest import refresh_args, run_cli
 from tests.standin import StandIn, serve
 
 
@@ -73,21 +70,6 @@ def standin(town: dict[str, Any]) -> Iterator[StandIn]:
         yield s
 
 
-def sf(
-    *args: object, env: dict[str, str] | None = None, cwd: Path = REPO
-) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "sitefinder.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full,
-        check=False,
-        timeout=900,
-    )
-
-
 def _bbox(town: dict[str, Path]) -> list[str]:
     w, s, e, n = gpd.read_file(town["boundary"]).to_crs(4326).total_bounds
     return [f"{v:.6f}" for v in (w, s, e, n)]
@@ -109,13 +91,13 @@ def test_overpass_download_is_cached(standin: StandIn, town: dict[str, Path], tm
         "--layers",
         tmp_path / "layers",
     ]
-    res = sf(*args, "--out", tmp_path / "a")
+    res = run_cli(*args, "--out", tmp_path / "a")
     assert res.returncode == 0, res.stderr
     assert standin.requests == ["POST /api/interpreter"]
     assert "Requesting OSM data from Overpass" in res.stderr
     scores = gpd.read_file(tmp_path / "a" / "scores.gpkg")
     assert scores["dist_supermarket_m"].notna().all()
-    res2 = sf(*args, "--out", tmp_path / "b")
+    res2 = run_cli(*args, "--out", tmp_path / "b")
     assert res2.returncode == 0, res2.stderr
     assert standin.requests == ["POST /api/interpreter"], "second run makes no request"
     assert "reused from cache" in res2.stderr
@@ -125,7 +107,7 @@ def test_overpass_download_is_cached(standin: StandIn, town: dict[str, Path], tm
 
 
 def test_place_name_geocoded_with_nominatim(standin: StandIn, town: dict[str, Path], tmp_path: Path) -> None:
-    res = sf(
+    res = run_cli(
         "run",
         "--place",
         "Nieuwstad, Nederland",
@@ -145,8 +127,15 @@ def test_place_name_geocoded_with_nominatim(standin: StandIn, town: dict[str, Pa
         tmp_path / "l",
     )
     assert res.returncode == 0, res.stderr
-    assert any(r.startswith("GET /search") for r in standin.requests)
-    assert (tmp_path / "o" / "map.html").exists()
+    search = [r for r in standin.requests if r.startswith("GET /search")]
+    assert len(search) == 1 and "q=Nieuwstad%2C+Nederland" in search[0]
+    assert standin.requests[-1] == "POST /api/interpreter", "Overpass is asked after the geocoding"
+    man = json.loads((tmp_path / "o" / "manifest.json").read_text("utf-8"))
+    assert man["sources"]["overpass"]["place"] == "Nieuwstad, Nederland"
+    scores = gpd.read_file(tmp_path / "o" / "scores.gpkg")
+    assert len(scores) == len(gpd.read_file(town["plots"]))
+    # The download covers the town: every plot reaches a supermarket over the network.
+    assert scores["dist_supermarket_m"].notna().all()
 
 
 @pytest.mark.parametrize(
@@ -156,7 +145,7 @@ def test_failed_overpass_download_is_not_cached(
     standin: StandIn, town: dict[str, Path], tmp_path: Path, mode: str, fragment: str
 ) -> None:
     standin.mode = mode
-    res = sf(
+    res = run_cli(
         "run",
         "--bbox",
         *_bbox(town),
@@ -187,7 +176,7 @@ def _env(standin: StandIn) -> dict[str, str]:
 
 def test_almere_region_end_to_end(standin: StandIn, town: dict[str, Any], tmp_path: Path) -> None:
     args = refresh_args(tmp_path, "almere")
-    res = sf(*args, env=_env(standin))
+    res = run_cli(*args, env=_env(standin))
     assert res.returncode == 0, res.stderr
     assert "almere: rebuilt" in res.stdout
     assert "Fetched boundary GM0034 from PDOK" in res.stderr
@@ -209,7 +198,7 @@ def test_almere_region_end_to_end(standin: StandIn, town: dict[str, Any], tmp_pa
     scores = pd.read_csv(out / "scores.csv")
     assert "pop_65plus_1000m" in scores.columns and "buurt_naam" in scores.columns
     n_requests = len(standin.requests)
-    res2 = sf(*args, env=_env(standin))
+    res2 = run_cli(*args, env=_env(standin))
     assert res2.returncode == 0, res2.stderr
     assert "almere: up to date" in res2.stdout
     assert len(standin.requests) == n_requests, "an up-to-date refresh makes no request"
@@ -224,11 +213,11 @@ def test_geofabrik_extract_verified_and_cached(standin: StandIn, tmp_path: Path)
     )
     args = refresh_args(tmp_path, regions=regions)
     standin.mode = "truncated"
-    bad = sf(*args)
+    bad = run_cli(*args)
     assert bad.returncode == 2 and "truncated" in bad.stderr, bad.stderr
     assert not list((tmp_path / "cache").rglob("*.pbf"))
     standin.mode = "ok"
-    res = sf(*args)
+    res = run_cli(*args)
     assert res.returncode == 0, res.stderr
     assert "polder: rebuilt" in res.stdout
     assert "Downloaded" in res.stderr and len(list((tmp_path / "cache").rglob("*.pbf"))) == 1

@@ -9,8 +9,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from sitefinder import RESULT_FORMAT_VERSION, __version__
 from sitefinder.scoring.profiles import builtin_names
-from tests.conftest import AMSTERDAM, needs_shared, run_cli
+from tests.conftest import AMSTERDAM, needs_shared, run_cli, run_cli_subprocess
 
 pytestmark = [needs_shared]
 
@@ -36,9 +37,14 @@ def adam_run(amsterdam_plots: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return out
 
 
-def test_run_writes_the_three_outputs(adam_run: Path) -> None:
-    for name in ("scores.gpkg", "scores.csv", "map.html", "manifest.json"):
-        assert (adam_run / name).stat().st_size > 0, name
+def test_run_writes_the_four_outputs(adam_run: Path) -> None:
+    gpkg = gpd.read_file(adam_run / "scores.gpkg", layer="scores")
+    csv = pd.read_csv(adam_run / "scores.csv", dtype={"plot_id": str})
+    assert list(gpkg["plot_id"]) == list(csv["plot_id"]) == [f"A{i}" for i in range(1, 7)]
+    html = (adam_run / "map.html").read_text("utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html>") and html.rstrip().endswith("</html>")
+    man = json.loads((adam_run / "manifest.json").read_text("utf-8"))
+    assert man["counts"]["plots"] == 6
     assert not list(adam_run.glob(".*")), "no temporary or staging files are left behind"
 
 
@@ -86,7 +92,8 @@ def test_lively_centre_scores_higher_for_levendig(adam_run: Path) -> None:
 
 def test_manifest_records_provenance(adam_run: Path) -> None:
     man = json.loads((adam_run / "manifest.json").read_text())
-    assert man["format_version"] >= 1
+    assert man["format_version"] == RESULT_FORMAT_VERSION
+    assert man["sitefinder_version"] == __version__
     assert man["working_crs"] == "EPSG:28992"
     assert len(man["sources"]["osm"]["sha256"]) == 64
     assert len(man["sources"]["plots"]["sha256"]) == 64
@@ -109,25 +116,35 @@ def test_map_has_profile_layers_legend_and_attribution(adam_run: Path) -> None:
     assert all(Path(p).exists() for p in man["surfaces"].values())
 
 
-def test_failed_run_keeps_previous_outputs(adam_run: Path, amsterdam_plots: Path, tmp_path: Path) -> None:
+def test_failed_run_keeps_previous_outputs(
+    adam_run: Path, amsterdam_plots: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The map fails after the tables were staged: the folder still holds the previous run, unchanged."""
+    import sitefinder.pipeline as pipeline
+
     before = {p.name: p.read_bytes() for p in adam_run.iterdir()}
-    bad_profile = tmp_path / "bad.toml"
-    bad_profile.write_text(
-        'name = "bad"\ntitle = "x"\n[[criterion]]\nname = "a"\nlabel = "a"\n'
-        'indicator = "no_such_column"\nweight = 1\n'
-        'function = { type = "linear", best = 0, worst = 1 }\n'
-    )
-    res = run_cli(
-        "run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", adam_run, "--profile", bad_profile
-    )
-    assert res.returncode == 2
-    assert "no_such_column" in res.stderr
-    after = {p.name: p.read_bytes() for p in adam_run.iterdir()}
-    assert after == before
+    staged: list[Path] = []
+
+    def failing_map(inputs: object, path: Path) -> None:
+        staged.extend(sorted(path.parent.iterdir()))
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(pipeline, "write_map", failing_map)
+    with pytest.raises(OSError, match="No space left on device"):
+        run_cli(
+            "run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", adam_run,
+            "--cache", tmp_path / "cache", "--layers", tmp_path / "layers", "--profile", "levendig",
+        )  # fmt: skip
+    # The failure came inside the staging folder, after new tables were written there.
+    assert [p.name for p in staged] == ["scores.csv", "scores.gpkg"]
+    assert staged[0].parent.name.startswith(".staging-") and not staged[0].parent.exists()
+    assert {p.name: p.read_bytes() for p in adam_run.iterdir()} == before
+    assert not (tmp_path / "layers").exists(), "derived layers are written only after the map rendered"
 
 
 def test_candidate_plots_from_osm_landuse(tmp_path: Path) -> None:
-    res = run_cli(
+    """End to end in a new interpreter, as a user runs it."""
+    res = run_cli_subprocess(
         "run",
         "--osm",
         AMSTERDAM,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,18 +10,7 @@ import pytest
 
 from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.regions import load_region, region_names
-from tests.conftest import REPO, refresh_args
-
-
-def sf(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sitefinder.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-        timeout=900,
-    )
+from tests.conftest import REPO, refresh_args, run_cli, run_cli_subprocess
 
 
 def test_shipped_regions_are_valid() -> None:
@@ -58,7 +45,7 @@ def test_bad_region_files(tmp_path: Path, body: str, fragment: str) -> None:
     (tmp_path / "x.toml").write_text(body)
     with pytest.raises(ConfigError, match=fragment):
         load_region("x", tmp_path)
-    res = sf("refresh", "x", "--regions-dir", tmp_path, "--maps-dir", tmp_path / "maps")
+    res = run_cli("refresh", "x", "--regions-dir", tmp_path, "--maps-dir", tmp_path / "maps")
     assert res.returncode == 2
     assert "x.toml" in res.stderr and fragment in res.stderr and "Traceback" not in res.stderr
 
@@ -77,16 +64,16 @@ def test_refresh_twice_does_nothing_and_touch_rebuilds_one(tmp_path: Path) -> No
     _region(regions, "oost", 1)
     west = _region(regions, "west", 2)
     args = refresh_args(tmp_path, regions=regions)
-    first = sf(*args)
+    first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == ["oost: rebuilt", "west: rebuilt"]
     mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "maps").rglob("*") if p.is_file()}
-    second = sf(*args)
+    second = run_cli(*args)
     assert second.stdout.splitlines() == ["oost: up to date", "west: up to date"]
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "nothing was rewritten"
     time.sleep(0.01)
     os.utime(west)
-    third = sf(*args)
+    third = run_cli(*args)
     assert third.stdout.splitlines() == ["oost: up to date", "west: rebuilt"]
 
 
@@ -95,9 +82,9 @@ def test_failed_refresh_keeps_previous_outputs(tmp_path: Path) -> None:
     regions.mkdir()
     reg = _region(regions, "stad", 3)
     args = refresh_args(tmp_path, regions=regions)
-    assert sf(*args).returncode == 0
+    assert run_cli(*args).returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "maps" / "stad").iterdir()}
     reg.write_text(reg.read_text().replace('profiles = ["levendig"]', 'profiles = ["bestaatniet"]'))
-    res = sf(*args)
+    res = run_cli(*args)
     assert res.returncode == 2 and "unknown profile 'bestaatniet'" in res.stderr
     assert {p.name: p.read_bytes() for p in (tmp_path / "maps" / "stad").iterdir()} == before

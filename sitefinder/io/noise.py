@@ -158,7 +158,7 @@ def energetic_sum(levels: list[np.ndarray]) -> np.ndarray:
     """Energetic sum of levels in dB, cell by cell; NaN where every source is NaN.
 
     >>> import numpy as np
-    >>> float(energetic_sum([np.array([50.0]), np.array([50.0])])[0].round(2))
+    >>> round(float(energetic_sum([np.array([50.0]), np.array([50.0])])[0]), 2)
     53.01
     """
     stack = np.stack([np.asarray(x, dtype="float64") for x in levels])
