@@ -51,9 +51,7 @@ class CliResult:
     stderr: str
 
 
-def run_cli(
-    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> CliResult:
+def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
     """Run ``sitefinder.cli.main(argv)`` in this process with its stdout and stderr captured.
 
     ``env`` sets environment variables and ``cwd`` the working folder for the call only.

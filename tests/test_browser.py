@@ -375,6 +375,7 @@ def test_large_map_load_time(browser: Any, tmp_path: Path) -> None:
 def test_scale8_sample_map(browser: Any, tmp_path: Path) -> None:
     """The Almere-sized sample town through ``sitefinder run``: record map size and load time."""
     from sitefinder import sample
+
     t0 = time.perf_counter()
     made = sample.generate_sample(tmp_path / "sample", seed=42, scale=8)
     out = tmp_path / "run"

@@ -286,6 +286,7 @@ def test_amsterdam_node_distances_match_networkx(adam: Region) -> None:
 
 def _sample_region(tmp_path_factory: pytest.TempPathFactory) -> tuple[Region, gpd.GeoDataFrame]:
     from sitefinder import sample
+
     out = tmp_path_factory.mktemp("sample")
     res = sample.generate_sample(out, seed=42, scale=1.0)
     region = _load_region(Path(res.osm_path), out / "cache")

@@ -120,7 +120,7 @@ def test_failed_run_keeps_previous_outputs(
     adam_run: Path, amsterdam_plots: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The map fails after the tables were staged: the folder still holds the previous run, unchanged."""
-    import sitefinder.pipeline as pipeline
+    from sitefinder import pipeline
 
     before = {p.name: p.read_bytes() for p in adam_run.iterdir()}
     staged: list[Path] = []

@@ -85,6 +85,7 @@ def test_failed_refresh_keeps_previous_outputs(tmp_path: Path) -> None:
     assert run_cli(*args).returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "maps" / "stad").iterdir()}
     reg.write_text(reg.read_text().replace('profiles = ["levendig"]', 'profiles = ["bestaatniet"]'))
-    res = run_cli(*args)
+    res = run_cli_subprocess(*args)  # end to end, as a user sees it
     assert res.returncode == 2 and "unknown profile 'bestaatniet'" in res.stderr
+    assert "Traceback" not in res.stderr
     assert {p.name: p.read_bytes() for p in (tmp_path / "maps" / "stad").iterdir()} == before
