@@ -20,9 +20,10 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from sitefinder import RESULT_FORMAT_VERSION, __version__
-from sitefinder.categories import CategoryRegistry, classify, count_groups, load_categories
+from sitefinder.categories import CategoryRegistry, classify, count_groups
 from sitefinder.config import RunConfig
 from sitefinder.coverage import Coverage, censor_rules, censored_notes, covered_radius
 from sitefinder.datatypes import NoiseGrid, StudyData
@@ -37,21 +38,27 @@ from sitefinder.indicators.spreading import facility_proximity
 from sitefinder.io import cbs, osm
 from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, write_text_atomic
 from sitefinder.io.basemap import Basemap, read_basemap
-from sitefinder.io.layers import load_layers
+from sitefinder.io.layers import Layer, load_layers
 from sitefinder.io.noise import load_noise
-from sitefinder.io.plots import check_overlap, read_area, read_plots, validate_geometries
+from sitefinder.io.plots import (
+    check_overlap,
+    frame_sha256,
+    prepare_plots,
+    read_area,
+    read_plots,
+    validate_geometries,
+)
 from sitefinder.mobility import get_mobility
 from sitefinder.netbuild import build_network
 from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
-from sitefinder.progress import StageProgress
 from sitefinder.render.map import MapInputs, write_map
 from sitefinder.render.memo import BASEMAP_FILE, write_basemap
 from sitefinder.render.panel import describe_sources
 from sitefinder.render.tables import write_tables
 from sitefinder.scoring.profiles import Profile, load_profile
 from sitefinder.scoring.score import ProfileResult, score_profile
-from sitefinder.surfaces import suitability_surfaces, write_surface
+from sitefinder.surfaces import Surface, suitability_surfaces, write_surface
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +134,21 @@ def load(
     cfg: RunConfig,
     registry: CategoryRegistry,
     neighbourhoods: gpd.GeoDataFrame | None = None,
+    plots_frame: gpd.GeoDataFrame | None = None,
 ) -> StudyData:
-    """Read and validate every input into the working CRS."""
+    """Read and validate every input into the working CRS.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        The run configuration (sources, CRS, cache folder).
+    registry : CategoryRegistry
+        The amenity categories.
+    neighbourhoods : geopandas.GeoDataFrame, optional
+        CBS neighbourhoods (see :func:`load_neighbourhoods`).
+    plots_frame : geopandas.GeoDataFrame, optional
+        Plots given in Python instead of ``cfg.plots_file`` (validated the same way).
+    """
     crs = cfg.crs
     log.info("Working CRS %s (%s)", crs.to_string(), crs.name)
     tags = dict(registry.osm_tags())
@@ -142,15 +162,18 @@ def load(
     # before the OSM data is read.
     plots: gpd.GeoDataFrame | None = None
     noise: NoiseGrid | None = None
-    if cfg.plots_file is not None:
+    if plots_frame is not None:
+        plots = prepare_plots(plots_frame, "plots GeoDataFrame", crs, cfg.plots_id, cfg.repair_geometries)
+        sources["plots"] = {"from": "GeoDataFrame given in Python", "sha256": frame_sha256(plots_frame)}
+    elif cfg.plots_file is not None:
         plots = read_plots(cfg.plots_file, crs, cfg.plots_layer, cfg.plots_id, cfg.repair_geometries)
         sources["plots"] = {
             "path": str(Path(cfg.plots_file).resolve()),
             "sha256": sha256_file(cfg.plots_file),
             "layer": cfg.plots_layer,
         }
-        if cfg.noise:
-            noise = load_noise(list(cfg.noise), crs, _noise_bounds(plots), cfg.noise_resolution_m)
+    if plots is not None and cfg.noise:
+        noise = load_noise(list(cfg.noise), crs, _noise_bounds(plots), cfg.noise_resolution_m)
     if cfg.osm_file is not None:
         osm_path = require_file(cfg.osm_file, "OSM file")
     else:
@@ -417,6 +440,9 @@ STAGES = [
 def run(cfg: RunConfig, progress: bool = True) -> RunResult:
     """Run the whole pipeline and write ``scores.gpkg``, ``scores.csv``, ``map.html``, ``manifest.json``.
 
+    The same path as the Python API (:func:`sitefinder.api.run`): one code path for
+    ``sitefinder run``, ``sitefinder refresh`` and notebooks.
+
     Parameters
     ----------
     cfg : RunConfig
@@ -424,48 +450,99 @@ def run(cfg: RunConfig, progress: bool = True) -> RunResult:
     progress : bool
         Show a progress bar over the stages (only on a terminal).
     """
-    bar = StageProgress(STAGES, enabled=progress)
-    try:
-        return _run(cfg, bar)
-    finally:
-        bar.close()
+    from sitefinder.api import run as api_run
+
+    return api_run(cfg, progress=progress)
 
 
-def _basemap(cfg: RunConfig, data: StudyData) -> Basemap | None:
-    """Streets, water, buildings and green for the offline background, when the map offers it."""
-    if "offline" not in cfg.map_tiles.split(","):
-        return None
-    osm_src = data.sources.get("osm") or {}
-    path, sha = osm_src.get("path"), osm_src.get("sha256")
-    if not path:
-        return None
-    if not sha:
-        return read_basemap(Path(path), data.crs)
-    from sitefinder.io.basemapcache import cached_basemap
+def prepare_profiles(
+    profiles: Sequence[str | Path | Profile], registry: CategoryRegistry, crs: CRS
+) -> tuple[list[Profile], list[Layer]]:
+    """Load the profiles (names, files or :class:`Profile` objects), check them and read their layers.
 
-    return cached_basemap(cfg.cache_dir, Path(path), sha, data.crs)
-
-
-def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
-    started = datetime.now(UTC)
-    bar.next()
-    registry = load_categories(cfg.categories_file)
-    profiles: list[Profile] = [load_profile(p) for p in cfg.profiles]
-    names = [p.name for p in profiles]
+    Raises
+    ------
+    DataValidationError
+        When two profiles have the same name.
+    UnknownNameError
+        When a profile names an amenity category that does not exist.
+    """
+    loaded = [p if isinstance(p, Profile) else load_profile(p) for p in profiles]
+    names = [p.name for p in loaded]
     if len(set(names)) != len(names):
         msg = f"profiles: the same profile name is given twice ({', '.join(names)}); each profile needs its own name"
         raise DataValidationError(msg)
-    check_profile_categories(profiles, registry)
-    overlays = load_layers(profiles, cfg.crs)
+    check_profile_categories(loaded, registry)
+    return loaded, load_layers(loaded, crs)
+
+
+def load_stage(
+    cfg: RunConfig, registry: CategoryRegistry, plots_frame: gpd.GeoDataFrame | None = None
+) -> StudyData:
+    """Read the neighbourhoods (when configured) and every other input (see :func:`load`)."""
     neighbourhoods, nbh_info = load_neighbourhoods(cfg)
-    mobilities = sorted({p.mobility for p in profiles} - {"walk"})
-    bar.next()
-    data = load(cfg, registry, neighbourhoods)
+    data = load(cfg, registry, neighbourhoods, plots_frame=plots_frame)
     if nbh_info:
         data.sources["neighbourhoods"] = nbh_info
-    bar.next()
-    indicators, access, net = compute_indicators(data, registry, cfg, mobilities)
-    indicators = pd.concat([indicators, all_layer_indicators(data.plots, overlays)], axis=1)
+    return data
+
+
+@dataclass(frozen=True)
+class BaseIndicators:
+    """The indicators of every plot that do not depend on a profile, with what they were computed on."""
+
+    table: pd.DataFrame
+    access: AccessResult
+    network: WalkNetwork
+
+
+def profile_mobilities(profiles: Sequence[Profile]) -> tuple[str, ...]:
+    """The networks besides walking that ``profiles`` use (wheelchair, ...), sorted."""
+    return tuple(sorted({p.mobility for p in profiles} - {"walk"}))
+
+
+def indicator_stage(
+    data: StudyData, registry: CategoryRegistry, cfg: RunConfig, mobilities: Sequence[str] = ()
+) -> BaseIndicators:
+    """Compute the indicators that depend on no profile's criteria (see :func:`compute_indicators`).
+
+    ``mobilities`` adds the accessibility of other networks than walking (see
+    :func:`profile_mobilities`).
+    """
+    table, access, net = compute_indicators(data, registry, cfg, list(mobilities))
+    return BaseIndicators(table=table, access=access, network=net)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Everything the outputs are made from: data, indicators, profile results and the scores table."""
+
+    data: StudyData
+    registry: CategoryRegistry
+    base: BaseIndicators
+    overlays: list[Layer]
+    indicators: pd.DataFrame
+    results: list[ProfileResult]
+    scores: gpd.GeoDataFrame
+    absent_from_data: list[str]
+    started: datetime
+
+    @property
+    def profiles(self) -> list[Profile]:
+        """The profiles scored, in order."""
+        return [r.profile for r in self.results]
+
+
+def score_stage(
+    data: StudyData,
+    base: BaseIndicators,
+    registry: CategoryRegistry,
+    profiles: list[Profile],
+    overlays: list[Layer],
+) -> Scored:
+    """Add the profiles' layer indicators, judge the data coverage and score every profile."""
+    started = datetime.now(UTC)
+    indicators = pd.concat([base.table, all_layer_indicators(data.plots, overlays)], axis=1)
     attributes = pd.DataFrame(data.plots.drop(columns="geometry"))
     scoring_input = pd.concat(
         [indicators, attributes.drop(columns=[c for c in attributes.columns if c in indicators.columns])],
@@ -475,26 +552,34 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
     if coverage is not None:
         indicators.insert(2, "censored_values", censored_notes(indicators, coverage.radius_m, coverage.rules))
     empty = empty_kinds(data, registry)
-    bar.next()
     results = [score_profile(scoring_input, p, coverage=coverage) for p in profiles]
-    bar.next()
-    surfaces = suitability_surfaces(
-        profiles,
-        data,
-        net,
-        access.node_dist,
-        access.amenity_snaps,
-        overlays,
-        max_snap_m=cfg.max_snap_m,
-        noise_threshold_db=cfg.noise_threshold_db,
-    )
     scores = gpd.GeoDataFrame(
         pd.concat([attributes, indicators, *[r.table for r in results]], axis=1),
         geometry=data.plots.geometry,
         crs=data.crs,
     )
     scores.index.name = "plot_id"
-    manifest = {
+    return Scored(data, registry, base, overlays, indicators, results, scores, empty, started)
+
+
+def surface_stage(scored: Scored, cfg: RunConfig) -> dict[str, Surface]:
+    """Suitability surfaces ("where to look for new sites") of every profile."""
+    return suitability_surfaces(
+        scored.profiles,
+        scored.data,
+        scored.base.network,
+        scored.base.access.node_dist,
+        scored.base.access.amenity_snaps,
+        scored.overlays,
+        max_snap_m=cfg.max_snap_m,
+        noise_threshold_db=cfg.noise_threshold_db,
+    )
+
+
+def build_manifest(scored: Scored, cfg: RunConfig, started: datetime) -> dict[str, Any]:
+    """The run's ``manifest.json`` content: versions, configuration, sources, counts, profiles."""
+    data = scored.data
+    return {
         "sitefinder_version": __version__,
         "format_version": RESULT_FORMAT_VERSION,
         "created": started.isoformat(timespec="seconds"),
@@ -506,44 +591,95 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
             "amenities": data.amenities["category"].value_counts().to_dict(),
             "network_nodes": data.network.n_nodes,
         },
-        "absent_from_data": empty,
-        "profiles": {r.profile.name: r.manifest_entry() for r in results},
-        "layers": {lay.name: lay.provenance for lay in overlays},
+        "absent_from_data": scored.absent_from_data,
+        "profiles": {r.profile.name: r.manifest_entry() for r in scored.results},
+        "layers": {lay.name: lay.provenance for lay in scored.overlays},
         "noise": None if data.noise is None else {"modelled": data.noise.modelled},
     }
-    bar.next()
-    out = Path(cfg.out_dir)
-    map_inputs = MapInputs(
+
+
+def _basemap(cfg: RunConfig, data: StudyData, cache_dir: Path | None) -> Basemap | None:
+    """Streets, water, buildings and green for the offline background, when the map offers it.
+
+    Read from the run's OSM file (cached in ``cache_dir`` when given); None when that file
+    is gone (a download into a temporary cache).
+    """
+    if "offline" not in cfg.map_tiles.split(","):
+        return None
+    osm_src = data.sources.get("osm") or {}
+    path, sha = osm_src.get("path"), osm_src.get("sha256")
+    if not path or not Path(path).is_file():
+        return None
+    if not sha or cache_dir is None:
+        return read_basemap(Path(path), data.crs)
+    from sitefinder.io.basemapcache import cached_basemap
+
+    return cached_basemap(cache_dir, Path(path), sha, data.crs)
+
+
+def map_inputs(
+    scored: Scored,
+    cfg: RunConfig,
+    surfaces: dict[str, Surface],
+    created: str,
+    cache_dir: Path | None = None,
+) -> MapInputs:
+    """What :func:`~sitefinder.render.map.write_map` draws for a scored study.
+
+    ``cache_dir``: where the offline background may be cached (None: not cached).
+    """
+    data = scored.data
+    return MapInputs(
         plots=data.plots,
-        indicators=indicators,
-        profiles=results,
+        indicators=scored.indicators,
+        profiles=scored.results,
         amenities=data.amenities,
-        registry=registry,
+        registry=scored.registry,
         study_area=data.study_area,
         noise=data.noise,
         title=cfg.title,
-        access=access,
-        network=net,
+        access=scored.base.access,
+        network=scored.base.network,
         tiles=cfg.map_tiles,
         surfaces=surfaces,
-        created=manifest["created"],
-        basemap=_basemap(cfg, data),
+        created=created,
+        basemap=_basemap(cfg, data, cache_dir),
         sources=describe_sources(data.sources),
         neighbourhoods=data.neighbourhoods,
     )
+
+
+#: The files of a run folder.
+OUT_FILES = ("scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json")
+
+
+def write_outputs(
+    scored: Scored,
+    cfg: RunConfig,
+    surfaces: dict[str, Surface],
+    started: datetime | None = None,
+    cache_dir: Path | None = None,
+) -> RunResult:
+    """Write the run folder ``cfg.out_dir`` and the derived layers ``cfg.layers_dir``.
+
+    Tables, map and manifest are rendered into a staging folder first; derived layers
+    are written (each atomically) only once everything rendered, and the staged files
+    are moved into place last. A failure anywhere leaves the previous outputs as they were.
+    """
+    data = scored.data
+    manifest = build_manifest(scored, cfg, started or scored.started)
+    out = Path(cfg.out_dir)
+    inputs = map_inputs(scored, cfg, surfaces, manifest["created"], cache_dir)
     layers = cfg.layers_dir or Path("layers") / out.name
     if data.noise is not None and data.noise.modelled:
         manifest["noise"]["layer"] = str(layers / "noise_lden_modelled.tif")
     manifest["surfaces"] = {name: str(layers / f"suitability_{name}.tif") for name in surfaces}
-    # Render tables, map and manifest into a staging folder first; derived layers are
-    # written (each atomically) only once everything rendered, and the staged files are
-    # moved into place last. A failure anywhere leaves the previous outputs as they were.
     with staged_outputs(out) as stage:
-        write_tables(scores, stage, registry, [r.profile.name for r in results])
-        write_map(map_inputs, stage / "map.html")
-        if map_inputs.basemap is not None:
+        write_tables(scored.scores, stage, scored.registry, [r.profile.name for r in scored.results])
+        write_map(inputs, stage / "map.html")
+        if inputs.basemap is not None:
             margin = shapely.box(*data.plots.total_bounds).buffer(1500).bounds
-            write_basemap(map_inputs.basemap, margin, stage / BASEMAP_FILE)
+            write_basemap(inputs.basemap, margin, stage / BASEMAP_FILE)
         write_text_atomic(stage / "manifest.json", json.dumps(manifest, indent=1, default=str))
         layers.mkdir(parents=True, exist_ok=True)
         if data.noise is not None and data.noise.modelled:
@@ -552,6 +688,7 @@ def _run(cfg: RunConfig, bar: StageProgress) -> RunResult:
             write_noise_geotiff(data.noise, layers / "noise_lden_modelled.tif")
         for name, surf in surfaces.items():
             write_surface(surf, layers / f"suitability_{name}.tif")
-    out_files = ("scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json")
-    files = {name: out / name for name in out_files}
-    return RunResult(out_dir=out, scores=scores, profiles=results, files=files, manifest=manifest)
+    files = {name: out / name for name in OUT_FILES}
+    return RunResult(
+        out_dir=out, scores=scored.scores, profiles=scored.results, files=files, manifest=manifest
+    )

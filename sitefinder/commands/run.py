@@ -196,12 +196,12 @@ def _tiles(text: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the pipeline and report where the outputs went."""
-    from sitefinder.pipeline import run as run_pipeline
+    """Score through the Python API (:func:`sitefinder.api.run`) and report where the outputs went."""
+    from sitefinder.api import run as run_study
     from sitefinder.scoring import status
 
     cfg = config_from_args(args)
-    result = run_pipeline(cfg, progress=not (args.quiet or args.top_quiet))
+    result = run_study(cfg, progress=not (args.quiet or args.top_quiet))
     for r in result.profiles:
         p = r.profile.name
         ranked = r.table[r.table[f"rank_{p}"].notna()].sort_values(f"rank_{p}").head(3)

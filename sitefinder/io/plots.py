@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
@@ -66,35 +68,7 @@ def read_plots(
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
         msg = f"{where}: cannot be read ({str(exc).splitlines()[0]}); the file may be corrupt"
         raise InputFileError(msg) from None
-    if gdf.crs is None:
-        msg = f"{where}: has no CRS; set it in your GIS (e.g. EPSG:28992 for RD New) and save again - sitefinder never guesses a CRS"
-        raise CRSError(msg)
-    if len(gdf) == 0:
-        msg = f"{where}: the layer is empty; it must contain at least one plot polygon"
-        raise DataValidationError(msg)
-    if id_column is None:
-        id_column = next((c for c in ID_CANDIDATES if c in gdf.columns), None)
-        if id_column is None:
-            msg = f"{where}: no id column found (looked for {', '.join(ID_CANDIDATES)}); name it with --plots-id COLUMN"
-            raise DataValidationError(msg)
-    elif id_column not in gdf.columns:
-        cols = [c for c in gdf.columns if c != "geometry"]
-        msg = f"{where}: no column {id_column!r}; columns: {', '.join(cols)}"
-        raise DataValidationError(msg)
-    ids = gdf[id_column]
-    if ids.isna().any():
-        rows = [int(i) + 1 for i in gdf.index[ids.isna()][:10]]
-        msg = f"{where}: column {id_column!r} is empty in rows {rows}; give every plot an id"
-        raise DataValidationError(msg)
-    ids = ids.astype(str).str.strip()
-    dup = ids[ids.duplicated(keep=False)].unique().tolist()
-    if dup:
-        msg = f"{where}: duplicate plot ids in column {id_column!r}: {', '.join(dup[:10])}; make them unique"
-        raise DataValidationError(msg)
-    gdf = gdf.drop(columns=[id_column]).assign(plot_id=ids.to_numpy()).set_index("plot_id")
-    if "plot_id" in gdf.columns:
-        gdf = gdf.drop(columns="plot_id")
-    return validate_geometries(gdf, where, crs, repair)
+    return prepare_plots(gdf, where, crs, id_column, repair)
 
 
 def validate_geometries(gdf: gpd.GeoDataFrame, where: str, crs: CRS, repair: bool = True) -> gpd.GeoDataFrame:
@@ -169,3 +143,70 @@ def read_area(path: Path, crs: CRS) -> shapely.Geometry:
         raise DataValidationError(msg)
     geom = shapely.force_2d(polys.to_crs(crs).union_all())
     return shapely.make_valid(geom)
+
+
+def prepare_plots(
+    gdf: gpd.GeoDataFrame, where: str, crs: CRS, id_column: str | None = None, repair: bool = True
+) -> gpd.GeoDataFrame:
+    """Validate plots read from a file or given as a GeoDataFrame, and project them to ``crs``.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The plots; the id may be a column or (when named ``plot_id``) the index.
+    where : str
+        Names the plots in messages (``plots file x.gpkg``, ``plots GeoDataFrame``).
+    crs : pyproj.CRS
+        The working CRS.
+    id_column : str, optional
+        Column with the plot ids; default the first of ``plot_id``, ``id``,
+        ``kavel_id``, ``perceel_id``, ``fid`` present.
+    repair : bool
+        Repair invalid geometries (warning with the ids) or refuse them.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by ``plot_id`` (str), polygons only, in ``crs``.
+    """
+    if id_column is None and gdf.index.name in ID_CANDIDATES and gdf.index.name not in gdf.columns:
+        gdf = gdf.reset_index()
+    if gdf.crs is None:
+        msg = f"{where}: has no CRS; set it in your GIS (e.g. EPSG:28992 for RD New) and save again - sitefinder never guesses a CRS"
+        raise CRSError(msg)
+    if len(gdf) == 0:
+        msg = f"{where}: the layer is empty; it must contain at least one plot polygon"
+        raise DataValidationError(msg)
+    if id_column is None:
+        id_column = next((c for c in ID_CANDIDATES if c in gdf.columns), None)
+        if id_column is None:
+            msg = f"{where}: no id column found (looked for {', '.join(ID_CANDIDATES)}); name it with --plots-id COLUMN"
+            raise DataValidationError(msg)
+    elif id_column not in gdf.columns:
+        cols = [c for c in gdf.columns if c != "geometry"]
+        msg = f"{where}: no column {id_column!r}; columns: {', '.join(cols)}"
+        raise DataValidationError(msg)
+    ids = gdf[id_column]
+    if ids.isna().any():
+        rows = [int(i) + 1 for i in gdf.index[ids.isna()][:10]]
+        msg = f"{where}: column {id_column!r} is empty in rows {rows}; give every plot an id"
+        raise DataValidationError(msg)
+    ids = ids.astype(str).str.strip()
+    dup = ids[ids.duplicated(keep=False)].unique().tolist()
+    if dup:
+        msg = f"{where}: duplicate plot ids in column {id_column!r}: {', '.join(dup[:10])}; make them unique"
+        raise DataValidationError(msg)
+    gdf = gdf.drop(columns=[id_column]).assign(plot_id=ids.to_numpy()).set_index("plot_id")
+    if "plot_id" in gdf.columns:
+        gdf = gdf.drop(columns="plot_id")
+    return validate_geometries(gdf, where, crs, repair)
+
+
+def frame_sha256(gdf: gpd.GeoDataFrame) -> str:
+    """SHA-256 of a GeoDataFrame's content: CRS, index, attributes and geometry (WKB)."""
+    h = hashlib.sha256()
+    h.update((gdf.crs.to_wkt() if gdf.crs is not None else "").encode())
+    h.update(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).to_csv().encode())
+    for wkb in shapely.to_wkb(gdf.geometry.to_numpy()):
+        h.update(wkb or b"")
+    return h.hexdigest()

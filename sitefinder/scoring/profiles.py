@@ -24,7 +24,7 @@ import logging
 import operator
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -364,6 +364,72 @@ class Profile(BaseModel):
     def ahp_result(self) -> AHPResult | None:
         """Weights and consistency of the AHP table, when the profile has one."""
         return self.ahp.result() if self.ahp is not None else None
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> Profile:
+        """A built-in profile by name (``"senioren"``) or a profile file by path (see :func:`load_profile`)."""
+        return load_profile(name_or_path)
+
+    def with_weights(self, weights: Mapping[str, float] | None = None, /, **by_name: float) -> Profile:
+        """A copy with other criterion weights; criteria not named keep their weight.
+
+        Weights are relative (they are normalised to sum to 1). A profile whose
+        weights came from an ``[ahp]`` table gets direct weights: the table's for the
+        criteria not named.
+
+        Parameters
+        ----------
+        weights : mapping of str to float, optional
+            Criterion name to weight.
+        **by_name : float
+            The same, as keyword arguments.
+
+        Raises
+        ------
+        UnknownNameError
+            When a name is not a criterion of the profile (the message lists them).
+        ConfigError
+            When the new weights are invalid (negative, or all zero).
+
+        Examples
+        --------
+        >>> p = Profile.load("senioren")
+        >>> name = p.criteria[0].name
+        >>> q = p.with_weights({name: 0})
+        >>> q.weights()[name], round(sum(q.weights().values()), 6)
+        (0.0, 1.0)
+        """
+        new = {**(weights or {}), **by_name}
+        names = [c.name for c in self.criteria]
+        unknown = [n for n in new if n not in names]
+        if unknown:
+            msg = (
+                f"profile {self.name}: no criterion {', '.join(map(repr, unknown))}; "
+                f"criteria: {', '.join(names)}"
+            )
+            raise UnknownNameError(msg)
+        current = self.weights() if self.ahp is not None else {c.name: c.weight or 0.0 for c in self.criteria}
+        try:
+            criteria = [
+                type(c).model_validate(
+                    {
+                        **{k: getattr(c, k) for k in type(c).model_fields},
+                        "weight": new.get(c.name, current[c.name]),
+                    }
+                )
+                for c in self.criteria
+            ]
+            data = {
+                **{k: getattr(self, k) for k in type(self).model_fields},
+                "criteria": criteria,
+                "ahp": None,
+            }
+            return type(self).model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = f"profile {self.name}: weights {new}: {loc}: {err['msg'].removeprefix('Value error, ')}"
+            raise ConfigError(msg) from None
 
 
 def builtin_names() -> list[str]:
