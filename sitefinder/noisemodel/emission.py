@@ -124,7 +124,7 @@ def road_vehicle_power_db(
     --------
     >>> lw = road_vehicle_power_db([70.0])
     >>> round(float(10 * np.log10((10 ** (lw[0, 0] / 10)).sum())), 1)  # light vehicle, 70 km/h
-    103.7
+    103.0
     """
     try:
         surf = ROAD_SURFACES[surface]
