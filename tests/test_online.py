@@ -95,14 +95,14 @@ def test_overpass_download_is_cached(standin: StandIn, town: dict[str, Path], tm
     assert res.returncode == 0, res.stderr
     assert standin.requests == ["POST /api/interpreter"]
     assert "Requesting OSM data from Overpass" in res.stderr
-    scores = gpd.read_file(tmp_path / "a" / "scores.gpkg")
+    scores = gpd.read_file(tmp_path / "a" / "scores.gpkg", layer="scores")
     assert scores["dist_supermarket_m"].notna().all()
     res2 = run_cli(*args, "--out", tmp_path / "b")
     assert res2.returncode == 0, res2.stderr
     assert standin.requests == ["POST /api/interpreter"], "second run makes no request"
     assert "reused from cache" in res2.stderr
-    a = gpd.read_file(tmp_path / "a" / "scores.gpkg")
-    b = gpd.read_file(tmp_path / "b" / "scores.gpkg")
+    a = gpd.read_file(tmp_path / "a" / "scores.gpkg", layer="scores")
+    b = gpd.read_file(tmp_path / "b" / "scores.gpkg", layer="scores")
     assert (a["score_levendig"] == b["score_levendig"]).all()
 
 
@@ -132,7 +132,7 @@ def test_place_name_geocoded_with_nominatim(standin: StandIn, town: dict[str, Pa
     assert standin.requests[-1] == "POST /api/interpreter", "Overpass is asked after the geocoding"
     man = json.loads((tmp_path / "o" / "manifest.json").read_text("utf-8"))
     assert man["sources"]["overpass"]["place"] == "Nieuwstad, Nederland"
-    scores = gpd.read_file(tmp_path / "o" / "scores.gpkg")
+    scores = gpd.read_file(tmp_path / "o" / "scores.gpkg", layer="scores")
     assert len(scores) == len(gpd.read_file(town["plots"]))
     # The download covers the town: every plot reaches a supermarket over the network.
     assert scores["dist_supermarket_m"].notna().all()
