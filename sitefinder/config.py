@@ -22,7 +22,14 @@ class OverpassSource(BaseModel):
     polygon_file: Path | None = None
     overpass_url: str = "https://overpass-api.de/api/interpreter"
     nominatim_url: str = "https://nominatim.openstreetmap.org/"
-    timeout_s: float = 180.0
+    timeout_s: float = Field(default=180.0, gt=0)
+    #: Attempts in all on 429/502/503/504 answers and broken connections (1: no retry).
+    attempts: int = Field(default=5, ge=1, le=20)
+    #: First wait before a retry; it doubles each time (capped at ``max_wait_s``).
+    backoff_s: float = Field(default=5.0, ge=0)
+    max_wait_s: float = Field(default=300.0, ge=0)
+    #: Seconds without a byte after which a download counts as stalled.
+    stall_s: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _one_area(self) -> OverpassSource:

@@ -17,7 +17,11 @@ GeoJSON), so the real client code in sitefinder.io runs unchanged against it:
   joined by ``odata.nextLink``.
 
 Failure modes for the bad-input tests: ``mode = "truncated"`` cuts every answer in
-half, ``mode = "overpass-error"`` answers Overpass's out-of-memory remark.
+half, ``mode = "overpass-error"`` answers Overpass's out-of-memory remark,
+``overpass_statuses = [429]`` answers those statuses first (then normally),
+``mode = "504-storm"`` answers 504 to every Overpass query, ``mode = "slow"`` sends the
+first kilobyte and then stalls for ``stall_s`` seconds. ``GET /api/status`` answers
+``status_text``; ``user_agents`` records the User-Agent of every Overpass request.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -168,6 +173,16 @@ class StandIn:
         self.collections = collections or {}
         self.odata = odata or {}
         self.mode = "ok"
+        #: Overpass failure script: HTTP statuses answered to the next POSTs, in order
+        #: (e.g. ``[429]`` for one 429 then normal answers); ``"504-storm"`` mode answers 504 always.
+        self.overpass_statuses: list[int] = []
+        #: Seconds a ``"slow"`` answer stalls after its first bytes (bounded; the client gives up first).
+        self.stall_s = 3.0
+        #: ``/api/status`` text (Overpass's rate-limit page).
+        self.status_text = (
+            "Connected as: 2130706433\nRate limit: 2\n2 slots available now.\nCurrently running queries:\n"
+        )
+        self.user_agents: list[str] = []
         self.requests: list[str] = []
         self.url = ""
 
@@ -190,11 +205,26 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             state.requests.append(f"POST {self.path}")
+            state.user_agents.append(self.headers.get("User-Agent", ""))
             length = int(self.headers.get("Content-Length", "0"))
             form = urllib.parse.parse_qs(self.rfile.read(length).decode())
             query = form.get("data", [""])[0]
             if not self.path.endswith("/interpreter"):
                 self._send(b"not found", "text/plain", 404)
+            elif state.overpass_statuses or state.mode == "504-storm":
+                status = state.overpass_statuses.pop(0) if state.overpass_statuses else 504
+                text = {429: "Too Many Requests", 504: "Gateway Timeout"}.get(status, "Error")
+                self._send(f"<html><body>{status} {text}</body></html>".encode(), "text/html", status)
+            elif state.mode == "slow":
+                body = overpass_answer(state.store, query).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/osm3s+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body[:1024])
+                    self.wfile.flush()
+                    time.sleep(state.stall_s)  # the rest never comes in time
             elif state.mode == "overpass-error":
                 xml = (
                     '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="Overpass API">\n'
@@ -206,6 +236,9 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             state.requests.append(f"GET {self.path}")
+            if self.path.rstrip("/").endswith("/api/status"):
+                self._send(state.status_text.encode(), "text/plain")
+                return
             url = urllib.parse.urlparse(self.path)
             params = urllib.parse.parse_qs(url.query)
             if url.path.endswith("/search") and state.boundary is not None:

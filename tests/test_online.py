@@ -221,3 +221,92 @@ def test_geofabrik_extract_verified_and_cached(standin: StandIn, tmp_path: Path)
     assert res.returncode == 0, res.stderr
     assert "polder: rebuilt" in res.stdout
     assert "Downloaded" in res.stderr and len(list((tmp_path / "cache").rglob("*.pbf"))) == 1
+
+
+# --- The Overpass client: retries, backoff, the status page, stalls (direct calls, no pipeline) ---
+
+
+def _source(standin: StandIn, town: dict[str, Any], **kw: Any) -> Any:
+    from sitefinder.config import OverpassSource
+
+    w, s, e, n = (float(v) for v in _bbox(town))
+    return OverpassSource(bbox=(w, s, e, n), overpass_url=f"{standin.url}/api/interpreter", **kw)
+
+
+def _tag_filter() -> dict[str, bool | list[str]]:
+    from sitefinder.categories import load_categories
+    from sitefinder.io import osm
+
+    return osm.feature_tag_filter(load_categories(None).osm_tags())
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The client's waits, recorded instead of slept."""
+    from sitefinder.io import overpass
+
+    seen: list[float] = []
+    monkeypatch.setattr(overpass, "_sleep", seen.append)
+    return seen
+
+
+def test_overpass_429_then_200_waits_for_the_slot_the_status_page_names(
+    standin: StandIn, town: dict[str, Any], tmp_path: Path, waits: list[float]
+) -> None:
+    from sitefinder import __version__
+    from sitefinder.io.overpass import download
+
+    standin.overpass_statuses = [429]
+    standin.status_text = (
+        "Connected as: 2130706433\nRate limit: 2\n"
+        "Slot available after: 2026-12-01T22:00:07Z, in 7 seconds.\n"
+        "Slot available after: 2026-12-01T22:00:19Z, in 19 seconds.\nCurrently running queries:\n"
+    )
+    path, info = download(_source(standin, town, backoff_s=1.0), _tag_filter(), tmp_path / "cache")
+    assert standin.requests == ["POST /api/interpreter", "GET /api/status", "POST /api/interpreter"]
+    assert waits == [7.0], "the first free slot, not the backoff"
+    assert info["cache"] == "miss" and path.is_file() and path.read_text("utf-8").rstrip().endswith("</osm>")
+    assert all(ua.startswith(f"sitefinder/{__version__} ") for ua in standin.user_agents)
+    assert len(standin.user_agents) == 2
+
+
+def test_overpass_504_storm_backs_off_exponentially_then_gives_up(
+    standin: StandIn, town: dict[str, Any], tmp_path: Path, waits: list[float]
+) -> None:
+    from sitefinder.errors import DownloadError
+    from sitefinder.io.overpass import download
+
+    standin.mode = "504-storm"
+    src = _source(standin, town, attempts=4, backoff_s=2.0, max_wait_s=5.0)
+    with pytest.raises(DownloadError, match=r"HTTP 504.*4 attempts.*--osm FILE"):
+        download(src, _tag_filter(), tmp_path / "cache")
+    assert standin.requests == ["POST /api/interpreter"] * 4, "504 needs no status page"
+    assert waits == [2.0, 4.0, 5.0], "doubling from backoff_s, capped at max_wait_s; no wait after the last"
+    assert not list((tmp_path / "cache").rglob("*.osm")), "nothing cached"
+
+
+def test_overpass_stalled_stream_is_an_error_and_not_cached(
+    standin: StandIn, town: dict[str, Any], tmp_path: Path, waits: list[float]
+) -> None:
+    from sitefinder.errors import DownloadError
+    from sitefinder.io.overpass import download
+
+    standin.mode = "slow"
+    standin.stall_s = 2.0
+    with pytest.raises(DownloadError, match=r"stalled, no data for 0.5 s after \d+ bytes; not cached"):
+        download(_source(standin, town, stall_s=0.5), _tag_filter(), tmp_path / "cache")
+    assert waits == []
+    assert not list((tmp_path / "cache").rglob("*.osm*")), "no partial file is left"
+
+
+def test_overpass_status_url_and_non_retryable_errors(
+    standin: StandIn, town: dict[str, Any], tmp_path: Path, waits: list[float]
+) -> None:
+    from sitefinder.errors import DownloadError
+    from sitefinder.io.overpass import download, status_url
+
+    assert status_url("https://overpass-api.de/api/interpreter") == "https://overpass-api.de/api/status"
+    standin.overpass_statuses = [400]
+    with pytest.raises(DownloadError, match="HTTP 400"):
+        download(_source(standin, town), _tag_filter(), tmp_path / "cache")
+    assert standin.requests == ["POST /api/interpreter"] and waits == [], "a bad request is not repeated"

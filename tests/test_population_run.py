@@ -76,5 +76,7 @@ def test_run_with_neighbourhoods(
     assert main(["compare", "--run", str(out), "A1", "A2"]) == 0
     memo = next(out.glob("vergelijking_A1_A2*.html")).read_text()
     a1 = scores.loc["A1"]
-    assert f"Ligt in buurt {a1['buurt_naam']} ({a1['buurt_code']})" in memo.replace("&lt;", "<").replace("&gt;", ">")
+    assert f"Ligt in buurt {a1['buurt_naam']} ({a1['buurt_code']})" in memo.replace("&lt;", "<").replace(
+        "&gt;", ">"
+    )
     assert "Rolstoelnetwerk" in memo and "voetpaden met kenmerk verharding" in memo

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import requests
 import shapely
 from shapely.geometry import box
 
+from sitefinder import __version__
 from sitefinder.config import OverpassSource
 from sitefinder.errors import DownloadError, InputFileError
 from sitefinder.io.atomic import atomic_path
@@ -40,11 +43,13 @@ def _osmnx_endpoint(src: OverpassSource, cache_dir: Path) -> Iterator[None]:
         ox.settings.cache_folder,
         ox.settings.requests_timeout,
         ox.settings.log_console,
+        ox.settings.http_user_agent,
     )
     ox.settings.nominatim_url = src.nominatim_url
     ox.settings.cache_folder = str(cache_dir / "nominatim")
     ox.settings.requests_timeout = int(src.timeout_s)
     ox.settings.log_console = False
+    ox.settings.http_user_agent = user_agent()
     try:
         yield
     finally:
@@ -53,6 +58,7 @@ def _osmnx_endpoint(src: OverpassSource, cache_dir: Path) -> Iterator[None]:
             ox.settings.cache_folder,
             ox.settings.requests_timeout,
             ox.settings.log_console,
+            ox.settings.http_user_agent,
         ) = saved
 
 
@@ -112,6 +118,119 @@ def build_query(area: Any, tag_filter: dict[str, bool | list[str]], timeout_s: f
     return f"[out:xml][timeout:{int(timeout_s)}];\n(\n{body}\n);\n(._;>;);\nout body;\n"
 
 
+#: Answers after which a request is repeated (after a wait): rate limited, gateway trouble.
+RETRY_STATUS = frozenset({429, 502, 503, 504})
+
+#: Waits are done through this function (tests replace it to record them instead of waiting).
+_sleep = time.sleep
+
+
+def user_agent() -> str:
+    """The User-Agent of every request: sitefinder and its version (Overpass and Nominatim ask for one)."""
+    return f"sitefinder/{__version__} (housing-with-care site finder; python-requests/{requests.__version__})"
+
+
+@contextlib.contextmanager
+def overpass_session() -> Iterator[requests.Session]:
+    """A requests session that names sitefinder in its User-Agent."""
+    with requests.Session() as session:
+        session.headers["User-Agent"] = user_agent()
+        yield session
+
+
+def status_url(interpreter_url: str) -> str:
+    """The ``/status`` endpoint beside an Overpass ``/interpreter`` endpoint."""
+    base = interpreter_url.rstrip("/")
+    return (base[: -len("/interpreter")] if base.endswith("/interpreter") else base) + "/status"
+
+
+_SLOT_IN = re.compile(r"Slot available after: \S+, in (-?\d+) seconds?\.")
+
+
+def slot_wait_s(session: requests.Session, src: OverpassSource) -> float | None:
+    """Seconds until Overpass has a free slot for us, from its status page (0: free now; None: unknown).
+
+    The status page lists ``N slots available now.`` and/or ``Slot available after:
+    <time>, in <s> seconds.`` lines; the shortest wait counts.
+    """
+    try:
+        resp = session.get(status_url(src.overpass_url), timeout=min(src.timeout_s, 30.0))
+    except requests.RequestException:
+        return None
+    if resp.status_code != 200:
+        return None
+    text = resp.text
+    if re.search(r"^\s*[1-9]\d* slots? available now", text, re.MULTILINE):
+        return 0.0
+    waits = [max(0.0, float(m)) for m in _SLOT_IN.findall(text)]
+    return min(waits) if waits else None
+
+
+def _retry_after_s(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After", "").strip()
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date: use the status page or the backoff instead
+
+
+def _is_stall(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "read timed out" in text or "readtimeout" in text or "timed out" in text
+
+
+def _post_with_retries(session: requests.Session, src: OverpassSource, query: str) -> requests.Response:
+    """POST the query; on 429/502/503/504 or a time-out wait and try again.
+
+    The wait is what the answer's ``Retry-After`` or, after a 429, the status page says,
+    else an exponential backoff (``backoff_s``, doubling, capped at ``max_wait_s``).
+
+    Raises
+    ------
+    DownloadError
+        When Overpass is unreachable or still answers an error after ``attempts`` tries.
+    """
+    last = ""
+    for attempt in range(1, src.attempts + 1):
+        wait = min(src.max_wait_s, src.backoff_s * 2 ** (attempt - 1))
+        try:
+            resp = session.post(
+                src.overpass_url,
+                data={"data": query},
+                timeout=(min(src.timeout_s, 30.0), src.stall_s),
+                stream=True,
+            )
+        except requests.exceptions.Timeout as exc:
+            last = f"no answer in time ({type(exc).__name__})"
+        except requests.RequestException as exc:  # refused, no route, DNS: waiting will not help
+            msg = f"Overpass {src.overpass_url}: unreachable ({type(exc).__name__}); {_HINT}"
+            raise DownloadError(msg) from None
+        else:
+            if resp.status_code == 200:
+                return resp
+            last = f"answered HTTP {resp.status_code} ({resp.reason})"
+            if resp.status_code not in RETRY_STATUS:
+                msg = f"Overpass {src.overpass_url}: {last}; check the query or {_HINT.split(', or ')[1]}"
+                raise DownloadError(msg)
+            told = _retry_after_s(resp)
+            if told is None and resp.status_code == 429:
+                told = slot_wait_s(session, src)
+            if told is not None:
+                wait = min(src.max_wait_s, told)
+            resp.close()
+        if attempt < src.attempts:
+            log.warning(
+                "Overpass %s: %s; trying again in %.0f s (attempt %d of %d)",
+                src.overpass_url, last, wait, attempt + 1, src.attempts,
+            )  # fmt: skip
+            _sleep(wait)
+    msg = (
+        f"Overpass {src.overpass_url}: {last}, {src.attempts} attempts; the server is busy, "
+        f"retry later or {_HINT.split(', or ')[1]}"
+    )
+    raise DownloadError(msg)
+
+
 def download(
     src: OverpassSource, tag_filter: dict[str, bool | list[str]], cache_dir: Path
 ) -> tuple[Path, dict[str, Any]]:
@@ -138,14 +257,8 @@ def download(
         log.info("Overpass answer reused from cache %s (no request)", path)
         return path, {**info, "cache": "hit"}
     log.info("Requesting OSM data from Overpass %s (%d characters of query)", src.overpass_url, len(query))
-    try:
-        resp = requests.post(src.overpass_url, data={"data": query}, timeout=src.timeout_s, stream=True)
-    except requests.RequestException as exc:
-        msg = f"Overpass {src.overpass_url}: unreachable ({type(exc).__name__}); {_HINT}"
-        raise DownloadError(msg) from None
-    if resp.status_code != 200:
-        msg = f"Overpass {src.overpass_url}: answered HTTP {resp.status_code} ({resp.reason}); wait and retry, or {_HINT.split(', or ')[1]}"
-        raise DownloadError(msg)
+    with overpass_session() as session:
+        resp = _post_with_retries(session, src, query)
     with atomic_path(path) as tmp:
         n = 0
         tail = b""
@@ -155,6 +268,18 @@ def download(
                     f.write(chunk)
                     n += len(chunk)
                     tail = (tail + chunk)[-4096:]
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            if _is_stall(exc):
+                msg = (
+                    f"Overpass {src.overpass_url}: download stalled, no data for {src.stall_s:g} s after "
+                    f"{n} bytes; not cached, retry later or use --osm FILE"
+                )
+            else:
+                msg = (
+                    f"Overpass {src.overpass_url}: answer is truncated, it broke off after {n} bytes "
+                    f"({type(exc).__name__}); not cached, retry or use --osm FILE"
+                )
+            raise DownloadError(msg) from None
         except requests.RequestException as exc:
             msg = (
                 f"Overpass {src.overpass_url}: answer is truncated, it broke off after {n} bytes "
