@@ -409,7 +409,9 @@ def compute_indicators(
         for name in mobilities:
             mnet = build_mobility_network(net, get_mobility(name))
             info[name] = mnet.info
-            parts.append(mobility_indicators(mnet, data.plots, data.amenities, registry, params))
+            table_m, res_m = mobility_indicators(mnet, data.plots, data.amenities, registry, params)
+            parts.append(table_m)
+            access.other_networks[name] = (mnet.network, res_m)
     parts += [
         nuisance_distances(data.plots, data.nuisance),
         facility_proximity(data.plots, data.amenities),
@@ -573,6 +575,9 @@ def surface_stage(scored: Scored, cfg: RunConfig) -> dict[str, Surface]:
         scored.overlays,
         max_snap_m=cfg.max_snap_m,
         noise_threshold_db=cfg.noise_threshold_db,
+        other_networks={
+            k: (n, r.node_dist, r.amenity_snaps) for k, (n, r) in scored.base.access.other_networks.items()
+        },
     )
 
 

@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,6 +157,7 @@ def cell_indicators(
     layers: list[Layer] | None = None,
     max_snap_m: float = 250.0,
     noise_threshold_db: float = 53.0,
+    other_networks: Mapping[str, tuple[WalkNetwork, dict[str, np.ndarray], dict[str, Snap]]] | None = None,
 ) -> pd.DataFrame:
     """Indicators at the centre of every cell inside the study area.
 
@@ -179,6 +181,9 @@ def cell_indicators(
         Cells farther than this from the network get no walking distances.
     noise_threshold_db : float
         Level of the ``noise_lden_share_above_<t>db`` column.
+    other_networks : mapping, optional
+        Mobility name -> (network, node distances, amenity snaps) of the networks besides
+        walking: ``dist_<cat>_<mobility>_m`` and ``time_<cat>_<mobility>_min`` per cell.
 
     Returns
     -------
@@ -194,9 +199,15 @@ def cell_indicators(
         src = amenity_snaps.get(cat, Snap.empty())
         d = point_distances(net, nd, at, src)
         cols[f"dist_{cat}_m"] = np.where(np.isfinite(d), np.round(d, 1), np.nan)
-        # Walking minutes at the walk speed (sitefinder.mobility); other networks' columns
-        # are not computed for cells: criteria on them are left out of the surfaces.
         cols[f"time_{cat}_min"] = minutes(cols[f"dist_{cat}_m"], WALK_SPEED_KMH)
+    for name, (mnet, mdist, msnaps) in (other_networks or {}).items():
+        mob = MOBILITIES[name]
+        at_m = snap(mnet, pts, np.arange(n), max_snap_m)
+        for cat, nd in mdist.items():
+            d = point_distances(mnet, nd, at_m, msnaps.get(cat, Snap.empty()))
+            col = np.where(np.isfinite(d), np.round(d, 1), np.nan)
+            cols[f"dist_{cat}{mob.suffix}_m"] = col
+            cols[f"time_{cat}{mob.suffix}_min"] = minutes(col, mob.speed_kmh)
     table = pd.DataFrame(cols, index=pd.RangeIndex(n, name="cell"))
     cells = gpd.GeoDataFrame(index=table.index, geometry=pts, crs=grid.crs)
     parts = [table, nuisance_distances(cells, data.nuisance), facility_proximity(cells, data.amenities)]
@@ -306,6 +317,7 @@ def suitability_surfaces(
     cell_m: float = 50.0,
     max_snap_m: float = 250.0,
     noise_threshold_db: float = 53.0,
+    other_networks: Mapping[str, tuple[WalkNetwork, dict[str, np.ndarray], dict[str, Snap]]] | None = None,
 ) -> dict[str, Surface]:
     """Suitability surface of every profile over the study area (arrays + transform).
 
@@ -332,6 +344,8 @@ def suitability_surfaces(
         Maximum distance from a cell centre to the walking network.
     noise_threshold_db : float
         As for plots.
+    other_networks : mapping, optional
+        The networks besides walking (see :func:`cell_indicators`).
 
     Returns
     -------
@@ -340,7 +354,9 @@ def suitability_surfaces(
     """
     t0 = time.perf_counter()
     grid = cell_grid(data.study_area, data.crs, cell_m)
-    cells = cell_indicators(grid, data, net, node_dist, amenity_snaps, layers, max_snap_m, noise_threshold_db)
+    cells = cell_indicators(
+        grid, data, net, node_dist, amenity_snaps, layers, max_snap_m, noise_threshold_db, other_networks
+    )
     common = {
         "sitefinder_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

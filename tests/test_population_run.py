@@ -80,3 +80,9 @@ def test_run_with_neighbourhoods(
         "&gt;", ">"
     )
     assert "Rolstoelnetwerk" in memo and "voetpaden met kenmerk verharding" in memo
+    # The beperking surface scores its cells on the wheelchair network too (nothing skipped for it).
+    import rasterio
+
+    with rasterio.open(tmp_path / "layers" / "suitability_beperking.tif") as src:
+        prov = json.loads(src.tags()["SITEFINDER_PROVENANCE"])
+    assert not [s for s in prov["skipped"] if "_wheelchair_" in s], prov["skipped"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -287,6 +287,9 @@ class AccessResult:
         Snapped amenity access points per category.
     node_dist : dict
         Distance from every network node to the nearest amenity, per category.
+    other_networks : dict
+        Mobility name -> (network, its AccessResult) for the networks besides walking
+        (:mod:`sitefinder.indicators.mobility`), for the suitability surfaces.
     """
 
     table: pd.DataFrame
@@ -294,6 +297,7 @@ class AccessResult:
     plot_snap: Snap
     amenity_snaps: dict[str, Snap]
     node_dist: dict[str, np.ndarray]
+    other_networks: dict[str, tuple[WalkNetwork, AccessResult]] = field(default_factory=dict)
 
 
 def accessibility(

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sitefinder.categories import CategoryRegistry
-from sitefinder.indicators.access import AccessParams, accessibility
+from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
 from sitefinder.mobility import Mobility, apply_factors, edge_factors, tag_coverage
 from sitefinder.network import WalkNetwork
 
@@ -111,11 +111,18 @@ def mobility_indicators(
     amenities: gpd.GeoDataFrame,
     registry: CategoryRegistry,
     params: AccessParams,
-) -> pd.DataFrame:
-    """``dist_<cat>_<mobility>_m`` and ``time_<cat>_<mobility>_min`` per plot (one search per category)."""
+) -> tuple[pd.DataFrame, AccessResult]:
+    """``dist_<cat>_<mobility>_m`` and ``time_<cat>_<mobility>_min`` per plot (one search per category).
+
+    Returns
+    -------
+    table, result : pandas.DataFrame, AccessResult
+        The columns, and the accessibility result on the mobility's network (node
+        distances for the suitability surfaces).
+    """
     res = accessibility(mnet.network, plots, amenities, registry, params)
     sfx = mnet.mobility.suffix
     dist = pd.DataFrame(
         {f"dist_{c}{sfx}_m": res.table[f"dist_{c}_m"] for c in registry.names}, index=plots.index
     )
-    return pd.concat([dist, time_columns(dist, registry.names, mnet.mobility)], axis=1)
+    return pd.concat([dist, time_columns(dist, registry.names, mnet.mobility)], axis=1), res
