@@ -3,7 +3,8 @@
 A region names its boundary, OSM source, plots, noise files and profiles. ``refresh``
 turns it into a :class:`~sitefinder.config.RunConfig` and runs the pipeline, unless the
 previous outputs were made from exactly the same inputs: the key is a hash of the
-region file, the sitefinder version and the content of every local input file.
+region's settings, the content of every local input file and profile and the schema
+versions of the products (:mod:`sitefinder.products`), not the package version.
 Downloads (Overpass, PDOK, Geofabrik) are cached in ``data/cache`` and reused.
 
 Online endpoints can be redirected with environment variables (for a mirror, or for
@@ -18,16 +19,18 @@ import json
 import logging
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sitefinder import __version__
+from sitefinder import RESULT_FORMAT_VERSION
 from sitefinder.config import OverpassSource, RunConfig
 from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.io.atomic import sha256_file
 from sitefinder.io.noise import NoiseSourceSpec
+from sitefinder.products import schema_version
 from sitefinder.scoring.profiles import builtin_names
 
 log = logging.getLogger(__name__)
@@ -173,15 +176,25 @@ def load_region(name: str, regions_dir: Path = REGIONS_DIR) -> Region:
 def inputs_key(region: Region) -> str:
     """Hash of everything a region's outputs depend on that is known without downloading.
 
-    The region file (content and modification time), the sitefinder version and the
-    content of every local input file. Online sources are cached and not re-checked.
+    The validated region (its file's settings with every default filled in), the
+    content of every local input file and profile (built-in profiles too), the
+    categories, the schema versions of the run folder and, for a sample region, of the
+    sample town (:mod:`sitefinder.products`), and the result format version. Not the
+    package version and not file times: a release or a ``touch`` that changes nothing
+    rebuilds nothing (``--force`` does). Online sources are cached and not re-checked.
     """
+    from sitefinder.scoring.profiles import builtin_names
+
     h = hashlib.sha256()
-    h.update(__version__.encode())
-    src = Path(region.source_file)
-    h.update(src.read_bytes())
-    # Touching a region file (not only editing it) asks for a rebuild, as with make.
-    h.update(str(src.stat().st_mtime_ns).encode())
+
+    def part(label: str, value: object) -> None:
+        h.update(f"{label}={value}\n".encode())
+
+    part("run-schema", schema_version("run"))
+    part("format", RESULT_FORMAT_VERSION)
+    if region.osm.sample is not None:
+        part("sample-schema", schema_version("sample"))
+    part("region", region.model_dump_json(exclude={"source_file"}))
     local = [
         region.osm.file,
         region.plots.file if region.plots else None,
@@ -192,10 +205,15 @@ def inputs_key(region: Region) -> str:
     ]
     for p in local:
         if p is not None and Path(p).is_file():
-            h.update(sha256_file(Path(p)).encode())
+            part(str(p), sha256_file(Path(p)))
     for prof in region.profiles:
         if prof.endswith(".toml") and Path(prof).is_file():
-            h.update(sha256_file(Path(prof)).encode())
+            part(prof, sha256_file(Path(prof)))
+        elif prof in builtin_names():
+            text = resources.files("sitefinder").joinpath(f"profiles/{prof}.toml").read_bytes()
+            part(prof, hashlib.sha256(text).hexdigest())
+    cats = resources.files("sitefinder").joinpath("data/categories.toml").read_bytes()
+    part("categories", hashlib.sha256(cats).hexdigest())
     return h.hexdigest()
 
 
@@ -293,7 +311,7 @@ def ensure_sample(spec: SampleSpec, root: Path) -> dict[str, Path]:
     marker = out / "sample.json"
     if marker.exists():
         info = json.loads(marker.read_text("utf-8"))
-        if info.get("sitefinder_version") == __version__:
+        if info.get("schema") == schema_version("sample"):
             log.info("Sample town reused from %s", out)
             return {k: Path(v) for k, v in info["paths"].items()}
     res = generate_sample(out, seed=spec.seed, scale=spec.scale)
@@ -308,7 +326,7 @@ def ensure_sample(spec: SampleSpec, root: Path) -> dict[str, Path]:
 
     write_text_atomic(
         marker,
-        json.dumps({"sitefinder_version": __version__, "paths": {k: str(v) for k, v in paths.items()}}),
+        json.dumps({"schema": schema_version("sample"), "paths": {k: str(v) for k, v in paths.items()}}),
     )
     log.info("Generated the sample town (seed %d, scale %g) in %s", spec.seed, spec.scale, out)
     return paths

@@ -58,7 +58,8 @@ def _region(folder: Path, name: str, seed: int) -> Path:
     return p
 
 
-def test_refresh_twice_does_nothing_and_touch_rebuilds_one(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_refresh_twice_does_nothing_and_an_edit_rebuilds_one(tmp_path: Path) -> None:
     regions = tmp_path / "regions"
     regions.mkdir()
     _region(regions, "oost", 1)
@@ -73,10 +74,39 @@ def test_refresh_twice_does_nothing_and_touch_rebuilds_one(tmp_path: Path) -> No
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "nothing was rewritten"
     time.sleep(0.01)
     os.utime(west)
+    touched = run_cli(*args)
+    assert touched.stdout.splitlines() == ["oost: up to date", "west: up to date"], "keys are content"
+    west.write_text(west.read_text().replace('title = "west"', 'title = "West (herzien)"'))
     third = run_cli(*args)
     assert third.stdout.splitlines() == ["oost: up to date", "west: rebuilt"]
 
 
+@pytest.mark.slow
+def test_refresh_rebuilds_after_a_schema_change_not_after_a_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sitefinder
+    from sitefinder import products
+
+    regions = tmp_path / "regions"
+    regions.mkdir()
+    _region(regions, "stad", 4)
+    args = refresh_args(tmp_path, regions=regions)
+    assert run_cli(*args).stdout.splitlines() == ["stad: rebuilt"]
+    monkeypatch.setattr(sitefinder, "__version__", "99.0.0")
+    assert run_cli(*args).stdout.splitlines() == ["stad: up to date"], "a new version alone changes nothing"
+    sample_dir = next((tmp_path / "cache" / "sample").iterdir())
+    made = {p: p.stat().st_mtime_ns for p in sample_dir.iterdir()}
+    monkeypatch.setitem(products.SCHEMA_VERSIONS, "run", products.SCHEMA_VERSIONS["run"] + 1)
+    res = run_cli(*args)
+    assert res.stdout.splitlines() == ["stad: rebuilt"], res.stderr
+    assert {p: p.stat().st_mtime_ns for p in sample_dir.iterdir()} == made, "the sample town is reused"
+    monkeypatch.setitem(products.SCHEMA_VERSIONS, "sample", products.SCHEMA_VERSIONS["sample"] + 1)
+    res = run_cli(*args)
+    assert res.stdout.splitlines() == ["stad: rebuilt"] and "Generated the sample town" in res.stderr
+
+
+@pytest.mark.slow
 def test_failed_refresh_keeps_previous_outputs(tmp_path: Path) -> None:
     regions = tmp_path / "regions"
     regions.mkdir()

@@ -17,6 +17,7 @@ import requests
 
 from sitefinder.errors import DownloadError
 from sitefinder.io.atomic import atomic_path
+from sitefinder.products import schema_version
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def pdok_boundary(
     path, info : pathlib.Path, dict
         The cached GeoJSON (WGS84) and provenance (URL, cache hit or miss).
     """
-    key = hashlib.sha256(f"{base_url}|{collection}|{prop}|{code}".encode()).hexdigest()[:16]
+    schema = schema_version("pdok-boundary")
+    key = hashlib.sha256(f"{schema}|{base_url}|{collection}|{prop}|{code}".encode()).hexdigest()[:16]
     path = Path(cache_dir) / "pdok" / f"{code}-{key}.geojson"
     info: dict[str, Any] = {"url": base_url, "collection": collection, "code": code, "path": str(path)}
     if path.exists():
@@ -106,7 +108,7 @@ def geofabrik_extract(url: str, cache_dir: Path, timeout: float = 600.0) -> tupl
     if not name.endswith(".osm.pbf"):
         msg = f"Geofabrik URL {url}: not an .osm.pbf extract; use a link such as .../flevoland-latest.osm.pbf"
         raise DownloadError(msg)
-    key = hashlib.sha256(url.encode()).hexdigest()[:12]
+    key = hashlib.sha256(f"{schema_version('geofabrik')}|{url}".encode()).hexdigest()[:12]
     path = Path(cache_dir) / "geofabrik" / f"{key}-{name}"
     info: dict[str, Any] = {"url": url, "path": str(path)}
     if path.exists():

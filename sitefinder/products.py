@@ -1,0 +1,27 @@
+"""Schema versions of the products that refresh and the download caches keep.
+
+A cache or refresh key is made of the inputs' content, the parameters that shape the
+product and the product's schema version here, never the package version: a release
+that changes nothing in a product reuses it, and a code change that alters what a
+product holds (new or changed columns, other values for the same inputs, another file
+layout) must bump that product's number here, which rebuilds it on the next refresh.
+"""
+
+from __future__ import annotations
+
+#: Product name -> schema version.
+SCHEMA_VERSIONS: dict[str, int] = {
+    # A region's run folder (scores, map, manifest) as ``sitefinder refresh`` makes it.
+    "run": 1,
+    # The generated sample town (OSM file, plots, boundary) for a seed and scale.
+    "sample": 1,
+    # A municipal outline fetched from PDOK (OGC API Features), as cached GeoJSON.
+    "pdok-boundary": 1,
+    # A Geofabrik extract as cached (the file itself, checked against its MD5).
+    "geofabrik": 1,
+}
+
+
+def schema_version(product: str) -> int:
+    """The schema version of ``product`` (a key of :data:`SCHEMA_VERSIONS`)."""
+    return SCHEMA_VERSIONS[product]
