@@ -274,13 +274,13 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                     r for r in state.odata[table] if str(r.get("WijkenEnBuurten", "")).startswith(m.group(1))
                 ]
                 half = len(rows) // 2
-                if params.get("$skip", ["0"])[0] == "0":
+                if "$skip" not in params and half > 0:
                     doc = {
                         "value": rows[:half],
                         "odata.nextLink": f"{state.url}{url.path}?{url.query}&$skip={half}",
                     }
                 else:
-                    doc = {"value": rows[half:]}
+                    doc = {"value": rows[int(params.get("$skip", ["0"])[0]) :]}
                 self._send(json.dumps(doc).encode(), "application/json")
             elif (
                 "/collections/" in url.path

@@ -35,6 +35,8 @@ CBS_ODATA_URL = "https://opendata.cbs.nl/ODataApi/odata"
 #: CBS open-data table ids of "Kerncijfers wijken en buurten" per year (check a new year's
 #: id on opendata.cbs.nl and give it as ``cbs_table`` in the region file).
 KERNCIJFERS_TABLES = {2021: "85039NED", 2022: "85318NED", 2023: "85618NED", 2024: "85984NED"}
+#: At most this many pages per download (CBS pages by 10,000 records).
+MAX_PAGES = 1000
 
 
 def pdok_url(year: int) -> str:
@@ -82,6 +84,7 @@ def cbs_key_figures(
     url: str | None = f"{base_url.rstrip('/')}/{table}/TypedDataSet"
     params: dict[str, str] | None = {"$filter": f"startswith(WijkenEnBuurten,'{prefix}')", "$format": "json"}
     records: list[dict[str, Any]] = []
+    seen: set[str] = set()
     while url:
         resp = _get(url, "CBS open data", timeout, params=params)
         try:
@@ -93,7 +96,13 @@ def cbs_key_figures(
             msg = f"CBS open data {url}: answer has no 'value' list; check the table id {table!r}"
             raise DownloadError(msg)
         records += doc["value"]
-        url = doc.get("odata.nextLink")
+        nxt = doc.get("odata.nextLink")
+        if nxt is not None and (nxt in seen or len(seen) >= MAX_PAGES):
+            msg = f"CBS open data {base_url}: the answer's paging does not end (odata.nextLink repeats); retry later"
+            raise DownloadError(msg)
+        url = nxt
+        if url is not None:
+            seen.add(url)
         params = None
     if not records:
         msg = f"CBS open data table {table}: no neighbourhoods for {code}; check the municipal code and the year"
