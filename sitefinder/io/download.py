@@ -97,11 +97,59 @@ def pdok_boundary(
     return path, {**info, "cache": "miss"}
 
 
+def _pooch_download(url: str, path: Path, known_hash: str, what: str, timeout: float) -> int:
+    """Download ``url`` to ``path`` with pooch: hash-checked, atomic, a progress bar on a terminal.
+
+    Returns the size in bytes.
+
+    Raises
+    ------
+    DownloadError
+        When the download breaks off, the server answers an error or the hash differs.
+    """
+    import sys
+
+    import pooch
+    from tqdm import tqdm
+
+    from sitefinder.io.overpass import user_agent
+
+    # total=1: pooch tests the bar for truth before it sets the real total.
+    bar = tqdm(
+        total=1, unit="B", unit_scale=True, desc=path.name, leave=False, disable=not sys.stderr.isatty()
+    )
+    downloader = pooch.HTTPDownloader(
+        progressbar=bar, chunk_size=1 << 20, timeout=timeout, headers={"User-Agent": user_agent()}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pooch.get_logger().setLevel(logging.WARNING)  # sitefinder logs the download itself
+    try:
+        pooch.retrieve(url, known_hash=known_hash, fname=path.name, path=path.parent, downloader=downloader)
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+        msg = f"{what} {url}: download is truncated, it broke off ({type(exc).__name__}); not cached, retry"
+        raise DownloadError(msg) from None
+    except requests.HTTPError as exc:
+        msg = f"{what} {url}: answered HTTP {exc.response.status_code if exc.response is not None else '?'}; check the address or retry later"
+        raise DownloadError(msg) from None
+    except requests.RequestException as exc:
+        msg = f"{what} {url}: unreachable ({type(exc).__name__}); check the network, or give the file locally in the region definition"
+        raise DownloadError(msg) from None
+    except ValueError as exc:  # pooch: the hash does not match
+        msg = (
+            f"{what} {url}: {str(exc).splitlines()[0]}; not cached, retry (a truncated download fails so too)"
+        )
+        raise DownloadError(msg) from None
+    finally:
+        bar.close()
+    return path.stat().st_size
+
+
 def geofabrik_extract(url: str, cache_dir: Path, timeout: float = 600.0) -> tuple[Path, dict[str, Any]]:
     """Download a Geofabrik ``.osm.pbf`` extract, cached; verified against its ``.md5`` file.
 
-    The length is checked against ``Content-Length`` and the MD5 against the checksum
-    Geofabrik publishes beside every extract (``<url>.md5``); a mismatch is an error and
+    Downloaded with pooch (a progress bar on a terminal, a temporary file moved into
+    place only when complete) and checked against the MD5 Geofabrik publishes beside
+    every extract (``<url>.md5``); a broken-off download or a mismatch is an error and
     nothing is cached.
     """
     name = url.rstrip("/").rsplit("/", 1)[-1]
@@ -115,25 +163,6 @@ def geofabrik_extract(url: str, cache_dir: Path, timeout: float = 600.0) -> tupl
         log.info("Geofabrik extract reused from cache %s (no request)", path)
         return path, {**info, "cache": "hit"}
     expected_md5 = _get(url + ".md5", "Geofabrik", timeout).text.split()[0].strip().lower()
-    resp = _get(url, "Geofabrik", timeout, stream=True)
-    length = int(resp.headers.get("Content-Length", "-1"))
-    md5 = hashlib.md5(usedforsecurity=False)
-    n = 0
-    with atomic_path(path) as tmp:
-        try:
-            with tmp.open("wb") as f:
-                for chunk in resp.iter_content(chunk_size=1 << 20):
-                    f.write(chunk)
-                    md5.update(chunk)
-                    n += len(chunk)
-        except requests.RequestException as exc:
-            msg = f"Geofabrik {url}: download is truncated, it broke off after {n} bytes ({type(exc).__name__}); not cached, retry"
-            raise DownloadError(msg) from None
-        if 0 <= length != n:
-            msg = f"Geofabrik {url}: download is truncated ({n} of {length} bytes); not cached, retry"
-            raise DownloadError(msg)
-        if md5.hexdigest() != expected_md5:
-            msg = f"Geofabrik {url}: MD5 {md5.hexdigest()} does not match the published {expected_md5}; not cached, retry"
-            raise DownloadError(msg)
+    n = _pooch_download(url, path, f"md5:{expected_md5}", "Geofabrik", timeout)
     log.info("Downloaded %.1f MB from Geofabrik to %s", n / 1e6, path)
-    return path, {**info, "cache": "miss", "bytes": n, "md5": expected_md5}
+    return path, {**info, "cache": "miss", "bytes": n, "md5": expected_md5, "via": "pooch"}
