@@ -65,11 +65,14 @@ class Censor:
         The count's radius (0 for distances).
     per_m : float
         Column units per metre: 1 for metres, minutes per metre for walking times.
+    walking : bool
+        True for values measured over the walking network (not straight lines).
     """
 
     kind: Literal["distance", "count"]
     within_m: float = 0.0
     per_m: float = 1.0
+    walking: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,16 @@ class Coverage:
         ``column -> Censor`` for the columns whose values depend on coverage.
     outside : numpy.ndarray, optional
         True for rows wholly outside the data (never ranked).
+    off_network : numpy.ndarray, optional
+        True for rows farther than the snapping distance from every path although the
+        data cover that distance around them: "no path within reach" is then a finding,
+        so their walking values are exact (infinitely far, counts 0), not censored.
     """
 
     radius_m: np.ndarray
     rules: dict[str, Censor]
     outside: np.ndarray | None = None
+    off_network: np.ndarray | None = None
 
 
 def censor_rules(columns: Iterable[str], names: Iterable[str]) -> dict[str, Censor]:
@@ -108,7 +116,7 @@ def censor_rules(columns: Iterable[str], names: Iterable[str]) -> dict[str, Cens
     for col in columns:
         m = _DIST.match(col)
         if m and m.group("name") in known:
-            out[col] = Censor("distance")
+            out[col] = Censor("distance", walking="_straight_" not in col)
             continue
         m = _TIME.match(col)
         if m and m.group("name") in known:
@@ -119,7 +127,7 @@ def censor_rules(columns: Iterable[str], names: Iterable[str]) -> dict[str, Cens
             continue
         m = _COUNT.match(col)
         if m and m.group("name") in known:
-            out[col] = Censor("count", float(m.group("d")))
+            out[col] = Censor("count", float(m.group("d")), walking="_straight_" not in col)
             continue
         # The homes come from CBS (complete), but they are reached over OSM streets: beyond
         # the data, residents are missed, so the sum is a lower bound, as a count is.

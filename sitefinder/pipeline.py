@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -174,13 +175,18 @@ def load(
         }
     if plots is not None and cfg.noise:
         noise = load_noise(list(cfg.noise), crs, _noise_bounds(plots), cfg.noise_resolution_m)
+    queried = None
     if cfg.osm_file is not None:
         osm_path = require_file(cfg.osm_file, "OSM file")
     else:
-        from sitefinder.io.overpass import download
+        from sitefinder.io.overpass import area_polygon, download
 
         assert cfg.overpass is not None
         osm_path, sources["overpass"] = download(cfg.overpass, tag_filter, cfg.cache_dir)
+        # The polygon that was asked for is the area the answer covers (cached, no request).
+        queried = (
+            gpd.GeoSeries([area_polygon(cfg.overpass, cfg.cache_dir)], crs="EPSG:4326").to_crs(crs).iloc[0]
+        )
     ext = osm.extract(osm_path, tag_filter, cfg.cache_dir)
     sources["osm"] = {"path": str(ext.source), "sha256": ext.sha256, **ext.stats}
     net, net_key = NetworkCache(cfg.cache_dir).network(
@@ -193,7 +199,7 @@ def load(
     features = osm.load_features(ext, tag_filter, crs)
     buildings = osm.load_buildings(ext, crs)
     area = osm.study_area(ext, crs)
-    data_area = osm.covered_area(ext, crs)
+    data_area = queried if queried is not None else osm.covered_area(ext, crs)
     if cfg.study_area_file is not None:
         area = read_area(cfg.study_area_file, crs)
     amenities = classify(features, registry)
@@ -225,13 +231,16 @@ def load(
         plots = validate_geometries(plots.set_index("plot_id"), "OSM candidate plots", crs)
         sources["plots"] = {"from": "OSM landuse=construction|brownfield|greenfield"}
     check_overlap(plots, area, "OSM data area")
-    if cfg.noise and noise is None:
-        noise = load_noise(list(cfg.noise), crs, _noise_bounds(plots), cfg.noise_resolution_m)
+    # Noise over the plots and the whole study area: the suitability surfaces ("zoekgebied")
+    # score every cell of it. A noise file read early (fail fast) for the plots alone is read
+    # again for the whole area.
+    if cfg.noise and (noise is None or not _covers(noise, _noise_bounds(plots, also=area))):
+        noise = load_noise(list(cfg.noise), crs, _noise_bounds(plots, also=area), cfg.noise_resolution_m)
     elif not cfg.noise and cfg.model_noise and len(features):
         # Modelled noise knows only the roads in the data: never model beyond them.
         noise = model_noise(
             features,
-            _noise_bounds(plots, data_area),
+            _noise_bounds(plots, data_area, also=area),
             crs,
             cfg.noise_resolution_m,
             cache_dir=cfg.cache_dir,
@@ -265,19 +274,31 @@ def load(
 
 
 def _noise_bounds(
-    plots: gpd.GeoDataFrame, within: shapely.Geometry | None = None, pad_m: float = 200.0
+    plots: gpd.GeoDataFrame,
+    within: shapely.Geometry | None = None,
+    pad_m: float = 200.0,
+    also: shapely.Geometry | None = None,
 ) -> tuple[float, float, float, float]:
-    """The plots' extent plus a margin: the window read from (or modelled for) the noise layer.
+    """The plots' extent (and that of ``also``, the study area) plus a margin: the noise window.
 
     With ``within`` (the OSM data area), the window is also kept inside that area plus the margin.
     """
-    b = plots.total_bounds
+    b = np.asarray(plots.total_bounds, dtype=float)
+    if also is not None and not shapely.is_empty(also):
+        a = np.asarray(shapely.bounds(also), dtype=float)
+        b = np.r_[np.minimum(b[:2], a[:2]), np.maximum(b[2:], a[2:])]
     out = (b[0] - pad_m, b[1] - pad_m, b[2] + pad_m, b[3] + pad_m)
     if within is None:
         return out
     d = shapely.bounds(within).tolist()
     return (max(out[0], d[0] - pad_m), max(out[1], d[1] - pad_m),
             min(out[2], d[2] + pad_m), min(out[3], d[3] + pad_m))  # fmt: skip
+
+
+def _covers(noise: NoiseGrid, bounds: tuple[float, float, float, float]) -> bool:
+    """True when the noise grid already spans ``bounds`` (within one cell)."""
+    g, r = noise.bounds, noise.resolution
+    return g[0] <= bounds[0] + r and g[1] <= bounds[1] + r and g[2] >= bounds[2] - r and g[3] >= bounds[3] - r
 
 
 def model_noise(
@@ -356,14 +377,26 @@ def model_noise(
     return grid
 
 
-def plot_coverage(data: StudyData, indicators: pd.DataFrame, registry: CategoryRegistry) -> Coverage | None:
-    """Covered radius, censored columns and the plots wholly outside the data (None: area unknown)."""
+def plot_coverage(
+    data: StudyData,
+    indicators: pd.DataFrame,
+    registry: CategoryRegistry,
+    reached: np.ndarray | None = None,
+    max_snap_m: float = 250.0,
+) -> Coverage | None:
+    """Covered radius, censored columns, plots wholly outside the data (None: area unknown).
+
+    ``reached`` marks the plots that snapped to the walking network; those that did not,
+    although the data cover ``max_snap_m`` around them, have no path within reach (a
+    finding, see :class:`sitefinder.coverage.Coverage`).
+    """
     if data.data_area is None or "covered_radius_m" not in indicators.columns:
         return None
     rules = censor_rules(indicators.columns, [*registry.names, *NUISANCE_KINDS])
     outside = ~data.plots.geometry.intersects(data.data_area).to_numpy()
     radius = indicators["covered_radius_m"].to_numpy(dtype=float)
-    return Coverage(radius_m=radius, rules=rules, outside=outside)
+    off = None if reached is None else ~np.asarray(reached, dtype=bool) & (radius >= max_snap_m)
+    return Coverage(radius_m=radius, rules=rules, outside=outside, off_network=off)
 
 
 def empty_kinds(data: StudyData, registry: CategoryRegistry) -> list[str]:
@@ -496,6 +529,7 @@ class BaseIndicators:
     table: pd.DataFrame
     access: AccessResult
     network: WalkNetwork
+    max_snap_m: float = 250.0
 
 
 def profile_mobilities(profiles: Sequence[Profile]) -> tuple[str, ...]:
@@ -512,7 +546,7 @@ def indicator_stage(
     :func:`profile_mobilities`).
     """
     table, access, net = compute_indicators(data, registry, cfg, list(mobilities))
-    return BaseIndicators(table=table, access=access, network=net)
+    return BaseIndicators(table=table, access=access, network=net, max_snap_m=cfg.max_snap_m)
 
 
 @dataclass(frozen=True)
@@ -550,7 +584,9 @@ def score_stage(
         [indicators, attributes.drop(columns=[c for c in attributes.columns if c in indicators.columns])],
         axis=1,
     )
-    coverage = plot_coverage(data, indicators, registry)
+    coverage = plot_coverage(
+        data, indicators, registry, base.access.plot_snap.owners_reached(len(data.plots)), base.max_snap_m
+    )
     if coverage is not None:
         indicators.insert(2, "censored_values", censored_notes(indicators, coverage.radius_m, coverage.rules))
     empty = empty_kinds(data, registry)

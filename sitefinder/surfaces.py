@@ -13,16 +13,21 @@ centre:
   ``missing`` rule);
 * nuisance distances (nightlife, major roads, railways), straight from the centre;
 * noise: the Lden of the noise cell under the centre (mean = p90 = that value);
-  cells without noise data are left unscored (NaN) rather than guessed;
+  where there is none, the noise criteria do not count (as for plots);
 * spreading and declared layers: as for plots, from the centre point.
 
 Criteria and constraints on columns a cell does not have (plot area, owner, zoning,
 walking counts ``n_<cat>_<d>m``) are skipped and listed in :attr:`Surface.skipped`.
 
+Cells follow the coverage rules of plots (:mod:`sitefinder.coverage`): the covered
+radius of a cell is the distance from its centre to the edge of the OSM data, a
+criterion the data cannot judge there drops out with its weight shared, and a cell
+where too much of the weight cannot be judged has no suitability (NaN in band 1).
+
 The GeoTIFF has three bands: 1 the suitability (the score where the cell passes
-every hard constraint that applies to cells, 0 where it fails one), 2 the score
-ignoring the constraints (the gradient everywhere), 3 the eligibility (1/0). All are
-NaN outside the study area.
+every hard constraint that applies to cells, 0 where it fails one, NaN where the data
+cannot judge it), 2 the score ignoring the constraints (the gradient everywhere), 3
+the eligibility (1/0). All are NaN outside the study area.
 """
 
 from __future__ import annotations
@@ -47,9 +52,10 @@ from affine import Affine
 from pyproj import CRS
 
 from sitefinder import __version__
+from sitefinder.coverage import Coverage, censor_rules, covered_radius
 from sitefinder.datatypes import NoiseGrid, StudyData
 from sitefinder.indicators.mobility import minutes
-from sitefinder.indicators.nuisance import nuisance_distances
+from sitefinder.indicators.nuisance import NUISANCE_KINDS, nuisance_distances
 from sitefinder.indicators.overlay import layer_indicators
 from sitefinder.indicators.spreading import facility_proximity
 from sitefinder.io.atomic import atomic_path
@@ -136,16 +142,37 @@ def cell_grid(area: Any, crs: CRS, cell_m: float = 50.0) -> CellGrid:
     return CellGrid(transform=transform, shape=(rows, cols), inside=inside, crs=crs)
 
 
-def sample_noise(grid: NoiseGrid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Lden of the noise cell under each point (NaN outside the grid or where unknown)."""
+def sample_noise(grid: NoiseGrid, x: np.ndarray, y: np.ndarray, half_m: float = 0.0) -> np.ndarray:
+    """Lden of the noise cell under each point (NaN outside the grid or where unknown).
+
+    With ``half_m`` > 0: the energetic mean, 10·log10(mean 10^(L/10)), of the known noise
+    cells within ``half_m`` of the point in x and y (a surface cell's own square), so that a
+    cell whose centre falls on a building, where a model gives no level, still gets the
+    level of its streets and gardens.
+    """
     t = grid.transform
-    col = np.floor((x - t.c) / t.a).astype(np.int64)
-    row = np.floor((y - t.f) / t.e).astype(np.int64)
     rows, cols = grid.shape
-    ok = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
-    out = np.full(len(x), np.nan)
-    out[ok] = grid.lden[row[ok], col[ok]]
-    return out
+    k = max(0, int(half_m // abs(t.a)))
+    col0 = np.floor((x - t.c) / t.a).astype(np.int64)
+    row0 = np.floor((y - t.f) / t.e).astype(np.int64)
+    if k == 0:
+        ok = (row0 >= 0) & (row0 < rows) & (col0 >= 0) & (col0 < cols)
+        out = np.full(len(x), np.nan)
+        out[ok] = grid.lden[row0[ok], col0[ok]]
+        return out
+    energy = np.zeros(len(x))
+    count = np.zeros(len(x))
+    for dr in range(-k, k + 1):
+        for dc in range(-k, k + 1):
+            row, col = row0 + dr, col0 + dc
+            ok = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+            v = np.full(len(x), np.nan)
+            v[ok] = grid.lden[row[ok], col[ok]]
+            known = np.isfinite(v)
+            energy[known] += 10.0 ** (v[known] / 10.0)
+            count[known] += 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, 10.0 * np.log10(energy / np.maximum(count, 1)), np.nan)
 
 
 def cell_indicators(
@@ -188,7 +215,8 @@ def cell_indicators(
     Returns
     -------
     pandas.DataFrame
-        One row per inside cell (row-major), indicator columns as for plots.
+        One row per inside cell (row-major), indicator columns as for plots, and
+        ``on_network`` (the centre lies within ``max_snap_m`` of a path).
     """
     x, y = grid.centres()
     pts = shapely.points(x, y)
@@ -209,10 +237,11 @@ def cell_indicators(
             cols[f"dist_{cat}{mob.suffix}_m"] = col
             cols[f"time_{cat}{mob.suffix}_min"] = minutes(col, mob.speed_kmh)
     table = pd.DataFrame(cols, index=pd.RangeIndex(n, name="cell"))
+    table["on_network"] = at.owners_reached(n)
     cells = gpd.GeoDataFrame(index=table.index, geometry=pts, crs=grid.crs)
     parts = [table, nuisance_distances(cells, data.nuisance), facility_proximity(cells, data.amenities)]
     if data.noise is not None:
-        lden = sample_noise(data.noise, x, y)
+        lden = sample_noise(data.noise, x, y, half_m=grid.cell_m / 2.0 - 1e-6)
         thr = f"{noise_threshold_db:g}".replace(".", "_")
         with np.errstate(invalid="ignore"):
             above = np.where(np.isnan(lden), np.nan, (lden > noise_threshold_db).astype(float))
@@ -248,6 +277,8 @@ class Surface:
         Criteria and constraints that cells cannot have (plot area, owner, ...).
     provenance : dict
         Profile, weights, cell size, inputs, version.
+    judged : numpy.ndarray, optional
+        ``(rows, cols)`` bool: the data can judge the cell (see :mod:`sitefinder.coverage`).
     """
 
     profile: str
@@ -257,13 +288,19 @@ class Surface:
     crs: CRS
     skipped: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    judged: np.ndarray | None = None
 
     @property
     def suitability(self) -> np.ndarray:
-        """Score where the cell passes every applicable constraint, 0 where it fails one (NaN outside)."""
-        return np.where(self.eligible, self.score, np.where(np.isnan(self.score), np.nan, 0.0)).astype(
-            np.float32
-        )
+        """Score where the cell passes every applicable constraint, 0 where it fails one.
+
+        NaN outside the study area and where the data cannot judge the cell
+        (:attr:`judged` False: "onvoldoende gegevens").
+        """
+        out = np.where(self.eligible, self.score, np.where(np.isnan(self.score), np.nan, 0.0))
+        if self.judged is not None:
+            out = np.where(self.judged, out, np.nan)
+        return out.astype(np.float32)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -273,7 +310,9 @@ class Surface:
         return (t.c, t.f + rows * t.e, t.c + cols * t.a, t.f)
 
 
-def score_cells(grid: CellGrid, cells: pd.DataFrame, profile: Profile, noise: bool) -> Surface:
+def score_cells(
+    grid: CellGrid, cells: pd.DataFrame, profile: Profile, noise: bool, coverage: Coverage | None = None
+) -> Surface:
     """Score the cells of ``grid`` for one profile.
 
     Parameters
@@ -285,13 +324,20 @@ def score_cells(grid: CellGrid, cells: pd.DataFrame, profile: Profile, noise: bo
     profile : Profile
         The profile.
     noise : bool
-        True when the run has noise data; cells without noise data stay unscored.
+        True when the run has noise data. Without coverage (old behaviour), cells
+        without noise data stay unscored.
+    coverage : Coverage, optional
+        Covered radius per cell and the censored columns; not-evaluable criteria then
+        drop out per cell, and cells that cannot be judged are marked.
     """
-    ev = evaluate(cells, profile, strict=False)
+    ev = evaluate(cells, profile, strict=False, coverage=coverage)
     score = ev.scores
-    if noise and "noise_coverage_share" in cells.columns:
+    if coverage is None and noise and "noise_coverage_share" in cells.columns:
         score = np.where(cells["noise_coverage_share"].to_numpy() > 0, score, np.nan)
     ok = (ev.reasons == "").to_numpy()
+    judged = np.ones(grid.shape, dtype=bool)
+    if ev.insufficient.size:
+        judged[grid.inside] = ~ev.insufficient
     out = np.full(grid.shape, np.nan, dtype=np.float32)
     out[grid.inside] = score
     elig = np.zeros(grid.shape, dtype=bool)
@@ -304,7 +350,7 @@ def score_cells(grid: CellGrid, cells: pd.DataFrame, profile: Profile, noise: bo
         "cell_m": grid.cell_m,
     }
     return Surface(profile=profile.name, score=out, eligible=elig, transform=grid.transform, crs=grid.crs,
-                   skipped=ev.skipped, provenance=prov)  # fmt: skip
+                   skipped=ev.skipped, provenance=prov, judged=judged)  # fmt: skip
 
 
 def suitability_surfaces(
@@ -357,6 +403,15 @@ def suitability_surfaces(
     cells = cell_indicators(
         grid, data, net, node_dist, amenity_snaps, layers, max_snap_m, noise_threshold_db, other_networks
     )
+    coverage = None
+    if data.data_area is not None:
+        x, y = grid.centres()
+        centres = shapely.points(x, y)
+        radius = covered_radius(centres, data.data_area)
+        rules = censor_rules(cells.columns, [*node_dist, *NUISANCE_KINDS])
+        outside = ~shapely.intersects(data.data_area, centres)
+        off = ~cells["on_network"].to_numpy(dtype=bool) & (radius >= max_snap_m)
+        coverage = Coverage(radius_m=radius, rules=rules, outside=outside, off_network=off)
     common = {
         "sitefinder_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -367,7 +422,7 @@ def suitability_surfaces(
     }
     out = {}
     for prof in profiles:
-        s = score_cells(grid, cells, prof, data.noise is not None)
+        s = score_cells(grid, cells, prof, data.noise is not None, coverage)
         out[prof.name] = replace(s, provenance={**common, **s.provenance})
     log.info("Suitability surfaces for %d profiles on %d x %d cells of %g m in %.1f s", len(profiles),
              grid.shape[0], grid.shape[1], grid.cell_m, time.perf_counter() - t0)  # fmt: skip
@@ -410,8 +465,9 @@ def write_surface(surface: Surface, path: str | Path) -> Path:
         dst.set_band_description(2, f"score_{surface.profile}")
         dst.set_band_description(3, f"eligible_{surface.profile}")
         dst.update_tags(
-            1, QUANTITY="suitability: score where every hard constraint is met, else 0", UNITS="0-100"
-        )
+            1, QUANTITY="suitability: score where every hard constraint is met, else 0; "
+            "nodata where the data cannot judge the cell", UNITS="0-100",
+        )  # fmt: skip
         dst.update_tags(2, QUANTITY="score ignoring the hard constraints", UNITS="0-100")
         dst.update_tags(3, QUANTITY="passes every constraint that applies to cells", UNITS="1/0")
         dst.update_tags(**{PROVENANCE_TAG: json.dumps(surface.provenance, sort_keys=True, default=str)},

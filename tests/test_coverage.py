@@ -53,9 +53,9 @@ def test_censor_rules_only_for_osm_kinds() -> None:
     rules = censor_rules(cols, ["gp", "pt_stop", "care", "railway"])
     assert rules == {
         "dist_gp_m": Censor("distance"),
-        "dist_railway_straight_m": Censor("distance"),
+        "dist_railway_straight_m": Censor("distance", walking=False),
         "n_pt_stop_500m": Censor("count", 500.0),
-        "n_care_straight_1000m": Censor("count", 1000.0),
+        "n_care_straight_1000m": Censor("count", 1000.0, walking=False),
     }
 
 
@@ -229,3 +229,26 @@ def test_dutch_status_texts() -> None:
         "geen enkele kavel voldoet aan de harde eisen van prikkelarm; "
         "meest voorkomende reden: te klein (area_m2 >= 2000)"
     )
+
+
+def test_off_network_plot_with_covered_surroundings_is_a_finding() -> None:
+    # P0 lies 300 m from every path, and the data cover 1,000 m around it: no supermarket
+    # can be walked to, which is a finding (worst), not a gap. P1 lies off the network with
+    # only 100 m of data around it: the path may lie outside the data, so it is not judged.
+    ind = pd.DataFrame(
+        {"dist_supermarket_m": [np.nan, np.nan], "area_m2": [5000.0, 5000.0]}, index=["P0", "P1"]
+    )
+    radius = np.array([1000.0, 100.0])
+    cov = Coverage(radius_m=radius, rules=censor_rules(ind.columns, ["supermarket"]),
+                   off_network=np.array([True, False]))  # fmt: skip
+    prof = parse_profile(
+        HEAD.replace("= 0.3", "= 1.0")
+        + _crit("super", "dist_supermarket_m", '{ type = "linear", best = 0, worst = 1000 }', 1)
+        + _crit("groot", "area_m2", '{ type = "linear", best = 10000, worst = 0 }', 1),
+        "t.toml",
+    )
+    t = score_profile(ind, prof, coverage=cov).table
+    assert t.loc["P0", "pts_t_super"] == 0.0
+    assert t.loc["P0", "score_t"] == pytest.approx(25.0)  # (0 + 0.5) / 2
+    assert math.isnan(t.loc["P1", "pts_t_super"])
+    assert t.loc["P1", "score_t"] == pytest.approx(50.0)  # area alone

@@ -103,10 +103,12 @@ def _toy_town() -> tuple[StudyData, WalkNetwork, dict[str, np.ndarray], dict]:
     nuisance = gpd.GeoDataFrame(
         {"kind": ["nightlife"], "osm_id": ["n2"]}, geometry=[amen.geometry[1]], crs=RD
     )
-    # Noise: loud (65 dB) along the southern edge, 45 dB elsewhere, no data in the far east.
+    # Noise: loud (65 dB) along the southern edge, 45 dB elsewhere, no data in the far east
+    # (100 m: a 50 m cell takes the mean over its own square, so the easternmost cells
+    # have no level at all).
     lden = np.full((105, 105), 45.0, dtype=np.float32)
     lden[-10:, :] = 65.0
-    lden[:, -5:] = np.nan
+    lden[:, -10:] = np.nan
     noise = NoiseGrid(lden=lden, transform=Affine(10, 0, X0 - 25, 0, -10, Y0 + 1025), crs=RD)
     plots = gpd.GeoDataFrame({"plot_id": ["a"]}, geometry=[shapely.box(X0, Y0, X0 + 10, Y0 + 10)], crs=RD)
     data = StudyData(

@@ -548,7 +548,8 @@ def _legend(inputs: MapInputs, route_cats: Sequence[str]) -> str:
         sections.append(
             LegendSection(
                 "surface", "Zoekgebied: geschiktheid per cel (0–100)", SURFACE_COLOURS, ticks,
-                "eigen kleuren, los van de kavels; cellen die een harde eis niet halen vallen in de laagste klasse",
+                "eigen kleuren, los van de kavels; cellen die een harde eis niet halen vallen in de laagste klasse; "
+                "cellen waar de OSM-gegevens niet ver genoeg reiken blijven leeg (onvoldoende gegevens)",
                 SURFACE_OPACITY,
             )
         )  # fmt: skip

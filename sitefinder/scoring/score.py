@@ -129,6 +129,9 @@ class Evaluation:
         censored but evaluable values keep their utility under threshold perturbation.
     not_evaluable_share : numpy.ndarray
         Share (0-1) of the weight per row that could not be judged.
+    insufficient : numpy.ndarray
+        True for rows not ranked for lack of data ("onvoldoende gegevens": too much
+        unjudged weight, outside the data, or a hard condition the data cannot decide).
     """
 
     criteria: list[Criterion]
@@ -140,6 +143,7 @@ class Evaluation:
     evaluable: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=bool))
     exact: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=bool))
     not_evaluable_share: np.ndarray = field(default_factory=lambda: np.empty(0))
+    insufficient: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
     @property
     def row_weights(self) -> np.ndarray:
@@ -299,6 +303,12 @@ def evaluate(
         rule = rules.get(c.indicator)
         if rule is not None and coverage is not None:
             lo, hi = value_intervals(x[i], coverage.radius_m, rule)
+            if coverage.off_network is not None and rule.walking:
+                # No path within reach, and the data would show one: exact, as far as can be.
+                off = coverage.off_network & (np.isnan(x[i]) | (rule.kind == "count"))
+                far = np.inf if rule.kind == "distance" else np.where(np.isnan(x[i]), 0.0, x[i])
+                lo, hi = np.where(off, far, lo), np.where(off, far, hi)
+                utilities[i] = np.where(off & np.isnan(x[i]), judged(c.function, lo, hi)[1], utilities[i])
             exact[i] = lo == hi
             ok, value = judged(c.function, lo, hi)
             utilities[i] = np.where(exact[i], utilities[i], value)
@@ -310,6 +320,7 @@ def evaluate(
     utilities = np.where(evaluable, utilities, 0.0)
     share = (w[:, None] * ~evaluable).sum(axis=0) if criteria else np.zeros(n)
     notes: list[str] = [""] * n
+    short = np.zeros(n, dtype=bool)
 
     def add(mask: np.ndarray, texts: str | list[str]) -> None:
         for j in np.flatnonzero(mask).tolist():
@@ -343,10 +354,12 @@ def evaluate(
             failed = np.where(censored, ~at_lo & ~at_hi, failed)
             texts = [status.undecided_constraint(con.describe(), r) for r in coverage.radius_m]
             add(undecided, texts)
+            short |= undecided
         elif coverage is not None and con.indicator.startswith(OPTIONAL_PREFIXES):
             # No noise data under the plot is no finding about its noise.
             nodata = indicators[con.indicator].isna().to_numpy()
             add(nodata, f"{status.INSUFFICIENT}: {status.NO_NOISE_DATA_CONSTRAINT} ({con.describe()})")
+            short |= nodata
             failed = failed & ~nodata
         add(failed, f"{con.reason} ({con.describe()})")
     if coverage is not None and criteria:
@@ -368,6 +381,7 @@ def evaluate(
         outside = coverage.outside if coverage.outside is not None else np.zeros(n, dtype=bool)
         add(outside, status.OUTSIDE_DATA)
         add(too_much & ~outside, texts)
+        short |= outside | too_much
     reasons = pd.Series(notes, index=indicators.index, dtype=object)
     return Evaluation(
         criteria=criteria,
@@ -379,6 +393,7 @@ def evaluate(
         evaluable=evaluable,
         exact=exact,
         not_evaluable_share=share,
+        insufficient=short,
     )
 
 
