@@ -175,7 +175,7 @@ def worker_baseline(sample: Path, folder: Path, engine_scores: Path) -> dict[str
     xs, ys = shapely.get_x(allpts), shapely.get_y(allpts)
     edges, dists = step("nearest_edges", lambda: ox.distance.nearest_edges(graph, xs, ys, return_dist=True))
 
-    def along_of(i: int) -> tuple[Any, Any, float, float, float]:
+    def along_of(i: int) -> tuple[Any, Any, float, float, float, Any]:
         u, v, k = edges[i]
         d = graph.edges[u, v, k]
         geom = d.get("geometry")
@@ -183,7 +183,10 @@ def worker_baseline(sample: Path, folder: Path, engine_scores: Path) -> dict[str
             nu, nv = graph.nodes[u], graph.nodes[v]
             geom = shapely.LineString([(nu["x"], nu["y"]), (nv["x"], nv["y"])])
         frac = shapely.line_locate_point(geom, allpts[i], normalized=True)
-        return u, v, float(frac) * d["length"], float(dists[i]), float(d["length"])
+        # The two directions of a two-way edge are one street: key and "along" from the smaller node.
+        a = float(frac) * d["length"]
+        edge = (min(u, v), max(u, v), round(d["length"], 3))
+        return u, v, a, float(dists[i]), float(d["length"]), (edge, a if u < v else d["length"] - a)
 
     snapped = step("edge positions", lambda: [along_of(i) for i in range(len(allpts))])
     n_p = len(ppts)
@@ -195,7 +198,7 @@ def worker_baseline(sample: Path, folder: Path, engine_scores: Path) -> dict[str
             idx = n_p + np.flatnonzero(cat_of == ci)
             src_node = ("source", c.name)
             for i in idx:
-                u, v, a, o, ln = snapped[i]
+                u, v, a, o, ln, _ = snapped[i]
                 if o > params.max_snap_m:
                     continue
                 for node, w in ((u, o + a), (v, o + ln - a)):
@@ -206,18 +209,18 @@ def worker_baseline(sample: Path, folder: Path, engine_scores: Path) -> dict[str
             dist = nx.single_source_dijkstra_path_length(graph, src_node, weight="length")
             graph.remove_node(src_node)
             best = np.full(len(plots), np.inf)
-            same: dict[tuple[Any, Any], list[tuple[float, float]]] = defaultdict(list)
+            same: dict[Any, list[tuple[float, float]]] = defaultdict(list)
             for i in idx:
-                u, v, a, o, _ = snapped[i]
+                _, _, _, o, _, (edge, a0) = snapped[i]
                 if o <= params.max_snap_m:
-                    same[(u, v)].append((a, o))
+                    same[edge].append((a0, o))
             for i in range(n_p):
-                u, v, a, o, ln = snapped[i]
+                u, v, a, o, ln, (edge, a0) = snapped[i]
                 if o > params.max_snap_m:
                     continue
                 d = min(dist.get(u, np.inf) + a, dist.get(v, np.inf) + ln - a)
-                for a2, o2 in same.get((u, v), []):
-                    d = min(d, abs(a - a2) + o2)
+                for a2, o2 in same.get(edge, []):
+                    d = min(d, abs(a0 - a2) + o2)
                 best[powner[i]] = min(best[powner[i]], o + d)
             out[c.name] = best
         return out
@@ -230,12 +233,17 @@ def worker_baseline(sample: Path, folder: Path, engine_scores: Path) -> dict[str
         .loc[plots["plot_id"].astype(str)]
     )
     diffs = []
+    worst: tuple[float, str, str, float, float] = (0.0, "", "", 0.0, 0.0)
     for c, d in result.items():
         col = f"dist_{c}_m"
         if col in eng.columns:
             e = eng[col].to_numpy(float)
             ok = np.isfinite(e) & np.isfinite(d)
-            diffs.append(float(np.max(np.abs(e[ok] - d[ok]))) if ok.any() else 0.0)
+            if ok.any():
+                i = int(np.argmax(np.where(ok, np.abs(e - d), -1)))
+                diffs.append(float(abs(e[i] - d[i])))
+                if diffs[-1] > worst[0]:
+                    worst = (diffs[-1], str(eng.index[i]), c, float(e[i]), float(d[i]))
             diffs.append(0.0 if (np.isfinite(e) == np.isfinite(d)).all() else float("inf"))
     return {
         "wall_s": wall,
@@ -243,6 +251,7 @@ def worker_baseline(sample: Path, folder: Path, engine_scores: Path) -> dict[str
         "peak_mb": _peak_mb(),
         "nodes": graph.number_of_nodes(),
         "max_diff_m": max(diffs) if diffs else float("nan"),
+        "worst": worst,
     }
 
 
