@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from pyproj import CRS
 from sitefinder.errors import ConfigError
 from sitefinder.io.basemap import Basemap
 from sitefinder.render import mapdata
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ STYLE = {
 }
 #: Buildings smaller than this (m²) are left out of the drawing (sheds, garages).
 MIN_BUILDING_M2 = 30.0
+#: Bytes of encoded geometry per kind at most, so that a town-sized map stays under 2 MB:
+#: the largest buildings and the longest paths are kept first, the rest left out.
+BUDGET_BYTES = {"building": 260_000, "path": 160_000, "local": 400_000}
 
 
 def parse_tiles(text: str) -> tuple[str, ...]:
@@ -94,32 +100,48 @@ def parse_tiles(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if n != "none"))
 
 
-def _encode_lines(geoms: np.ndarray, crs: CRS, tolerance_m: float) -> list[str]:
-    if not len(geoms):
-        return []
-    simple = mapdata.to_wgs84(mapdata.simplify_m(geoms, tolerance_m), crs)
-    parts = shapely.get_parts(simple)
-    return [mapdata.encode_polyline(shapely.get_coordinates(p)[:, ::-1]) for p in parts if len(p.coords) >= 2]
+def _within_budget(encoded: list[Any], sizes: np.ndarray, budget: int | None) -> list[Any]:
+    """The largest items (by ``sizes``) whose encoded length fits in ``budget`` bytes."""
+    if budget is None:
+        return encoded
+    order = np.argsort(-sizes, kind="stable")
+    lengths = np.array([len(e) if isinstance(e, str) else sum(len(r) + 3 for r in e) for e in encoded]) + 3
+    keep = order[np.cumsum(lengths[order]) <= budget]
+    return [encoded[i] for i in sorted(keep.tolist())]
 
 
-def _encode_polygons(geoms: np.ndarray, crs: CRS, tolerance_m: float) -> list[list[str]]:
+def _encode_lines(geoms: np.ndarray, crs: CRS, tolerance_m: float, budget: int | None = None) -> list[str]:
     if not len(geoms):
         return []
-    simple = mapdata.to_wgs84(mapdata.simplify_m(geoms, tolerance_m), crs)
-    out = []
-    for poly in shapely.get_parts(simple):
-        if poly.is_empty or poly.geom_type != "Polygon":
-            continue
+    parts = shapely.get_parts(mapdata.simplify_m(geoms, tolerance_m))
+    parts = parts[shapely.get_num_coordinates(parts) >= 2]
+    wgs = mapdata.to_wgs84(parts, crs)
+    encoded = [mapdata.encode_polyline(shapely.get_coordinates(p)[:, ::-1]) for p in wgs]
+    return _within_budget(encoded, shapely.length(parts), budget)
+
+
+def _encode_polygons(
+    geoms: np.ndarray, crs: CRS, tolerance_m: float, budget: int | None = None
+) -> list[list[str]]:
+    if not len(geoms):
+        return []
+    parts = shapely.get_parts(mapdata.simplify_m(geoms, tolerance_m))
+    parts = parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
+    wgs = mapdata.to_wgs84(parts, crs)
+    encoded = []
+    for poly in wgs:
         rings = [poly.exterior, *poly.interiors]
-        out.append([mapdata.encode_polyline(np.asarray(r.coords)[:, ::-1]) for r in rings])
-    return out
+        encoded.append([mapdata.encode_polyline(np.asarray(r.coords)[:, ::-1]) for r in rings])
+    return _within_budget(encoded, shapely.area(parts), budget)
 
 
 def basemap_block(basemap: Basemap, crs: CRS, bounds: tuple[float, float, float, float]) -> dict[str, Any]:
     """The offline background as compact data for the page: encoded polylines per kind.
 
     Only what lies within ``bounds`` (working CRS, the study area plus a margin) is kept;
-    streets are simplified by 2 m, areas by 1.5 m, buildings under :data:`MIN_BUILDING_M2` dropped.
+    streets are simplified by 2 m, areas by 1.5 m, buildings under :data:`MIN_BUILDING_M2`
+    dropped, and buildings, paths and local streets are capped at :data:`BUDGET_BYTES`
+    (largest first), so that the page stays small for a whole town.
     """
     box = shapely.box(*bounds)
     streets = basemap.streets[basemap.streets.intersects(box)]
@@ -129,7 +151,9 @@ def basemap_block(basemap: Basemap, crs: CRS, bounds: tuple[float, float, float,
     for kind in ("path", "local", "secondary", "major", "water"):
         geoms = streets.geometry[streets["kind"] == kind].to_numpy()
         key = "waterline" if kind == "water" else kind
-        lines[key] = _encode_lines(geoms, crs, 2.0)
-    polys = {kind: _encode_polygons(areas.geometry[areas["kind"] == kind].to_numpy(), crs, 1.5)
+        lines[key] = _encode_lines(geoms, crs, 2.0, BUDGET_BYTES.get(kind))
+    polys = {kind: _encode_polygons(areas.geometry[areas["kind"] == kind].to_numpy(), crs, 1.5, BUDGET_BYTES.get(kind))
              for kind in ("green", "water", "building")}  # fmt: skip
+    kept = {k: len(v) for k, v in (lines | polys).items()}
+    log.info("Offline background: %s", ", ".join(f"{n} {k}" for k, n in kept.items()))
     return {"lines": lines, "areas": polys, "style": STYLE}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -291,7 +292,7 @@ def _basemap_shapes(run: RunFolder, window: tuple[float, float, float, float]) -
         "building": ("#dcd4cc", "#c4b9ae"),
     }
     widths = {"major": ("#e39a72", 3.0), "secondary": ("#f2cf8c", 2.2), "local": ("#ffffff", 1.6),
-              "path": ("#b9b0a6", 0.6), "water": ("#9cc3d9", 1.4)}  # fmt: skip
+              "water": ("#9cc3d9", 1.4)}  # fmt: skip
     box = shapely.box(*window)
     for layer in ("areas", "streets"):
         try:
@@ -459,19 +460,27 @@ def write_pdf(html_path: Path, pdf_path: Path) -> Path:
     if not CHROMIUM.exists():
         msg = f"--pdf needs Chromium at {CHROMIUM}; install it (apt-get install chromium) or set SITEFINDER_CHROMIUM"
         raise ConfigError(msg)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page()
-            page.route(
-                "**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+
+    def _print() -> bytes:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
             )
-            page.goto(Path(html_path).resolve().as_uri())
-            pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-        finally:
-            browser.close()
+            try:
+                page = browser.new_page()
+                page.route(
+                    "**/*",
+                    lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort(),
+                )
+                page.goto(Path(html_path).resolve().as_uri())
+                return page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+            finally:
+                browser.close()
+
+    # Its own thread: Playwright's sync API refuses to run where an asyncio loop is running
+    # (a notebook, or a caller that already drives a browser).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pdf = pool.submit(_print).result()
     with atomic_path(pdf_path) as tmp:
         tmp.write_bytes(pdf)
     return pdf_path
@@ -510,14 +519,17 @@ def write_memo(
 
 
 def write_basemap(basemap: Any, bounds: tuple[float, float, float, float], path: Path) -> Path | None:
-    """Write the background features around ``bounds`` to ``basemap.gpkg`` (layers streets, areas) for the memo's maps."""
+    """Write streets, waterways, water and green around ``bounds`` to ``basemap.gpkg`` for the memo's maps.
+
+    Paths and buildings stay out: the locator maps do not need them, and a town's
+    buildings would make the file tens of megabytes.
+    """
     if basemap is None or not len(basemap):
         return None
     box = shapely.box(*bounds)
+    streets = basemap.streets[basemap.streets.intersects(box) & (basemap.streets["kind"] != "path")]
+    areas = basemap.areas[basemap.areas.intersects(box) & (basemap.areas["kind"] != "building")]
     with atomic_path(path) as tmp:
-        basemap.streets[basemap.streets.intersects(box)].to_file(
-            tmp, layer="streets", driver="GPKG", engine="pyogrio"
-        )
-        areas = basemap.areas[basemap.areas.intersects(box)]
+        streets.to_file(tmp, layer="streets", driver="GPKG", engine="pyogrio")
         areas.to_file(tmp, layer="areas", driver="GPKG", engine="pyogrio", append=True)
     return path

@@ -622,7 +622,11 @@
     group.on('add', function () {
       if (group._built) return;
       group._built = true;
-      var map = group._map;
+      // Drawn after the page is ready: the panel and plots do not wait for thousands of streets.
+      setTimeout(function () { build(group._map); }, 0);
+    });
+    function build(map) {
+      if (!map) return;
       if (!map.getPane(pane)) map.createPane(pane).style.zIndex = 150;
       var renderer = L.canvas({ pane: pane, padding: 0.3 });
       ['green', 'water', 'building'].forEach(function (k) {
@@ -640,7 +644,7 @@
                                            lineCap: 'round', lineJoin: 'round' }).addTo(group);
       });
       document.body.setAttribute('data-sf-basemap', '1');
-    });
+    }
     return group;
   };
 
