@@ -3,13 +3,63 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from sitefinder.io.noise import NoiseSourceSpec
+from sitefinder.errors import DataValidationError
 from sitefinder.scoring.profiles import builtin_names
+
+
+class NoiseSourceSpec(BaseModel):
+    """One noise raster and how to read it.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The GeoTIFF (or any raster GDAL reads).
+    period : {"lden", "lnight"}
+        Which indicator the raster holds.
+    scheme : str, optional
+        Name of a class scheme preset (see ``sitefinder/data/noise_schemes.toml``).
+    classes : dict, optional
+        Explicit class value -> dB mapping (overrides ``scheme``).
+    label : str, optional
+        What the source is (``"weg"``, ``"rail"``, ``"industrie"``), for legends.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: Path
+    period: Literal["lden", "lnight"] = "lden"
+    scheme: str | None = None
+    classes: dict[int, float] | None = None
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _one_mapping(self) -> NoiseSourceSpec:
+        if self.scheme is not None and self.classes is not None:
+            msg = "give either scheme or classes, not both"
+            raise ValueError(msg)
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> NoiseSourceSpec:
+        """Parse the command-line form ``PATH[:scheme=NAME][:period=lnight][:label=TEXT]``."""
+        parts = text.split(":")
+        kwargs: dict[str, Any] = {"path": Path(parts[0])}
+        for opt in parts[1:]:
+            key, _, val = opt.partition("=")
+            if key not in {"scheme", "period", "label"} or not val:
+                msg = (
+                    f"noise option {opt!r} in {text!r}: use PATH[:scheme=NAME]"
+                    "[:period=lden|lnight][:label=TEXT]"
+                )
+                raise DataValidationError(msg)
+            kwargs[key] = val
+        return cls(**kwargs)
 
 
 class OverpassSource(BaseModel):

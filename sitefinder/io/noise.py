@@ -12,72 +12,23 @@ import logging
 import math
 import tomllib
 from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import rasterio
 from affine import Affine
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 from rasterio.warp import Resampling, reproject, transform_bounds
 from rasterio.windows import from_bounds
 
+from sitefinder.config import NoiseSourceSpec
 from sitefinder.datatypes import NoiseGrid
 from sitefinder.errors import CRSError, DataValidationError, InputFileError, NoOverlapError, UnknownNameError
 from sitefinder.io.atomic import require_file, sha256_file
 
 log = logging.getLogger(__name__)
-
-
-class NoiseSourceSpec(BaseModel):
-    """One noise raster and how to read it.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-        The GeoTIFF (or any raster GDAL reads).
-    period : {"lden", "lnight"}
-        Which indicator the raster holds.
-    scheme : str, optional
-        Name of a class scheme preset (see ``sitefinder/data/noise_schemes.toml``).
-    classes : dict, optional
-        Explicit class value -> dB mapping (overrides ``scheme``).
-    label : str, optional
-        What the source is (``"weg"``, ``"rail"``, ``"industrie"``), for legends.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    path: Path
-    period: Literal["lden", "lnight"] = "lden"
-    scheme: str | None = None
-    classes: dict[int, float] | None = None
-    label: str | None = None
-
-    @model_validator(mode="after")
-    def _one_mapping(self) -> NoiseSourceSpec:
-        if self.scheme is not None and self.classes is not None:
-            msg = "give either scheme or classes, not both"
-            raise ValueError(msg)
-        return self
-
-    @classmethod
-    def parse(cls, text: str) -> NoiseSourceSpec:
-        """Parse the command-line form ``PATH[:scheme=NAME][:period=lnight][:label=TEXT]``."""
-        parts = text.split(":")
-        kwargs: dict[str, Any] = {"path": Path(parts[0])}
-        for opt in parts[1:]:
-            key, _, val = opt.partition("=")
-            if key not in {"scheme", "period", "label"} or not val:
-                msg = (
-                    f"noise option {opt!r} in {text!r}: use PATH[:scheme=NAME]"
-                    "[:period=lden|lnight][:label=TEXT]"
-                )
-                raise DataValidationError(msg)
-            kwargs[key] = val
-        return cls(**kwargs)
 
 
 class ClassScheme(BaseModel):
