@@ -143,6 +143,7 @@ def test_failed_run_keeps_previous_outputs(
     assert not (tmp_path / "layers").exists(), "derived layers are written only after the map rendered"
 
 
+@pytest.mark.slow
 def test_candidate_plots_from_osm_landuse(tmp_path: Path) -> None:
     """End to end in a new interpreter, as a user runs it."""
     res = run_cli_subprocess(
