@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -97,6 +98,25 @@ def test_report_and_map_say_so(out: Path) -> None:
     assert "meest voorkomende reden: terrein kleiner dan 1 km²" in html
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "Geen enkele kavel voldoet aan de harde eisen van Heel groot terrein" in page
+    # The not-evaluable status travels to the report's breakdown and the map's popup texts.
+    assert "telt niet mee" in html
+    assert "telt niet mee: de gegevens reiken niet ver genoeg" in page
+
+
+def test_status_columns_in_the_tables(out: Path) -> None:
+    csv = pd.read_csv(out / "scores.csv", dtype={"plot_id": str}).set_index("plot_id")
+    gpkg = gpd.read_file(out / "scores.gpkg", layer="scores").set_index("plot_id")
+    for table in (csv, gpkg):
+        for col in (
+            "covered_radius_m",
+            "censored_values",
+            "not_evaluable_groot",
+            "share_not_evaluable_groot",
+        ):
+            assert col in table.columns, col
+        assert "super" in table.loc["Q", "not_evaluable_groot"]
+        assert "dist_supermarket_m > " in table.loc["Q", "censored_values"]
+        assert str(table.loc["Q", "excluded_groot"]).count("onvoldoende gegevens") == 1
 
 
 def test_explain_shows_not_evaluable_criteria(out: Path, capsys: pytest.CaptureFixture[str]) -> None:
