@@ -11,6 +11,14 @@ every 20th), a dual-carriageway motorway ring, a two-track railway and a tram
 line; 15 % of residential blocks have no street. Every block side is its own
 OSM-like segment, so the 20 km square has over 50,000 segments.
 
+Then the screened model on the built-in sample town with its buildings
+(``--town-scale``, default 8: Almere-sized), at 10 m: the town's own extent and
+the same town on a 20 x 20 km frame (about 4 M cells), timed without the OSM
+reading; and the fast sector screening against the exact per-ray version on a
+sub-area of receiver cells near the centre (median and 95th percentile |dB| of
+Lden and of the screening attenuation, and the ratio of the run times per cell).
+``--no-town`` skips this part.
+
 The baseline is direct summation: for each cell, sum the contributions of all
 sample points along all lines (the same points and the same transfer function,
 looked up by distance; vectorised numpy), timed on a 24 x 24 block of cells of
@@ -160,6 +168,9 @@ def main() -> None:
     )
     parser.add_argument("--resolution", type=float, default=10.0, help="cell size in m")
     parser.add_argument("-v", "--verbose", action="store_true", help="log the model steps")
+    parser.add_argument("--no-town", action="store_true", help="skip the screened sample-town benchmark")
+    parser.add_argument("--town-scale", type=float, default=8.0, help="sample town scale (default 8)")
+    parser.add_argument("--exact-cells", type=int, default=120, help="receiver cells for the exact check")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     params = NoiseModelParams(resolution_m=args.resolution)
@@ -239,6 +250,97 @@ def main() -> None:
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:,.0f} MB")
+    if not args.no_town:
+        town_benchmark(args.town_scale, args.resolution, args.exact_cells)
+
+
+def _load() -> str:
+    try:
+        return f"load average {os.getloadavg()[0]:.1f} over the last minute on {os.cpu_count()} CPUs"
+    except OSError:  # pragma: no cover
+        return f"{os.cpu_count()} CPUs"
+
+
+def town_benchmark(scale: float, resolution: float, n_exact: int) -> None:
+    """The screened model on the sample town; fast sector method against exact rays."""
+    import pyproj
+
+    from sitefinder.io import osm
+    from sitefinder.noisemodel.buildings import building_heights
+    from sitefinder.noisemodel.exact import exact_lden
+    from sitefinder.sample import generate_sample
+
+    root = Path(__file__).resolve().parents[1] / "data" / "cache" / f"bench-town-{scale:g}"
+    if not (root / "sample.osm").exists():
+        generate_sample(root, seed=42, scale=scale)
+    crs = pyproj.CRS.from_epsg(CRS)
+    filt = osm.feature_tag_filter({})
+    ext = osm.extract(root / "sample.osm", filt, root / "cache")
+    features = osm.load_features(ext, filt, crs)
+    raw = osm.load_buildings(ext, crs)
+    params = NoiseModelParams(resolution_m=resolution)
+    print()
+    print(f"screened sample town (scale {scale:g}, seed 42), {resolution:g} m cells:")
+    t0 = time.perf_counter()
+    lines = features[features.geom_type.isin(["LineString", "MultiLineString"])]
+    sources = noise_sources_from_osm(lines, params)
+    buildings = building_heights(raw[raw.geom_type.isin(["Polygon", "MultiPolygon"])])
+    t_prep = time.perf_counter() - t0
+    b = features.total_bounds
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    frames = {
+        "town extent": tuple(b),
+        "20 x 20 km frame": (cx - 10_000, cy - 10_000, cx + 10_000, cy + 10_000),
+    }
+    print("| area | cells | sources | buildings | sources+buildings s | model s | of which screening s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    grid = None
+    for name, bounds in frames.items():
+        cpu0 = time.process_time()
+        t1 = time.perf_counter()
+        g = model_lden(sources, bounds, CRS, params, buildings=buildings)
+        t_model = time.perf_counter() - t1
+        cpu = time.process_time() - cpu0
+        scr = g.provenance["screening"]["seconds"]
+        print(
+            f"| {name} | {g.lden.size:,} | {len(sources):,} | {len(buildings):,} | {t_prep:.1f} | "
+            f"{t_model:.1f} (CPU {cpu:.0f} s) | {scr:.1f} |"
+        )
+        if grid is None:
+            grid = g
+    print(_load())
+    assert grid is not None
+    free = model_lden(sources, tuple(b), CRS, params)
+
+    # Sub-area: receiver cells (not inside buildings) within 600 m of the busiest cell near the centre.
+    rows, cols = grid.shape
+    rr, cc = np.mgrid[0:rows, 0:cols]
+    xs, ys = grid.transform * (cc + 0.5, rr + 0.5)
+    near = (np.hypot(xs - cx, ys - cy) < 600) & np.isfinite(grid.lden)
+    pick = np.random.default_rng(7).choice(np.flatnonzero(near.ravel()), size=n_exact, replace=False)
+    xy = np.column_stack([xs.ravel()[pick], ys.ravel()[pick]])
+    t2 = time.perf_counter()
+    exact = exact_lden(sources, xy, params, buildings)
+    t_exact = time.perf_counter() - t2
+    exact_free = exact_lden(sources, xy, params, None)
+    fast = grid.lden.ravel()[pick].astype(float)
+    fast_free = free.lden.ravel()[pick].astype(float)
+    keep = exact > params.floor_db  # compare where neither is clipped at the floor
+    d_level = np.abs(fast - exact)[keep]
+    d_att = np.abs((fast_free - fast) - (exact_free - exact))[keep]
+    per_cell_fast = t_model / grid.lden.size if grid is not None else float("nan")
+    print()
+    print(
+        f"fast vs exact on {int(keep.sum())} receiver cells within 600 m of the centre: "
+        f"|Lden| median {np.median(d_level):.1f} dB, p95 {np.percentile(d_level, 95):.1f} dB; "
+        f"|screening attenuation| median {np.median(d_att):.1f} dB, p95 {np.percentile(d_att, 95):.1f} dB; "
+        f"mean attenuation fast {np.mean((fast_free - fast)[keep]):.1f} dB, exact "
+        f"{np.mean((exact_free - exact)[keep]):.1f} dB"
+    )
+    print(
+        f"run time per cell: exact {t_exact / len(xy):.2f} s, fast {per_cell_fast * 1e6:.1f} µs "
+        f"(whole town model): exact/fast = {t_exact / len(xy) / per_cell_fast:,.0f}x"
+    )
 
 
 if __name__ == "__main__":

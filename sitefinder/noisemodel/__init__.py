@@ -1,14 +1,16 @@
 """Modelled road and rail noise (Lden, Lnight) from OpenStreetMap, when no official map is given.
 
 A screening model, not a legal noise computation. It follows the published
-CNOSSOS-EU method (Directive (EU) 2015/996, on which the Dutch
-*Reken- en meetvoorschrift geluid* under the Omgevingswet is based) where that
-is cheap, and simplifies where it is not:
+CNOSSOS-EU method (Directive 2002/49/EC Annex II as inserted by (EU) 2015/996 and
+amended by (EU) 2021/1226, on which the Dutch *Reken- en meetvoorschrift geluid*
+under the Omgevingswet is based) where that is cheap, and simplifies where it is not:
 
 Emission (:mod:`.emission`)
     Road: CNOSSOS-EU rolling + propulsion sound power per octave band for
-    light, medium heavy and heavy vehicles (coefficients of Table F-1), with the
-    rolling-noise temperature correction; a flow of ``Q`` vehicles/h at ``v``
+    light, medium heavy and heavy vehicles (Table F-1 as replaced by (EU)
+    2021/1226, in :mod:`.cnossos_tables`), with the rolling-noise temperature
+    correction and the Table F-4 road surface (NL01 ZOAB on motorways and trunk
+    roads, the reference surface elsewhere, OSM ``surface=*`` where clear); a flow of ``Q`` vehicles/h at ``v``
     km/h is a line source ``LW' = LW + 10 lg(Q / 1000 v)``. Flows come from a
     table of typical Dutch traffic per OSM ``highway`` class
     (:data:`DEFAULT_ROAD_CLASSES`: AADT, shares of medium/heavy vehicles,
@@ -31,17 +33,20 @@ Grid (:mod:`.grid`)
     with +0 / +5 / +10 dB. Levels are clipped from below at ``floor_db``
     (35 dB): residual sound from everything not modelled.
 
-Left out, and what to expect: no screening by buildings or noise barriers, no
-reflections from facades, flat ground, no junction/acceleration or road-surface
-tags (cobbles add about 3 dB), no mopeds, no tunnels (left out), one traffic
-figure per road class. Where traffic matches the class table, expect about
-±3 dB against official maps at open sites near roads and ±5 dB in general;
-behind buildings (courtyards, second rows) the model is 5-20 dB too high,
-because it does not screen: read it as the level without screening (a
-facade-facing-the-road level), which errs on the noisy side for low-stimulus
-(prikkelarm) screening. Traffic defaults are the largest single error source:
-doubling the flow adds 3 dB. Use official maps (RIVM Atlas Leefomgeving,
-END maps) when you have them. See ``docs/noise-model.md``.
+Screening (:mod:`.buildings`, :mod:`.screening`, :mod:`.exact`)
+    OSM buildings with heights (``height``, ``building:levels`` x 3 m, a default
+    per type) block paths; blocked paths get the CNOSSOS-EU diffraction
+    attenuation over the roof edges (:mod:`.diffraction`). The map uses a fast
+    sector-and-ring method; :func:`.exact.exact_lden` sums every source point
+    with its own ray, to check it. Cells inside buildings have no value.
+
+Left out, and what to expect: no noise barriers, no reflections from facades,
+flat ground, no junction/acceleration, no mopeds, no tunnels (left out), one
+traffic figure per road class. Where traffic matches the class table, expect
+about ±3 dB against official maps at open sites near roads and ±5 dB in
+general, more behind buildings. Traffic defaults are the largest single error
+source: doubling the flow adds 3 dB. Use official maps (RIVM Atlas
+Leefomgeving, END maps) when you have them. See ``docs/noise-model.md``.
 """
 
 from __future__ import annotations

@@ -45,10 +45,10 @@ log = logging.getLogger(__name__)
 MODEL_VERSION = 2
 METHOD = (
     "sitefinder noise model v2: CNOSSOS-EU road emission (Table F-1 as replaced by (EU) 2021/1226, "
-    "Table F-4 road surfaces) from typical "
-    "traffic per OSM class; rail from TSI pass-by levels; point-source propagation "
-    "(divergence, ISO 9613-1 air absorption, CNOSSOS-EU flat-ground attenuation in homogeneous "
-    "and favourable conditions) by FFT convolution; no screening, no reflections"
+    "Table F-4 road surfaces) from typical traffic per OSM class; rail from TSI pass-by levels; "
+    "point-source propagation (divergence, ISO 9613-1 air absorption at exact mid-band frequencies, "
+    "CNOSSOS-EU flat-ground attenuation in homogeneous and favourable conditions) by FFT convolution; "
+    "screening by buildings (CNOSSOS-EU diffraction) when buildings are given; no reflections"
 )
 SCREENING_METHOD = (
     "screening by buildings: CNOSSOS-EU diffraction over the edge of largest path difference per "
