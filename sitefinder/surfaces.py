@@ -249,6 +249,8 @@ def cell_indicators(
             "noise_lden_mean_db": np.round(lden, 2), "noise_lden_p90_db": np.round(lden, 2),
             f"noise_lden_share_above_{thr}db": above,
             "noise_coverage_share": np.isfinite(lden).astype(float),
+            # Hard noise limits treat modelled values with the model's margin (scoring.noiserule).
+            "noise_modelled": bool(data.noise.modelled),
         }, index=table.index))  # fmt: skip
     for lay in layers or []:
         parts.append(layer_indicators(cells, lay.name, lay.geometry, lay.spec.count_within_m))

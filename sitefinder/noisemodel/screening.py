@@ -392,10 +392,15 @@ def screening_ratio(
                 rho_ring.append(np.zeros(rows * cols, dtype=np.float32))
                 continue
             q = conv(part, j)
-            qr = conv(part * r_kernel, j)
             lo, hi = _ring_bounds(j, res, max_distance)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rho = np.where(q > 0, qr / q, math.sqrt(lo * hi))
+            if j == n_rings - 1 and p > 60:
+                # Beyond the profile reach the source distance hardly changes δ: the ring's
+                # log-mean distance saves the second large FFT.
+                rho = np.full(q.shape, math.sqrt(lo * hi))
+            else:
+                qr = conv(part * r_kernel, j)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    rho = np.where(q > 0, qr / q, math.sqrt(lo * hi))
             q_ring.append(q)
             rho_ring.append(np.clip(rho, lo, hi).astype(np.float32).reshape(-1))
         # Mean screening factor per ring over SUBRAYS rays across the sector.
