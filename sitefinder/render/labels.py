@@ -55,6 +55,8 @@ _FIXED = {
     "noise_lnight_mean_db": ("Geluid Lnight, gemiddeld over de kavel", "dB"),
     "noise_coverage_share": ("Deel van de kavel met geluidsgegevens", "%"),
     "covered_radius_m": ("Dekking van de OSM-gegevens rond de kavel", "m"),
+    "noise_modelled": ("Geluid uit het rekenmodel van sitefinder (ja/nee)", ""),
+    "noise_source": ("Bron van de geluidsgegevens", ""),
     "censored_values": ("Waarden die alleen als ondergrens bekend zijn (gegevens reiken niet verder)", ""),
     "buurt_code": ("Buurt (CBS-code)", ""),
     "buurt_naam": ("Buurt", ""),

@@ -200,7 +200,20 @@ def live_block(res: ProfileResult, table: pd.DataFrame, labels: dict[str, Column
     constraints = [constraint_block(con, table, labels, parts) for con in p.constraints]
     taken = {run_text(con) for con in p.constraints}
     taken |= {n for con in constraints for n in con["notes"].values()}
-    notes = {str(i): [x for x in ps if x not in taken and not is_share_note(x)] for i, ps in enumerate(parts)}
+
+    def fixed(x: str) -> bool:
+        return (
+            x not in taken
+            and not is_share_note(x)
+            and not any(is_failure_of(con, x) for con in p.constraints)
+        )
+
+    notes = {
+        str(i): [dutch_reason_text(x, p.constraints, labels) for x in ps if fixed(x)]
+        for i, ps in enumerate(parts)
+    }
+    for con in constraints:
+        con["notes"] = {i: dutch_reason_text(t, p.constraints, labels) for i, t in con["notes"].items()}
     return {
         "criteria": criteria,
         "constraints": constraints,
