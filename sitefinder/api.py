@@ -393,7 +393,7 @@ class Result:
             The run folder (``scores.gpkg``, ``scores.csv``, ``map.html``, ``manifest.json``).
         layers_dir : str or Path, optional
             Derived rasters (modelled noise, suitability surfaces); default
-            ``layers/<out_dir name>``.
+            ``<out_dir>/layers`` (they belong to the run).
         """
         cfg = self.config.model_copy(
             update={"out_dir": Path(out_dir), "layers_dir": None if layers_dir is None else Path(layers_dir)}
@@ -438,6 +438,7 @@ def run(config: RunConfig, progress: bool = False) -> pipeline.RunResult:
     progress : bool
         Show a progress bar over the stages (only on a terminal).
     """
+    pipeline.check_output_folders(config)  # before any work: an output folder that is a file
     bar = StageProgress(pipeline.STAGES, enabled=progress)
     try:
         study = Study.from_config(config, progress=bar)

@@ -21,6 +21,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sitefinder.errors import ConfigError, UnknownNameError
+from sitefinder.io.paths import SAFE_COLUMN_NAME, check_name, read_toml_text
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ class Category(BaseModel):
             if not rule:
                 msg = "a match rule is empty; give at least one key, e.g. { shop = 'supermarket' }"
                 raise ValueError(msg)
+            for key, value in rule.items():
+                if value is False:
+                    msg = (
+                        f"{key} = false cannot be matched (a rule lists tags an object must have); "
+                        f"use {key} = true for any value or {key} = ['a', 'b'] for some values"
+                    )
+                    raise ValueError(msg)
+                if isinstance(value, list) and not value:
+                    msg = f"{key} = [] matches nothing; list at least one value or use {key} = true"
+                    raise ValueError(msg)
         return rules
 
     def keys(self) -> set[str]:
@@ -123,11 +134,7 @@ def load_categories(path: Path | None = None) -> CategoryRegistry:
         text = resources.files("sitefinder").joinpath("data/categories.toml").read_text("utf-8")
         source = "built-in categories.toml"
     else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            msg = f"categories file {path}: cannot read it ({exc.strerror}); check the path"
-            raise ConfigError(msg) from exc
+        text = read_toml_text(Path(path), "categories file")
         source = str(path)
     try:
         raw: dict[str, Any] = tomllib.loads(text)
@@ -136,6 +143,7 @@ def load_categories(path: Path | None = None) -> CategoryRegistry:
         raise ConfigError(msg) from exc
     cats: dict[str, Category] = {}
     for name, body in raw.items():
+        check_name(name, "category", f"categories file {source}", SAFE_COLUMN_NAME)
         if not isinstance(body, dict):
             msg = f"categories file {source}: key {name!r} must be a table [{name}]"
             raise ConfigError(msg)

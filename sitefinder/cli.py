@@ -107,6 +107,17 @@ def _setup_logging(verbose: int, quiet: bool) -> Callable[[], None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sitefinder`` command; returns the exit status."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # also while the command modules are still being imported
+        print("sitefinder: interrupted; previous outputs are left as they were", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from sitefinder.io.localonly import disable_gdal_network
+
+    disable_gdal_network()  # local inputs never need GDAL's network access
     parser = build_parser()
     args = parser.parse_args(argv)
     # -v/-q work before the command (sitefinder -q run ...) and after it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,10 +48,22 @@ class NoiseSourceSpec(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> NoiseSourceSpec:
-        """Parse the command-line form ``PATH[:scheme=NAME][:period=lnight][:label=TEXT]``."""
-        parts = text.split(":")
-        kwargs: dict[str, Any] = {"path": Path(parts[0])}
-        for opt in parts[1:]:
+        r"""Parse the command-line form ``PATH[:scheme=NAME][:period=lnight][:label=TEXT]``.
+
+        Options start at the first ``:scheme=``, ``:period=`` or ``:label=``, so a path may
+        hold colons itself (a Windows path such as ``C:\data\lden.tif``).
+
+        >>> NoiseSourceSpec.parse(r"C:\kaarten\lden.tif:scheme=end-5db-label").scheme
+        'end-5db-label'
+        """
+        m = re.search(r":(?=(?:scheme|period|label)=)", text)
+        path_text, rest = (text[: m.start()], text[m.start() + 1 :]) if m else (text, "")
+        if not path_text:
+            msg = f"noise option {text!r}: no file named; use PATH[:scheme=NAME][:period=lden|lnight][:label=TEXT]"
+            raise DataValidationError(msg)
+        kwargs: dict[str, Any] = {"path": Path(path_text)}
+        parts = re.split(r":(?=(?:scheme|period|label)=)", rest) if rest else []
+        for opt in parts:
             key, _, val = opt.partition("=")
             if key not in {"scheme", "period", "label"} or not val:
                 msg = (
@@ -101,6 +114,8 @@ class RunConfig(BaseModel):
         Online source; exclusive with ``osm_file``.
     plots_file : Path, optional
         Plots; without it, candidate plots come from OSM landuse.
+    plots_crs : str, optional
+        CRS of the plots file's coordinates (needed for a CSV; overrides a wrong one).
     noise : list of NoiseSourceSpec
         Official noise rasters (may be empty).
     profiles : list of str
@@ -141,6 +156,7 @@ class RunConfig(BaseModel):
     plots_file: Path | None = None
     plots_layer: str | None = None
     plots_id: str | None = None
+    plots_crs: str | None = None
     repair_geometries: bool = True
     noise: tuple[NoiseSourceSpec, ...] = ()
     noise_resolution_m: float = Field(default=10.0, gt=0)

@@ -7,12 +7,14 @@ failed run leaves the previous outputs of the folder intact.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, writ
 from sitefinder.io.basemap import Basemap, read_basemap
 from sitefinder.io.layers import Layer, load_layers
 from sitefinder.io.noise import load_noise
+from sitefinder.io.paths import check_output_folder, is_within
 from sitefinder.io.plots import (
     check_overlap,
     frame_sha256,
@@ -167,7 +170,9 @@ def load(
         plots = prepare_plots(plots_frame, "plots GeoDataFrame", crs, cfg.plots_id, cfg.repair_geometries)
         sources["plots"] = {"from": "GeoDataFrame given in Python", "sha256": frame_sha256(plots_frame)}
     elif cfg.plots_file is not None:
-        plots = read_plots(cfg.plots_file, crs, cfg.plots_layer, cfg.plots_id, cfg.repair_geometries)
+        plots = read_plots(
+            cfg.plots_file, crs, cfg.plots_layer, cfg.plots_id, cfg.repair_geometries, cfg.plots_crs
+        )
         sources["plots"] = {
             "path": str(Path(cfg.plots_file).resolve()),
             "sha256": sha256_file(cfg.plots_file),
@@ -230,7 +235,9 @@ def load(
             raise DataValidationError(msg)
         plots = validate_geometries(plots.set_index("plot_id"), "OSM candidate plots", crs)
         sources["plots"] = {"from": "OSM landuse=construction|brownfield|greenfield"}
-    check_overlap(plots, area, "OSM data area")
+    check_overlap(
+        plots, area, "OSM data area", f"plots file {cfg.plots_file}" if cfg.plots_file is not None else ""
+    )
     # Noise over the plots and the whole study area: the suitability surfaces ("zoekgebied")
     # score every cell of it. A noise file read early (fail fast) for the plots alone is read
     # again for the whole area.
@@ -591,6 +598,13 @@ def score_stage(
         indicators.insert(2, "censored_values", censored_notes(indicators, coverage.radius_m, coverage.rules))
     empty = empty_kinds(data, registry)
     results = [score_profile(scoring_input, p, coverage=coverage) for p in profiles]
+    attributes, renamed = prefix_colliding(attributes, [indicators, *[r.table for r in results]])
+    if renamed:
+        data = replace(data, plots=data.plots.rename(columns=renamed))
+        log.warning(
+            "plots: %d attribute(s) have the name of an output column and are kept as %s",
+            len(renamed), ", ".join(f"{a} -> {b}" for a, b in list(renamed.items())[:10]),
+        )  # fmt: skip
     scores = gpd.GeoDataFrame(
         pd.concat([attributes, indicators, *[r.table for r in results]], axis=1),
         geometry=data.plots.geometry,
@@ -694,6 +708,47 @@ def map_inputs(
 OUT_FILES = ("scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json")
 
 
+#: Columns the outputs add besides indicators and scores (scores.csv's point; the index).
+RESERVED_COLUMNS = ("plot_id", "x_m", "y_m", "geometry")
+
+
+def prefix_colliding(
+    attributes: pd.DataFrame, outputs: list[pd.DataFrame]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename plot attributes that share a name with an output column to ``attr_<name>``.
+
+    A plots file may carry columns such as ``area_m2`` or ``score_prikkelarm`` (a previous
+    ``scores.gpkg`` used as plots); they are kept, under a name that cannot collide.
+
+    >>> a = pd.DataFrame({"area_m2": [1.0], "naam": ["x"]})
+    >>> prefix_colliding(a, [pd.DataFrame({"area_m2": [2.0]})])[1]
+    {'area_m2': 'attr_area_m2'}
+    """
+    taken = {str(c) for frame in outputs for c in frame.columns} | set(RESERVED_COLUMNS)
+    names = [str(c) for c in attributes.columns]
+    renamed: dict[str, str] = {}
+    used = set(names) | taken
+    for c in names:
+        if c in taken:
+            new = f"attr_{c}"
+            while new in used:
+                new = f"attr_{new}"
+            renamed[c] = new
+            used.add(new)
+    return attributes.rename(columns=renamed), renamed
+
+
+def layers_folder(cfg: RunConfig) -> Path:
+    """Where a run's derived layers go: ``--layers``, else ``<out>/layers`` (they belong to the run)."""
+    return Path(cfg.layers_dir) if cfg.layers_dir is not None else Path(cfg.out_dir) / "layers"
+
+
+def check_output_folders(cfg: RunConfig) -> None:
+    """Refuse output folders that are files, before any work is done."""
+    check_output_folder(Path(cfg.out_dir), "output folder", "--out")
+    check_output_folder(layers_folder(cfg), "layers folder", "--layers")
+
+
 def write_outputs(
     scored: Scored,
     cfg: RunConfig,
@@ -703,32 +758,42 @@ def write_outputs(
 ) -> RunResult:
     """Write the run folder ``cfg.out_dir`` and the derived layers ``cfg.layers_dir``.
 
-    Tables, map and manifest are rendered into a staging folder first; derived layers
-    are written (each atomically) only once everything rendered, and the staged files
-    are moved into place last. A failure anywhere leaves the previous outputs as they were.
+    Tables, map, manifest and the derived layers (``<out>/layers`` unless ``--layers``
+    names another folder) are written into a staging folder first and moved into place
+    only when all are complete; the manifest records the layers relative to the run
+    folder. A failure anywhere leaves the previous outputs (and layers) as they were.
     """
     data = scored.data
     manifest = build_manifest(scored, cfg, started or scored.started)
     out = Path(cfg.out_dir)
     inputs = map_inputs(scored, cfg, surfaces, manifest["created"], cache_dir)
-    layers = cfg.layers_dir or Path("layers") / out.name
+    layers = layers_folder(cfg)
+    inside = is_within(layers, out)
+    rel = Path(os.path.relpath(layers.resolve(), out.resolve())) if inside else None
+
+    def recorded(name: str) -> str:
+        # Inside the run folder: relative to it (the run folder can be moved or read from
+        # anywhere); outside it (--layers elsewhere): absolute.
+        return (rel / name).as_posix() if rel is not None else str((layers / name).resolve())
+
     if data.noise is not None and data.noise.modelled:
-        manifest["noise"]["layer"] = str(layers / "noise_lden_modelled.tif")
-    manifest["surfaces"] = {name: str(layers / f"suitability_{name}.tif") for name in surfaces}
-    with staged_outputs(out) as stage:
+        manifest["noise"]["layer"] = recorded("noise_lden_modelled.tif")
+    manifest["surfaces"] = {name: recorded(f"suitability_{name}.tif") for name in surfaces}
+    with staged_outputs(out) as stage, contextlib.ExitStack() as more:
+        lstage = stage / rel if rel is not None else more.enter_context(staged_outputs(layers))
+        lstage.mkdir(parents=True, exist_ok=True)
         write_tables(scored.scores, stage, scored.registry, [r.profile.name for r in scored.results])
         write_map(inputs, stage / "map.html")
         if inputs.basemap is not None:
             margin = shapely.box(*data.plots.total_bounds).buffer(1500).bounds
             write_basemap(inputs.basemap, margin, stage / BASEMAP_FILE)
         write_text_atomic(stage / "manifest.json", json.dumps(manifest, indent=1, default=str))
-        layers.mkdir(parents=True, exist_ok=True)
         if data.noise is not None and data.noise.modelled:
             from sitefinder.noisemodel import write_noise_geotiff
 
-            write_noise_geotiff(data.noise, layers / "noise_lden_modelled.tif")
+            write_noise_geotiff(data.noise, lstage / "noise_lden_modelled.tif")
         for name, surf in surfaces.items():
-            write_surface(surf, layers / f"suitability_{name}.tif")
+            write_surface(surf, lstage / f"suitability_{name}.tif")
     files = {name: out / name for name in OUT_FILES}
     return RunResult(
         out_dir=out, scores=scored.scores, profiles=scored.results, files=files, manifest=manifest

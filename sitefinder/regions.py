@@ -22,20 +22,36 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sitefinder import RESULT_FORMAT_VERSION
 from sitefinder.config import OverpassSource, RunConfig
 from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.io.atomic import sha256_file
 from sitefinder.io.noise import NoiseSourceSpec
+from sitefinder.io.paths import check_name, read_toml_text
 from sitefinder.products import schema_version
 from sitefinder.scoring.profiles import builtin_names
 
 log = logging.getLogger(__name__)
 
 REGIONS_DIR = Path("data/regions")
+
+
+#: The host Geofabrik extracts come from; ``SITEFINDER_GEOFABRIK_URL`` adds another
+#: (a mirror, or the loopback stand-in of the tests).
+GEOFABRIK_HOST = "download.geofabrik.de"
+
+
+def geofabrik_hosts() -> set[str]:
+    """Hosts a region's ``geofabrik_url`` may point at."""
+    hosts = {GEOFABRIK_HOST}
+    extra = os.environ.get("SITEFINDER_GEOFABRIK_URL")
+    if extra and urlsplit(extra).hostname:
+        hosts.add(str(urlsplit(extra).hostname))
+    return hosts
 
 
 class _Strict(BaseModel):
@@ -45,7 +61,7 @@ class _Strict(BaseModel):
 class SampleSpec(_Strict):
     """Parameters of the generated sample town."""
 
-    seed: int = 42
+    seed: int = Field(default=42, ge=0)
     scale: float = Field(default=1.0, ge=0.1, le=64)
 
 
@@ -70,6 +86,22 @@ class OsmSpec(_Strict):
     file: Path | None = None
     geofabrik_url: str | None = None
     sample: SampleSpec | None = None
+
+    @field_validator("geofabrik_url")
+    @classmethod
+    def _geofabrik_host(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        hosts = geofabrik_hosts()
+        url = urlsplit(v)
+        if url.scheme not in ("https", "http") or url.hostname not in hosts:
+            msg = (
+                f"{v!r} is not a Geofabrik download address; extracts are fetched only from "
+                f"{', '.join(sorted(hosts))} (e.g. https://download.geofabrik.de/europe/netherlands/"
+                "flevoland-latest.osm.pbf), or give a local file as osm.file"
+            )
+            raise ValueError(msg)
+        return v
 
     @model_validator(mode="after")
     def _one(self) -> OsmSpec:
@@ -144,12 +176,13 @@ def load_region(name: str, regions_dir: Path = REGIONS_DIR) -> Region:
     ConfigError
         When the file has unknown or missing keys or invalid values (named).
     """
+    check_name(name, "region", f"regions folder {regions_dir}")
     path = Path(regions_dir) / f"{name}.toml"
     if not path.is_file():
         msg = f"unknown region {name!r}; regions in {regions_dir}: {', '.join(region_names(regions_dir)) or 'none'}"
         raise UnknownNameError(msg)
     try:
-        raw = tomllib.loads(path.read_text("utf-8"))
+        raw = tomllib.loads(read_toml_text(path, "region file"))
     except tomllib.TOMLDecodeError as exc:
         msg = f"region file {path}: not valid TOML ({exc}); fix the syntax"
         raise ConfigError(msg) from None
@@ -338,7 +371,7 @@ def refresh(
     maps_dir: Path = Path("maps"),
     cache_dir: Path = Path("data/cache"),
     force: bool = False,
-    layers_dir: Path = Path("layers"),
+    layers_dir: Path | None = None,
     progress: bool = True,
 ) -> str:
     """Rebuild one region's outputs when its inputs changed; return ``"rebuilt"`` or ``"up to date"``."""
@@ -357,7 +390,9 @@ def refresh(
         if done and old.get("config", {}).get("inputs_key") == key:
             log.info("%s: up to date, nothing to do", region.name)
             return "up to date"
-    cfg = resolve(region, Path(cache_dir), out, Path(layers_dir) / region.name)
+    cfg = resolve(
+        region, Path(cache_dir), out, None if layers_dir is None else Path(layers_dir) / region.name
+    )
     run(cfg, progress=progress)
     log.info("%s: rebuilt -> %s", region.name, out)
     return "rebuilt"

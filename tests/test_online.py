@@ -212,12 +212,13 @@ def test_geofabrik_extract_verified_and_cached(standin: StandIn, tmp_path: Path)
         f'geofabrik_url = "{standin.url}/europe/netherlands/polder-latest.osm.pbf"\n'
     )
     args = refresh_args(tmp_path, regions=regions)
+    env = {"SITEFINDER_GEOFABRIK_URL": standin.url}  # the stand-in is a configured host
     standin.mode = "truncated"
-    bad = run_cli(*args)
+    bad = run_cli(*args, env=env)
     assert bad.returncode == 2 and "truncated" in bad.stderr, bad.stderr
     assert not list((tmp_path / "cache").rglob("*.pbf"))
     standin.mode = "ok"
-    res = run_cli(*args)
+    res = run_cli(*args, env=env)
     assert res.returncode == 0, res.stderr
     assert "polder: rebuilt" in res.stdout
     assert "Downloaded" in res.stderr and len(list((tmp_path / "cache").rglob("*.pbf"))) == 1

@@ -30,7 +30,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     p.add_argument("--maps-dir", type=Path, default=Path("maps"), help="outputs go to <maps-dir>/<region>/")
     p.add_argument("--cache", type=Path, default=Path("data/cache"), help="download cache")
     p.add_argument(
-        "--layers-dir", type=Path, default=Path("layers"), help="derived rasters go to <layers-dir>/<region>/"
+        "--layers-dir",
+        type=Path,
+        default=None,
+        help="derived rasters go to <layers-dir>/<region>/ (default: inside each region's output folder)",
     )
     p.set_defaults(func=main)
     r = sub.add_parser("regions", parents=[common], formatter_class=fmt, help="list the region definitions")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sitefinder.commands.argtypes import positive_float
 from sitefinder.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -55,11 +57,17 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         "--plots",
         type=Path,
         metavar="PATH",
-        help="plots file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf); default: OSM "
+        help="plots file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, CSV with WKT); default: OSM "
         "landuse=construction|brownfield|greenfield",
     )
     p.add_argument("--plots-layer", metavar="NAME", help="layer in the plots file")
     p.add_argument("--plots-id", metavar="COLUMN", help="id column (default: plot_id, id, kavel_id, ...)")
+    p.add_argument(
+        "--plots-crs",
+        metavar="CRS",
+        help="CRS of the plots file's coordinates, e.g. EPSG:28992; needed for a CSV with a WKT column, "
+        "and replaces a wrong CRS in the file",
+    )
     p.add_argument(
         "--no-repair", action="store_true", help="refuse invalid plot geometries instead of repairing them"
     )
@@ -81,7 +89,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     p.add_argument("--crs", default="EPSG:28992", help="projected working CRS")
     p.add_argument(
         "--max-snap",
-        type=float,
+        type=positive_float,
         default=250.0,
         metavar="M",
         help="points farther than this from the walking network are unreachable",
@@ -97,7 +105,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="folder for derived rasters such as the modelled noise map (default: layers/<out name>)",
+        help="folder for derived rasters such as the modelled noise map (default: <out>/layers)",
     )
     p.add_argument(
         "--neighbourhoods",
@@ -139,12 +147,31 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     p.set_defaults(func=main)
 
 
+def check_bbox(bbox: list[float]) -> None:
+    """Refuse a ``--bbox`` that is not W S E N in degrees with W < E and S < N."""
+    from sitefinder.errors import ConfigError
+
+    w, s, e, n = bbox
+    if not all(math.isfinite(v) for v in bbox):
+        msg = f"--bbox {w} {s} {e} {n}: every value must be a number; give W S E N in degrees"
+        raise ConfigError(msg)
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        msg = (
+            f"--bbox {w:g} {s:g} {e:g} {n:g}: not a box W S E N in WGS84 degrees with W < E and S < N "
+            "(e.g. --bbox 5.18 52.35 5.25 52.39)"
+        )
+        raise ConfigError(msg)
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Build the validated run configuration from parsed arguments."""
     from sitefinder.config import OverpassSource, RunConfig
     from sitefinder.io.noise import NoiseSourceSpec
+    from sitefinder.io.paths import slug
     from sitefinder.scoring.profiles import builtin_names
 
+    if args.bbox:
+        check_bbox(args.bbox)
     overpass = None
     if args.place or args.bbox:
         overpass = OverpassSource(
@@ -153,12 +180,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             overpass_url=args.overpass_url,
             nominatim_url=args.nominatim_url,
         )
+    # A default folder name is made from free text: slugged, so it cannot leave maps/.
     if args.out is not None:
         out = args.out
     elif args.osm is not None:
-        out = Path("maps") / args.osm.name.split(".")[0]
+        out = Path("maps") / slug(args.osm.name.split(".")[0], "osm")
     elif args.place:
-        out = Path("maps") / args.place.split(",")[0].strip().lower().replace(" ", "-")
+        out = Path("maps") / slug(args.place.split(",")[0], "place")
     else:
         out = Path("maps") / "bbox"
     title = f"sitefinder – {args.place or (args.osm.name if args.osm else 'bbox')}"
@@ -168,6 +196,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         plots_file=args.plots,
         plots_layer=args.plots_layer,
         plots_id=args.plots_id,
+        plots_crs=args.plots_crs,
         repair_geometries=not args.no_repair,
         noise=tuple(NoiseSourceSpec.parse(s) for s in args.noise),
         categories_file=args.categories,

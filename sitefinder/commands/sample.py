@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sitefinder.commands.argtypes import non_negative_int, positive_float
+
 log = logging.getLogger(__name__)
 
 
@@ -22,8 +24,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         "The same seed and scale give byte-identical files. Scale 1 is about 30,000 "
         "inhabitants; scale 8 is Almere-sized.",
     )
-    p.add_argument("--seed", type=int, default=42, help="random seed")
-    p.add_argument("--scale", type=float, default=1.0, help="size: 1 = about 30,000 inhabitants")
+    p.add_argument("--seed", type=non_negative_int, default=42, help="random seed")
+    p.add_argument("--scale", type=positive_float, default=1.0, help="size: 1 = about 30,000 inhabitants")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=main)
 

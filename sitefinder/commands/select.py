@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sitefinder.commands.argtypes import non_negative_float, non_negative_int
+
 log = logging.getLogger(__name__)
 
 EPILOG = """examples:
@@ -29,8 +31,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
                        "are closer than --min-distance (the spreading principle).")  # fmt: skip
     p.add_argument("--run", type=Path, required=True, metavar="DIR", help="output folder of 'sitefinder run'")
     p.add_argument("--profile", required=True, metavar="NAME", help="profile scored in that run")
-    p.add_argument("--k", type=int, required=True, help="number of plots")
-    p.add_argument("--min-distance", type=float, default=0.0, metavar="M",
+    p.add_argument("--k", type=non_negative_int, required=True, help="number of plots")
+    p.add_argument("--min-distance", type=non_negative_float, default=0.0, metavar="M",
                    help="minimum distance between chosen plots, metres")  # fmt: skip
     p.add_argument("--method", choices=["greedy", "optimal"], default="greedy", help="selection method")
     p.add_argument("--measure", choices=["edge", "centre"], default="edge",

@@ -91,15 +91,29 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
     """Yield a hidden staging folder inside ``out_dir``; move its files into ``out_dir`` on success.
 
     Everything a run writes goes to the staging folder first; only when all files
-    are complete are they renamed into place, one ``os.replace`` each. On failure
-    the staging folder is removed and the previous outputs stay as they were.
+    are complete are they renamed into place, one ``os.replace`` each (files in a
+    sub-folder such as ``layers/`` go into the same sub-folder of ``out_dir``). On
+    failure the staging folder is removed and the previous outputs stay as they were.
+    Staging folders that a killed run left behind are removed first.
     """
+    from sitefinder.io.paths import remove_stale_staging, staging_prefix
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    remove_stale_staging(out_dir)
+    stage = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=out_dir))
     try:
         yield stage
-        for f in sorted(stage.iterdir()):
-            os.replace(f, out_dir / f.name)
+        _move_tree(stage, out_dir)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_tree(src: Path, dst: Path) -> None:
+    for f in sorted(src.iterdir()):
+        if f.is_dir() and not f.is_symlink():
+            target = dst / f.name
+            target.mkdir(exist_ok=True)
+            _move_tree(f, target)
+        else:
+            os.replace(f, dst / f.name)

@@ -27,16 +27,41 @@ PDOK_GEMEENTE_COLLECTION = "gemeenten"
 PDOK_GEMEENTE_PROPERTY = "gemeentecode"
 
 
-def _get(url: str, what: str, timeout: float, **kw: Any) -> requests.Response:
+#: Seconds to wait for a connection, and for the next bytes of an answer: a server that
+#: accepts and then stays silent fails within about a minute, with the source named.
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+
+Timeout = float | tuple[float, float]
+
+
+def timeouts() -> tuple[float, float]:
+    """``(connect, read)`` timeouts for ``requests``."""
+    return (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+
+
+def timeout_message(what: str, url: str, exc: Exception, hint: str) -> str:
+    """One line for a failed request; says which timeout expired, if one did."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"{what} {url}: no connection within {CONNECT_TIMEOUT_S:g} s; {hint}"
+    # A stall while streaming arrives as a ConnectionError wrapping urllib3's ReadTimeoutError.
+    if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc).lower():
+        return f"{what} {url}: connected, but no answer for {READ_TIMEOUT_S:g} s (the server is stalled or busy); {hint}"
+    return f"{what} {url}: unreachable ({type(exc).__name__}); {hint}"
+
+
+def _get(url: str, what: str, timeout: Timeout | None = None, **kw: Any) -> requests.Response:
     try:
-        resp = requests.get(url, timeout=timeout, **kw)
+        resp = requests.get(url, timeout=timeouts() if timeout is None else timeout, **kw)
         if not kw.get("stream"):
             _ = resp.content  # read the whole body here, so a broken-off answer fails here
     except requests.exceptions.ChunkedEncodingError:
         msg = f"{what} {url}: answer is truncated (the connection broke off); nothing cached, retry later"
         raise DownloadError(msg) from None
     except requests.RequestException as exc:
-        msg = f"{what} {url}: unreachable ({type(exc).__name__}); check the network, or give the file locally in the region definition"
+        msg = timeout_message(
+            what, url, exc, "check the network, or give the file locally in the region definition"
+        )
         raise DownloadError(msg) from None
     if resp.status_code != 200:
         msg = f"{what} {url}: answered HTTP {resp.status_code}; check the address or retry later"
@@ -50,7 +75,7 @@ def pdok_boundary(
     base_url: str = PDOK_CBS_URL,
     collection: str = PDOK_GEMEENTE_COLLECTION,
     prop: str = PDOK_GEMEENTE_PROPERTY,
-    timeout: float = 60.0,
+    timeout: Timeout | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Fetch a municipal outline (e.g. ``GM0034``) from an OGC API Features service, cached.
 
@@ -97,7 +122,7 @@ def pdok_boundary(
     return path, {**info, "cache": "miss"}
 
 
-def _pooch_download(url: str, path: Path, known_hash: str, what: str, timeout: float) -> int:
+def _pooch_download(url: str, path: Path, known_hash: str, what: str, timeout: Timeout) -> int:
     """Download ``url`` to ``path`` with pooch: hash-checked, atomic, a progress bar on a terminal.
 
     Returns the size in bytes.
@@ -125,7 +150,12 @@ def _pooch_download(url: str, path: Path, known_hash: str, what: str, timeout: f
     pooch.get_logger().setLevel(logging.WARNING)  # sitefinder logs the download itself
     try:
         pooch.retrieve(url, known_hash=known_hash, fname=path.name, path=path.parent, downloader=downloader)
-    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+    except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+        if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc).lower():
+            raise DownloadError(timeout_message(what, url, exc, "not cached, retry later")) from None
+        msg = f"{what} {url}: download is truncated, it broke off ({type(exc).__name__}); not cached, retry"
+        raise DownloadError(msg) from None
+    except requests.exceptions.ChunkedEncodingError as exc:
         msg = f"{what} {url}: download is truncated, it broke off ({type(exc).__name__}); not cached, retry"
         raise DownloadError(msg) from None
     except requests.HTTPError as exc:
@@ -144,7 +174,9 @@ def _pooch_download(url: str, path: Path, known_hash: str, what: str, timeout: f
     return path.stat().st_size
 
 
-def geofabrik_extract(url: str, cache_dir: Path, timeout: float = 600.0) -> tuple[Path, dict[str, Any]]:
+def geofabrik_extract(
+    url: str, cache_dir: Path, timeout: Timeout | None = None
+) -> tuple[Path, dict[str, Any]]:
     """Download a Geofabrik ``.osm.pbf`` extract, cached; verified against its ``.md5`` file.
 
     Downloaded with pooch (a progress bar on a terminal, a temporary file moved into
@@ -163,6 +195,8 @@ def geofabrik_extract(url: str, cache_dir: Path, timeout: float = 600.0) -> tupl
         log.info("Geofabrik extract reused from cache %s (no request)", path)
         return path, {**info, "cache": "hit"}
     expected_md5 = _get(url + ".md5", "Geofabrik", timeout).text.split()[0].strip().lower()
-    n = _pooch_download(url, path, f"md5:{expected_md5}", "Geofabrik", timeout)
+    n = _pooch_download(
+        url, path, f"md5:{expected_md5}", "Geofabrik", timeouts() if timeout is None else timeout
+    )
     log.info("Downloaded %.1f MB from Geofabrik to %s", n / 1e6, path)
     return path, {**info, "cache": "miss", "bytes": n, "md5": expected_md5, "via": "pooch"}

@@ -20,6 +20,8 @@ from pyproj import CRS
 
 from sitefinder.errors import ConfigError, CRSError, DataValidationError, InputFileError
 from sitefinder.io.atomic import require_file, sha256_file
+from sitefinder.io.localonly import check_local_only
+from sitefinder.io.plots import gml_options
 from sitefinder.scoring.profiles import LayerSpec, Profile
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ def read_layer(spec: LayerSpec, crs: CRS) -> Layer:
     """
     path = require_file(spec.path, f"layer {spec.name!r} file")
     where = f"layer {spec.name!r} file {path}" + (f" layer {spec.layer!r}" if spec.layer else "")
+    check_local_only(path, where)
     try:
         names = [n for n, _ in pyogrio.list_layers(path)]
     except (DataSourceError, OSError) as exc:
@@ -96,9 +99,16 @@ def read_layer(spec: LayerSpec, crs: CRS) -> Layer:
         msg = f"{where}: no such layer; layers in the file: {', '.join(names)}"
         raise InputFileError(msg)
     try:
-        gdf = gpd.read_file(path, layer=spec.layer, engine="pyogrio")
-    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        msg = f"{where}: cannot be read ({str(exc).splitlines()[0]}); the file may be corrupt"
+        gdf = gpd.read_file(path, layer=spec.layer, engine="pyogrio", **gml_options(path))
+    except (
+        DataSourceError,
+        DataLayerError,
+        OSError,
+        ValueError,
+        RuntimeError,
+        shapely.errors.GEOSException,
+    ) as exc:
+        msg = f"{where}: cannot be read ({(str(exc).splitlines() or [type(exc).__name__])[0][:200]}); the file may be corrupt"
         raise InputFileError(msg) from None
     if gdf.crs is None:
         msg = f"{where}: has no CRS; set it in your GIS (e.g. EPSG:28992) and save again - sitefinder never guesses a CRS"

@@ -12,6 +12,7 @@ import logging
 import math
 import tomllib
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from sitefinder.config import NoiseSourceSpec
 from sitefinder.datatypes import NoiseGrid
 from sitefinder.errors import CRSError, DataValidationError, InputFileError, NoOverlapError, UnknownNameError
 from sitefinder.io.atomic import require_file, sha256_file
+from sitefinder.io.localonly import check_local_only
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +92,18 @@ def decode(
         out[invalid] = np.nan
         return out
     present = np.unique(raw[~invalid])
-    missing = sorted(int(v) for v in present if int(v) not in classes or v != int(v))
+    missing = [v for v in present.tolist() if v != int(v) or int(v) not in classes]
     if missing:
+        # One readable line however many values there are (a continuous dB raster read with
+        # a scheme by mistake has thousands).
+        shown = "[" + ", ".join(f"{v:g}" for v in missing[:10]) + "]"
+        more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
+        declared = sorted(classes)
+        listed = ", ".join(map(str, declared[:20])) + (" ..." if len(declared) > 20 else "")
         msg = (
-            f"noise file {where}: class values {missing} are not in the declared mapping "
-            f"(declared: {sorted(classes)}); add them to classes or pick another scheme"
+            f"noise file {where}: class values {shown}{more} are not in the declared mapping "
+            f"(declared: [{listed}]); add them to classes, pick another scheme, or leave out scheme= "
+            "if the raster holds dB values"
         )
         raise DataValidationError(msg)
     lut_keys = np.array(sorted(classes), dtype="float64")
@@ -140,12 +149,34 @@ def _read_one(
     area_bounds: tuple[float, float, float, float],
 ) -> tuple[np.ndarray, dict[str, Any]]:
     path = require_file(spec.path, "noise file")
+    check_local_only(path, "noise file")
     classes = resolve_classes(spec)
     try:
         ds = rasterio.open(path)
     except RasterioIOError as exc:
-        msg = f"noise file {path}: not a raster GDAL can read ({exc}); check the file or export it as GeoTIFF"
+        msg = f"noise file {path}: not a raster GDAL can read ({str(exc)[:200]}); check the file or export it as GeoTIFF"
         raise InputFileError(msg) from None
+    try:
+        return _read_open(ds, path, spec, classes, crs, transform, shape, area_bounds)
+    except (RasterioIOError, rasterio.errors.RasterioError) as exc:
+        # Opened, but the pixels cannot be read: truncated or corrupt.
+        msg = (
+            f"noise file {path}: the raster opens but its pixels cannot be read ({str(exc).splitlines()[0][:200]}); "
+            "the file is truncated or corrupt - copy or export it again"
+        )
+        raise InputFileError(msg) from None
+
+
+def _read_open(
+    ds: Any,
+    path: Path,
+    spec: NoiseSourceSpec,
+    classes: dict[int, float] | None,
+    crs: CRS,
+    transform: Affine,
+    shape: tuple[int, int],
+    area_bounds: tuple[float, float, float, float],
+) -> tuple[np.ndarray, dict[str, Any]]:
     with ds:
         if ds.crs is None:
             msg = (

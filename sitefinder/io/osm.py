@@ -201,6 +201,12 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
             meta = _cut(src, tag_filter, out_dir, files)
+        except osmium_invalid_location() as exc:
+            msg = (
+                f"OSM file {src}: a node has an impossible coordinate ({str(exc).splitlines()[0][:120]}; "
+                "latitude must be -90..90, longitude -180..180); fix or re-export the file"
+            )
+            raise InputFileError(msg) from None
         except (RuntimeError, ValueError) as exc:
             msg = (
                 f"OSM file {src}: libosmium cannot read it ({str(exc).splitlines()[0]}); "
@@ -223,6 +229,13 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
         coverage=coverage,
         stats=stats,
     )
+
+
+def osmium_invalid_location() -> type[Exception]:
+    """Libosmium's error for a malformed coordinate (``lat="1052"``, ``lat="nan"``)."""
+    import osmium
+
+    return getattr(osmium, "InvalidLocationError", None) or osmium._osmium.InvalidLocationError
 
 
 def _bounds(stats: dict[str, Any]) -> tuple[float, float, float, float] | None:

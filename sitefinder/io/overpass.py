@@ -29,6 +29,7 @@ from sitefinder import __version__
 from sitefinder.config import OverpassSource
 from sitefinder.errors import DownloadError, InputFileError
 from sitefinder.io.atomic import atomic_path
+from sitefinder.io.download import CONNECT_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def _post_with_retries(session: requests.Session, src: OverpassSource, query: st
             resp = session.post(
                 src.overpass_url,
                 data={"data": query},
-                timeout=(min(src.timeout_s, 30.0), src.stall_s),
+                timeout=(min(src.timeout_s, CONNECT_TIMEOUT_S), src.stall_s),
                 stream=True,
             )
         except requests.exceptions.Timeout as exc:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
+import math
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
 
 from sitefinder.errors import CRSError, DataValidationError, InputFileError, NoOverlapError
 from sitefinder.io.atomic import require_file
+from sitefinder.io.localonly import check_local_only
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +28,20 @@ ID_CANDIDATES = ("plot_id", "id", "kavel_id", "perceel_id", "fid")
 
 
 def read_plots(
-    path: Path, crs: CRS, layer: str | None = None, id_column: str | None = None, repair: bool = True
+    path: Path,
+    crs: CRS,
+    layer: str | None = None,
+    id_column: str | None = None,
+    repair: bool = True,
+    file_crs: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a plots layer, validate it and project it to the working CRS.
 
     Parameters
     ----------
     path : pathlib.Path
-        GeoPackage, GeoJSON, Shapefile, FlatGeobuf, ... (anything pyogrio reads).
+        GeoPackage, GeoJSON, Shapefile, FlatGeobuf, ... (anything pyogrio reads), or a
+        CSV file with a WKT geometry column (``wkt``, ``geometry``, ``geom``).
     crs : pyproj.CRS
         The working CRS.
     layer : str, optional
@@ -40,6 +52,9 @@ def read_plots(
     repair : bool
         Repair invalid geometries with ``make_valid`` (warning with the ids);
         when False, refuse them with the ids.
+    file_crs : str, optional
+        The CRS of the file's coordinates (``--plots-crs``): needed for a CSV, and
+        overrides a wrong one in the file (a GeoJSON holding RD New metres, say).
 
     Returns
     -------
@@ -47,14 +62,55 @@ def read_plots(
         Indexed by ``plot_id`` (str), polygons only, in ``crs``.
     """
     path = require_file(path, "plots file")
+    check_local_only(path, "plots file")
     where = f"plots file {path}" + (f" layer {layer!r}" if layer else "")
+    if path.suffix.lower() in CSV_SUFFIXES:
+        gdf = read_csv_plots(path, file_crs)
+    else:
+        gdf = _read_vector(path, layer, where)
+        if file_crs is not None:
+            given = parse_crs(file_crs, "--plots-crs")
+            if gdf.crs is not None and not gdf.crs.equals(given):
+                log.warning(
+                    "%s: CRS %s in the file replaced by --plots-crs %s", where, gdf.crs.to_string(), file_crs
+                )
+            gdf = gdf.set_crs(given, allow_override=True)
+    return prepare_plots(gdf, where, crs, id_column, repair)
+
+
+#: What GDAL, pyogrio and shapely raise on a file that opens but cannot be read whole.
+READ_ERRORS = (
+    DataSourceError,
+    DataLayerError,
+    OSError,
+    ValueError,
+    RuntimeError,
+    shapely.errors.GEOSException,
+)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text (at most 200 characters), or its type."""
+    lines = str(exc).splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "geometrie")
+XY_COLUMNS = (("x", "y"), ("x_m", "y_m"), ("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"))
+
+
+def _read_vector(path: Path, layer: str | None, where: str) -> gpd.GeoDataFrame:
     try:
         layers = [name for name, _ in pyogrio.list_layers(path)]
     except (DataSourceError, OSError) as exc:
-        msg = f"plots file {path}: cannot be read as a vector file ({str(exc).splitlines()[0]}); check that it is a GeoPackage, GeoJSON, Shapefile or FlatGeobuf and not corrupt"
+        msg = f"plots file {path}: cannot be read as a vector file ({str(exc).splitlines()[0][:200]}); check that it is a GeoPackage, GeoJSON, Shapefile, FlatGeobuf or CSV and not corrupt"
         raise InputFileError(msg) from None
     if layer is not None and layer not in layers:
-        msg = f"plots file {path}: no layer {layer!r}; layers in the file: {', '.join(layers)}"
+        msg = f"plots file {path}: no layer {layer!r}; layers in the file: {', '.join(layers[:20])}"
+        raise InputFileError(msg)
+    if not layers:
+        msg = f"plots file {path}: holds no layers; check that it is the right file"
         raise InputFileError(msg)
     if layer is None and len(layers) > 1:
         log.warning(
@@ -64,11 +120,105 @@ def read_plots(
             layers[0],
         )
     try:
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
-    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        msg = f"{where}: cannot be read ({str(exc).splitlines()[0]}); the file may be corrupt"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyogrio notes on measured geometries etc.; checked below
+            return gpd.read_file(path, layer=layer, engine="pyogrio", **gml_options(path))
+    except READ_ERRORS as exc:
+        msg = f"{where}: cannot be read ({first_line(exc)}); the file may be corrupt"
         raise InputFileError(msg) from None
-    return prepare_plots(gdf, where, crs, id_column, repair)
+
+
+def read_csv_plots(path: Path, file_crs: str | None) -> gpd.GeoDataFrame:
+    """Plots from a CSV: a WKT geometry column, in the CRS given with ``--plots-crs``.
+
+    A CSV with only x/y columns gives points, not plot outlines; the message says how
+    to add the outlines.
+    """
+    where = f"plots file {path}"
+    try:
+        frame = pd.read_csv(
+            path, sep=None, engine="python", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        msg = f"{where}: cannot be read as CSV ({str(exc).splitlines()[0][:200]}); save it as UTF-8 CSV with a header row"
+        raise InputFileError(msg) from None
+    lower = {c.strip().lower(): c for c in frame.columns}
+    if file_crs is None:
+        msg = f"{where}: a CSV has no CRS; say which one its coordinates are in with --plots-crs (e.g. --plots-crs EPSG:28992 for RD New)"
+        raise CRSError(msg)
+    given = parse_crs(file_crs, "--plots-crs")
+    wkt_col = next((lower[c] for c in WKT_COLUMNS if c in lower), None)
+    if wkt_col is None:
+        xy = next(((lower[x], lower[y]) for x, y in XY_COLUMNS if x in lower and y in lower), None)
+        if xy is not None:
+            msg = (
+                f"{where}: columns {xy[0]!r}/{xy[1]!r} give points, but plots must be outlines (polygons); "
+                f"add a column 'wkt' with each plot's POLYGON((...)) in {file_crs}, or use a GeoPackage"
+            )
+        else:
+            msg = (
+                f"{where}: no geometry column; add a column named wkt (or geometry) with each plot's "
+                f"outline as WKT, e.g. POLYGON((x1 y1, x2 y2, ...)); columns: {', '.join(map(str, frame.columns[:20]))}"
+            )
+        raise DataValidationError(msg)
+    texts = frame[wkt_col].astype(str).str.strip()
+    geoms = []
+    bad: list[int] = []
+    for k, t in enumerate(texts):
+        try:
+            geoms.append(shapely.from_wkt(t) if t else None)
+        except shapely.errors.GEOSException:
+            geoms.append(None)
+            bad.append(k + 2)
+    if bad:
+        msg = f"{where}: column {wkt_col!r} is not valid WKT on lines {bad[:10]}; write outlines as POLYGON((x1 y1, x2 y2, ...))"
+        raise DataValidationError(msg)
+    return gpd.GeoDataFrame(frame.drop(columns=[wkt_col]), geometry=geoms, crs=given)
+
+
+def parse_crs(text: str, option: str) -> CRS:
+    """A CRS a user named, or a one-line :class:`CRSError`."""
+    try:
+        return CRS.from_user_input(text)
+    except PyprojCRSError:
+        msg = (
+            f"{option} {text!r} is not a CRS pyproj knows; use e.g. EPSG:28992 (RD New) or EPSG:4326 (WGS84)"
+        )
+        raise CRSError(msg) from None
+
+
+#: RD New (EPSG:28992) extent of the Netherlands, in metres (with a margin).
+RD_BOUNDS = (-10_000.0, 280_000.0, 310_000.0, 640_000.0)
+
+
+def check_coordinates(gdf: gpd.GeoDataFrame, where: str, option: str) -> None:
+    """Refuse coordinates that cannot be in the file's CRS: metres in a file that says degrees.
+
+    GeoJSON without ``crs`` is WGS84 by definition, so a GeoJSON written with RD New
+    coordinates "claims" degrees; so does a file labelled EPSG:4326 by mistake.
+    """
+    b = gdf.total_bounds
+    if not np.all(np.isfinite(b)):
+        msg = f"{where}: coordinates are not finite numbers (NaN or infinite); fix the geometries"
+        raise DataValidationError(msg)
+    if not gdf.crs.is_geographic:
+        return
+    if b[0] >= -180.0 and b[2] <= 180.0 and b[1] >= -90.0 and b[3] <= 90.0:
+        return
+    box = ", ".join(f"{v:.0f}" for v in b)
+    rd = RD_BOUNDS[0] <= b[0] and b[2] <= RD_BOUNDS[2] and RD_BOUNDS[1] <= b[1] and b[3] <= RD_BOUNDS[3]
+    hint = "they look like RD New (EPSG:28992) metres" if rd else "they look like metres of a projected CRS"
+    msg = (
+        f"{where}: the file says its CRS is {gdf.crs.name} (degrees), but the coordinates ({box}) are "
+        f"not degrees - {hint}; set the right CRS in the file or give {option} "
+        f"{'EPSG:28992' if rd else 'EPSG:<code>'}"
+    )
+    raise CRSError(msg)
+
+
+def gml_options(path: Path) -> dict[str, str]:
+    """Open options that stop GDAL writing a ``.gfs`` file next to an input GML (inputs stay untouched)."""
+    return {"WRITE_GFS": "NO"} if path.suffix.lower() in (".gml", ".xml") else {}
 
 
 def validate_geometries(gdf: gpd.GeoDataFrame, where: str, crs: CRS, repair: bool = True) -> gpd.GeoDataFrame:
@@ -113,13 +263,17 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
     return geom
 
 
-def check_overlap(plots: gpd.GeoDataFrame, area: shapely.Geometry, what: str) -> None:
+def check_overlap(plots: gpd.GeoDataFrame, area: shapely.Geometry, what: str, where: str = "") -> None:
     """Raise when no plot overlaps ``area``; warn with ids for plots outside it."""
     inside = plots.geometry.intersects(area)
     if not inside.any():
-        b = tuple(round(v) for v in plots.total_bounds)
-        a = tuple(round(v) for v in area.bounds)
-        msg = f"plots do not overlap the {what} (plots {b}, {what} {a} in {plots.crs.to_string()}); use plots and data of the same region"
+        b = tuple(round(v) if math.isfinite(v) else v for v in plots.total_bounds)
+        a = tuple(round(v) if math.isfinite(v) else v for v in area.bounds)
+        msg = (
+            f"{where + ': ' if where else ''}plots do not overlap the {what} (plots {b}, {what} {a} in "
+            f"{plots.crs.to_string()}); "
+            "use plots and data of the same region, and check the plots file's CRS (--plots-crs sets it)"
+        )
         raise NoOverlapError(msg)
     outside = plots.index[~inside].tolist()
     if outside:
@@ -129,10 +283,11 @@ def check_overlap(plots: gpd.GeoDataFrame, area: shapely.Geometry, what: str) ->
 def read_area(path: Path, crs: CRS) -> shapely.Geometry:
     """Read a study-area outline (any vector file, any CRS, Z dropped) as one geometry in ``crs``."""
     path = require_file(path, "study area file")
+    check_local_only(path, "study area file")
     try:
-        gdf = gpd.read_file(path, engine="pyogrio")
-    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        msg = f"study area file {path}: cannot be read ({str(exc).splitlines()[0]}); the file may be corrupt"
+        gdf = gpd.read_file(path, engine="pyogrio", **gml_options(path))
+    except READ_ERRORS as exc:
+        msg = f"study area file {path}: cannot be read ({first_line(exc)}); the file may be corrupt"
         raise InputFileError(msg) from None
     if gdf.crs is None:
         msg = f"study area file {path}: has no CRS; set it and save again"
@@ -172,26 +327,32 @@ def prepare_plots(
     if id_column is None and gdf.index.name in ID_CANDIDATES and gdf.index.name not in gdf.columns:
         gdf = gdf.reset_index()
     if gdf.crs is None:
-        msg = f"{where}: has no CRS; set it in your GIS (e.g. EPSG:28992 for RD New) and save again - sitefinder never guesses a CRS"
+        msg = f"{where}: has no CRS; set it in your GIS (e.g. EPSG:28992 for RD New) and save again, or give --plots-crs - sitefinder never guesses a CRS"
         raise CRSError(msg)
     if len(gdf) == 0:
         msg = f"{where}: the layer is empty; it must contain at least one plot polygon"
         raise DataValidationError(msg)
+    check_coordinates(gdf, where, "--plots-crs")
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
     if id_column is None:
-        id_column = next((c for c in ID_CANDIDATES if c in gdf.columns), None)
+        id_column = next((c for c in ID_CANDIDATES if c in cols), None)
         if id_column is None:
             msg = f"{where}: no id column found (looked for {', '.join(ID_CANDIDATES)}); name it with --plots-id COLUMN"
             raise DataValidationError(msg)
-    elif id_column not in gdf.columns:
-        cols = [c for c in gdf.columns if c != "geometry"]
-        msg = f"{where}: no column {id_column!r}; columns: {', '.join(cols)}"
+    elif id_column == gdf.geometry.name:
+        msg = f"{where}: --plots-id {id_column!r} is the geometry column; name the column with the plot ids (columns: {', '.join(cols[:20])})"
         raise DataValidationError(msg)
-    ids = gdf[id_column]
-    if ids.isna().any():
-        rows = [int(i) + 1 for i in gdf.index[ids.isna()][:10]]
+    elif id_column not in cols:
+        msg = f"{where}: no column {id_column!r}; columns: {', '.join(cols[:40])}"
+        raise DataValidationError(msg)
+    raw_ids = gdf[id_column]
+    ids = raw_ids.astype("string").str.strip()
+    blank = ids.isna() | (ids == "")
+    if blank.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(blank.to_numpy())[:10]]
         msg = f"{where}: column {id_column!r} is empty in rows {rows}; give every plot an id"
         raise DataValidationError(msg)
-    ids = ids.astype(str).str.strip()
+    ids = ids.astype(str)
     dup = ids[ids.duplicated(keep=False)].unique().tolist()
     if dup:
         msg = f"{where}: duplicate plot ids in column {id_column!r}: {', '.join(dup[:10])}; make them unique"
@@ -199,6 +360,8 @@ def prepare_plots(
     gdf = gdf.drop(columns=[id_column]).assign(plot_id=ids.to_numpy()).set_index("plot_id")
     if "plot_id" in gdf.columns:
         gdf = gdf.drop(columns="plot_id")
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
     return validate_geometries(gdf, where, crs, repair)
 
 

@@ -30,8 +30,9 @@ from rasterio.windows import from_bounds
 
 from sitefinder import __version__
 from sitefinder.categories import CategoryRegistry, load_categories
-from sitefinder.errors import SitefinderError, UnknownNameError
+from sitefinder.errors import ConfigError, SitefinderError, UnknownNameError
 from sitefinder.io.atomic import atomic_path
+from sitefinder.io.paths import is_within
 from sitefinder.io.runfolder import read_run
 from sitefinder.render.escape import csv_safe, html_text
 from sitefinder.render.labels import ColumnLabel, column_label, format_value
@@ -476,8 +477,15 @@ def _noise_background(
     run: RunFolder, bounds: tuple[float, float, float, float]
 ) -> tuple[str, tuple[float, float, float, float]] | None:
     """The run's noise layer around ``bounds`` as a palette PNG data URI, if the layer is there."""
-    layer = (run.manifest.get("noise") or {}).get("layer")
-    if not layer or not Path(layer).is_file():
+    recorded = (run.manifest.get("noise") or {}).get("layer")
+    if not recorded:
+        return None
+    layer = run.path / recorded  # relative paths are relative to the run folder
+    if not layer.is_file():
+        log.warning(
+            "run folder %s: noise layer %s is missing; the report's small maps have no noise background",
+            run.path, layer,
+        )  # fmt: skip
         return None
     try:
         with rasterio.open(layer) as src:
@@ -636,6 +644,30 @@ def default_report_path(run: RunFolder, plot_ids: Sequence[str]) -> Path:
     return run.path / f"vergelijking_{stem[:80]}.html"
 
 
+#: Files that ``sitefinder run`` writes into a run folder; a report never replaces them.
+RUN_OUTPUTS = ("scores.gpkg", "scores.csv", "map.html", "manifest.json")
+
+
+def refuse_run_outputs(run: RunFolder, *targets: Path) -> None:
+    """Raise when a report file would replace one of the run's own outputs or layers.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and how to choose another.
+    """
+    own = {(run.path / name).resolve() for name in RUN_OUTPUTS}
+    for t in targets:
+        r = t.resolve()
+        inside_layers = is_within(r, run.path / "layers")
+        if r in own or inside_layers or any(part.startswith(".staging-") for part in r.parts):
+            msg = (
+                f"compare --out {t}: would overwrite the run's own output {r.name} in {run.path}; "
+                "give another file name, e.g. --out vergelijking.html"
+            )
+            raise ConfigError(msg)
+
+
 def write_report(run: RunFolder, plot_ids: Sequence[str], out: Path | None = None) -> tuple[Path, Path]:
     """Write the report (HTML) and the side-by-side table (CSV beside it), atomically.
 
@@ -659,6 +691,7 @@ def write_report(run: RunFolder, plot_ids: Sequence[str], out: Path | None = Non
     if target.suffix.lower() not in (".html", ".htm"):
         target = target.with_name(target.name + ".html")
     csv_path = target.with_suffix(".csv")
+    refuse_run_outputs(run, target, csv_path)
     page = render_report(run, ids)
     table = comparison_table(run, ids)
     with atomic_path(target) as tmp:

@@ -37,7 +37,7 @@ _LN9 = math.log(9.0)
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Evaluate at ``x`` (NaN stays NaN)."""
@@ -172,7 +172,7 @@ class Logistic(_Base):
     width_: float = Field(alias="width", gt=0)
     better: Literal["lower", "higher"] = "lower"
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Evaluate at ``x``."""

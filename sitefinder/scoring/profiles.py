@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from sitefinder.errors import ConfigError, UnknownNameError
+from sitefinder.io.paths import read_toml_text
 from sitefinder.scoring.ahp import AHPResult, ahp_weights, check_matrix, parse_entry
 from sitefinder.scoring.functions import FUNCTION_TYPES, ValueFunction
 
@@ -82,7 +83,7 @@ class Criterion(BaseModel):
     ``weight`` is left out when the profile derives its weights from an ``[ahp]`` table.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     label: str
@@ -113,7 +114,7 @@ class LayerSpec(BaseModel):
         Radii for the ``n_<name>_straight_<d>m`` counts.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     path: Path
@@ -135,7 +136,7 @@ class Constraint(BaseModel):
     least ``share`` (default 1).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     indicator: str
     op: Literal[">=", ">", "<=", "<", "==", "!=", "in", "not in"]
@@ -204,7 +205,7 @@ class AHPTable(BaseModel):
     Entries are numbers or fractions as text (``"1/3"``) on Saaty's 1-9 scale.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     criteria: tuple[str, ...] = Field(min_length=2)
     matrix: tuple[tuple[float, ...], ...]
@@ -273,10 +274,10 @@ class SensitivitySettings(BaseModel):
         ``k`` of the ``p_top<k>_<profile>`` column.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     draws: int = Field(default=1000, ge=0, le=100_000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     weights: Literal["uniform", "dirichlet", "none"] = "uniform"
     weight_spread: float = Field(default=0.2, ge=0, lt=1)
     dirichlet_concentration: float = Field(default=50.0, gt=0)
@@ -287,7 +288,7 @@ class SensitivitySettings(BaseModel):
 class Profile(BaseModel):
     """A target-group profile."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     name: str
     title: str
@@ -505,7 +506,11 @@ def parse_profile(text: str, source: str, base_dir: Path | None = None) -> Profi
             for lay in prof.layers
         )
         prof = prof.model_copy(update={"layers": layers})
-    res = prof.ahp_result()
+    try:
+        res = prof.ahp_result()
+    except ValueError as exc:
+        msg = f"profile file {source}: [ahp] {exc}"
+        raise ConfigError(msg) from None
     if res is not None and prof.ahp is not None and res.cr > prof.ahp.max_cr:
         log.warning(
             "profile file %s: the [ahp] judgements are inconsistent: consistency ratio %.3f > %.2f "
@@ -533,7 +538,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
         if not path.is_file():
             msg = f"profile file {path}: no such file; check the path"
             raise UnknownNameError(msg)
-        return parse_profile(path.read_text("utf-8"), str(path), base_dir=path.resolve().parent)
+        text = read_toml_text(path, "profile file")
+        return parse_profile(text, str(path), base_dir=path.resolve().parent)
     if text_arg not in builtin_names():
         msg = f"unknown profile {text_arg!r}; built-in profiles: {', '.join(builtin_names())} (or give the path of a .toml profile file)"
         raise UnknownNameError(msg)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,25 @@ ABSENT_REASONS = {
     "households_": "no CBS neighbourhoods in this run (--neighbourhoods)",
     "buurt_": "no CBS neighbourhoods in this run (--neighbourhoods)",
 }
+
+
+def _check_numeric(col: pd.Series, x: np.ndarray, name: str, indicator: str, source: str) -> None:
+    """Refuse a numeric value function on a column that holds text (it would score every plot as missing)."""
+    text = col[np.isnan(x) & col.notna().to_numpy() & (col.astype(str).str.strip() != "").to_numpy()]
+    if len(text):
+        msg = (
+            f"profile file {source}: criterion {name!r} gives a numeric function column {indicator!r}, "
+            f"which holds text (e.g. {str(text.iloc[0])[:40]!r} for plot {text.index[0]}); use "
+            "type = 'categories' for text, or a column with numbers"
+        )
+        raise ConfigError(msg)
+
+
+def _absolute_source(source: str) -> str:
+    """A profile file's path made absolute (``explain``/``compare`` may run from another folder)."""
+    if source.startswith("built-in") or not source:
+        return source
+    return str(Path(source).resolve())
 
 
 @dataclass(frozen=True)
@@ -87,7 +107,7 @@ class ProfileResult:
     def manifest_entry(self) -> dict[str, Any]:
         """What a manifest records about this profile: source, weights, AHP consistency, settings."""
         entry: dict[str, Any] = {
-            "source": self.profile.source_file,
+            "source": _absolute_source(self.profile.source_file),
             "skipped": self.skipped,
             "weights": {k: round(v, 4) for k, v in self.weights.items()},
             "eligible": int(self.eligible.sum()),
@@ -295,6 +315,8 @@ def evaluate(
     for i, c in enumerate(criteria):
         col = indicators[c.indicator]
         x[i] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if not isinstance(c.function, Categories):
+            _check_numeric(col, x[i], c.name, c.indicator, profile.source_file)
         if isinstance(c.function, Categories):
             v = c.function(col.to_numpy(dtype=object))
             utilities[i] = np.where(np.isnan(v), 0.0 if c.missing == "worst" else 1.0, v)
