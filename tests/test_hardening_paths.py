@@ -243,3 +243,11 @@ def test_a_run_removes_staging_left_by_a_killed_run(town: Town, tmp_path: Path) 
     assert main(run_args(town, out, "-q", "--no-noise-model")) == 0
     assert not stale.exists()
     assert not list(out.glob(".staging-*"))
+
+
+def test_compare_knows_every_run_output() -> None:
+    from sitefinder.pipeline import OUT_FILES
+    from sitefinder.render.memo import BASEMAP_FILE
+    from sitefinder.render.report import RUN_OUTPUTS
+
+    assert {*OUT_FILES, BASEMAP_FILE} <= set(RUN_OUTPUTS)

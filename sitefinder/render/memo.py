@@ -36,6 +36,7 @@ from sitefinder.render.report import (
     _mobility_lines,
     comparison_table,
     default_report_path,
+    refuse_run_outputs,
     select_plots,
 )
 from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
@@ -506,8 +507,9 @@ def write_memo(
         target = target / default_report_path(run, ids).name
     if target.suffix.lower() not in (".html", ".htm"):
         target = target.with_name(target.name + ".html")
-    page = render_memo(run, ids, profiles)
     files = {"html": target, "csv": target.with_suffix(".csv")}
+    refuse_run_outputs(run, *files.values(), *([target.with_suffix(".pdf")] if pdf else []))
+    page = render_memo(run, ids, profiles)
     with atomic_path(target) as tmp:
         tmp.write_text(page, encoding="utf-8")
     with atomic_path(files["csv"]) as tmp:

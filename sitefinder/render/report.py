@@ -645,7 +645,9 @@ def default_report_path(run: RunFolder, plot_ids: Sequence[str]) -> Path:
 
 
 #: Files that ``sitefinder run`` writes into a run folder; a report never replaces them.
-RUN_OUTPUTS = ("scores.gpkg", "scores.csv", "map.html", "manifest.json")
+RUN_OUTPUTS = (
+    "scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json", "basemap.gpkg",
+)  # fmt: skip
 
 
 def refuse_run_outputs(run: RunFolder, *targets: Path) -> None:
