@@ -105,13 +105,43 @@ def _setup_logging(verbose: int, quiet: bool) -> Callable[[], None]:
     return restore
 
 
+class _Interrupt:
+    """A SIGINT handler that remembers it fired.
+
+    Ctrl-C during an import of a C extension (numpy, GDAL) can surface as an
+    ``ImportError`` instead of ``KeyboardInterrupt``; with the flag set, whatever
+    exception the interrupt turned into is reported as the interruption it was.
+    """
+
+    def __init__(self) -> None:
+        self.fired = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.fired = True
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sitefinder`` command; returns the exit status."""
+    import signal
+    import threading
+
+    interrupt = _Interrupt()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, interrupt) if main_thread else None
     try:
         return _main(argv)
     except KeyboardInterrupt:  # also while the command modules are still being imported
         print("sitefinder: interrupted; previous outputs are left as they were", file=sys.stderr)
         return 130
+    except Exception:
+        if not interrupt.fired:
+            raise
+        print("sitefinder: interrupted; previous outputs are left as they were", file=sys.stderr)
+        return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _main(argv: Sequence[str] | None) -> int:
