@@ -780,14 +780,15 @@ def write_outputs(
         manifest["noise"]["layer"] = recorded("noise_lden_modelled.tif")
     manifest["surfaces"] = {name: recorded(f"suitability_{name}.tif") for name in surfaces}
     with staged_outputs(out) as stage, contextlib.ExitStack() as more:
-        lstage = stage / rel if rel is not None else more.enter_context(staged_outputs(layers))
-        lstage.mkdir(parents=True, exist_ok=True)
         write_tables(scored.scores, stage, scored.registry, [r.profile.name for r in scored.results])
         write_map(inputs, stage / "map.html")
         if inputs.basemap is not None:
             margin = shapely.box(*data.plots.total_bounds).buffer(1500).bounds
             write_basemap(inputs.basemap, margin, stage / BASEMAP_FILE)
         write_text_atomic(stage / "manifest.json", json.dumps(manifest, indent=1, default=str))
+        # Layers are staged last: a failed map leaves no trace in a --layers folder either.
+        lstage = stage / rel if rel is not None else more.enter_context(staged_outputs(layers))
+        lstage.mkdir(parents=True, exist_ok=True)
         if data.noise is not None and data.noise.modelled:
             from sitefinder.noisemodel import write_noise_geotiff
 
