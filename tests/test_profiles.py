@@ -224,7 +224,11 @@ def test_select_and_explain_commands(layer_run: Path, tmp_path: Path) -> None:
     assert len(sel) <= 2 and not {"A1", "A5"} & set(sel["plot_id"])
     too_many = run_cli("select", "--run", layer_run, "--profile", "bwplus", "--k", "6")
     assert too_many.returncode == 2
-    assert "k = 6, but only 4 of 6 plots are eligible for profile 'bwplus'" in too_many.stderr
+    # A1 (green-blue network) and A5 (private land) fail hard constraints; A4 lies 156 m inside the
+    # data edge and a third of bwplus's weight looks farther than that, so it is not ranked either.
+    assert "k = 6, but only 3 of 6 plots are eligible for profile 'bwplus'" in too_many.stderr
+    csv = pd.read_csv(layer_run / "scores.csv", dtype={"plot_id": str}).set_index("plot_id")
+    assert csv.loc["A4", "excluded_bwplus"].startswith("onvoldoende gegevens")
     ex = run_cli("explain", "--run", layer_run, "--profile", "bwplus", "--plot", "A1", "--top", "1")
     assert ex.returncode == 0, ex.stderr
     assert "A1 — bwplus" in ex.stdout and "excluded" in ex.stdout
