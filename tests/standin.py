@@ -216,13 +216,13 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                 text = {429: "Too Many Requests", 504: "Gateway Timeout"}.get(status, "Error")
                 self._send(f"<html><body>{status} {text}</body></html>".encode(), "text/html", status)
             elif state.mode == "slow":
-                body = overpass_answer(state.store, query).encode()
+                # Headers and the start of the document at once (no Content-Length: the
+                # answer ends when the connection closes), then nothing for stall_s.
                 self.send_response(200)
                 self.send_header("Content-Type", "application/osm3s+xml")
-                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body[:1024])
+                    self.wfile.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
                     self.wfile.flush()
                     time.sleep(state.stall_s)  # the rest never comes in time
             elif state.mode == "overpass-error":
