@@ -161,6 +161,37 @@ def write_osm(
         progress(f"wrote {path.name}")
 
 
+#: The fictional town lies in an empty polder, and the generated world includes that polder:
+#: farmland without paths, shops, care, roads or railways for this far around the outermost
+#: node. The file's ``<bounds>`` declare it, so that data coverage (``covered_radius_m``)
+#: tells the truth about this world: a plot at the edge of town is judged, not "onvoldoende
+#: gegevens". Real extracts carry the bounds of what was really cut.
+WORLD_MARGIN_M = 1500.0
+
+
+def world_bounds(lonlat: np.ndarray, margin_m: float = WORLD_MARGIN_M) -> tuple[float, float, float, float]:
+    """(minlon, minlat, maxlon, maxlat) of the generated world: the nodes plus ``margin_m`` of polder.
+
+    Examples
+    --------
+    >>> b = world_bounds(np.array([[5.6, 52.45], [5.65, 52.49]]), margin_m=0.0)
+    >>> [round(v, 2) for v in b]
+    [5.6, 52.45, 5.65, 52.49]
+    >>> b = world_bounds(np.array([[5.6, 52.45]]), margin_m=1000.0)
+    >>> round((b[3] - b[1]) * 111_320 / 2)  # about 1 km each way, north-south
+    1000
+    """
+    lat0 = float(np.mean(lonlat[:, 1]))
+    dlat = margin_m / 111_320.0
+    dlon = margin_m / (111_320.0 * np.cos(np.radians(lat0)))
+    return (
+        float(lonlat[:, 0].min() - dlon),
+        float(lonlat[:, 1].min() - dlat),
+        float(lonlat[:, 0].max() + dlon),
+        float(lonlat[:, 1].max() + dlat),
+    )
+
+
 def _write(fh: IO[str], builder: OsmBuilder, lonlat: np.ndarray) -> None:
     fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     fh.write(
@@ -170,9 +201,9 @@ def _write(fh: IO[str], builder: OsmBuilder, lonlat: np.ndarray) -> None:
     )
     lon_s = np.char.mod("%.7f", lonlat[:, 0])
     lat_s = np.char.mod("%.7f", lonlat[:, 1])
+    minlon, minlat, maxlon, maxlat = world_bounds(lonlat)
     fh.write(
-        f'  <bounds minlat="{lonlat[:, 1].min():.7f}" minlon="{lonlat[:, 0].min():.7f}" '
-        f'maxlat="{lonlat[:, 1].max():.7f}" maxlon="{lonlat[:, 0].max():.7f}"/>\n'
+        f'  <bounds minlat="{minlat:.7f}" minlon="{minlon:.7f}" maxlat="{maxlat:.7f}" maxlon="{maxlon:.7f}"/>\n'
     )
     tagged = builder.node_tags
     buf: list[str] = []
