@@ -290,10 +290,14 @@ def test_sample_prikkelarm_surface_low_by_motorway_and_centre(sample_run) -> Non
     assert tags["profile"] == "prikkelarm" and tags["cell_m"] == 50.0
     assert result.manifest["surfaces"]["prikkelarm"].endswith("suitability_prikkelarm.tif")
     # Band 1, the suitability: beside the motorway nothing is suitable (too loud), the
-    # centre is well below the quiet edges and parks.
+    # centre is well below the parks. Since the noise model screens by buildings, the
+    # centre's shop blocks keep its streets quieter than the open edges of town along the
+    # arterial roads, so the centre is compared with the parks for the full margin and with
+    # the edge plots only in order (an edge plot by a road may be excluded, value 0).
     quiet = mean_in(prik, 1, ("edge", "park"))
     assert mean_in(prik, 1, ("motorway",)) < 5 < quiet - 30
-    assert mean_in(prik, 1, ("centre",)) < quiet - 10
+    assert mean_in(prik, 1, ("centre",)) < mean_in(prik, 1, ("park",)) - 10
+    assert mean_in(prik, 1, ("centre",)) < quiet
     # Band 2, the score without constraints, is lower in the centre too (nightlife).
     assert mean_in(prik, 2, ("centre",)) < mean_in(prik, 2, ("edge", "park")) - 5
     # Levendig is the other way round.
