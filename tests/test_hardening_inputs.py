@@ -24,7 +24,7 @@ from affine import Affine
 
 from sitefinder.cli import main
 from sitefinder.io.noise import NoiseSourceSpec
-from tests.tinytown import Town, digest, make_town, osm_xml, plots_frame, run_args
+from tests.tinytown import Town, digest, fails, make_town, osm_xml, plots_frame, run_args
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +37,6 @@ def done(town: Town, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "town"
     assert main(run_args(town, out, "-q", "--no-noise-model")) == 0
     return out
-
-
-def fails(capsys: pytest.CaptureFixture[str], argv: list[str], *fragments: str) -> str:
-    """Run ``argv``; assert exit 2, exactly one error line holding ``fragments``, no traceback."""
-    rc = main(argv)
-    err = capsys.readouterr().err
-    assert rc == 2, err
-    lines = [line for line in err.splitlines() if line.startswith("sitefinder: error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    assert len(lines[0]) < 600, f"one readable line, not {len(lines[0])} characters"
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 def run_plots(town: Town, out: Path, plots: Path, *extra: str | Path) -> list[str]:

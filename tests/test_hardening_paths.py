@@ -16,7 +16,7 @@ import pytest
 from sitefinder.cli import build_parser, main
 from sitefinder.commands.run import config_from_args
 from sitefinder.io.paths import remove_stale_staging, slug
-from tests.tinytown import Town, digest, make_town, run_args
+from tests.tinytown import Town, digest, fails, make_town, run_args
 
 
 @pytest.fixture(scope="module")
@@ -30,18 +30,6 @@ def done(town: Town, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "town"
     assert main(run_args(town, out, "-q")) == 0
     return out
-
-
-def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], *fragments: str) -> str:
-    rc = main(argv)
-    err = capsys.readouterr().err
-    assert rc == 2, err
-    lines = [line for line in err.splitlines() if line.startswith("sitefinder: error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 def test_layers_belong_to_the_run(done: Path) -> None:
@@ -94,7 +82,7 @@ def test_manifest_profile_paths_are_absolute(
 def test_compare_refuses_to_overwrite_run_outputs(done: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = digest(done)
     for target in ("scores.html", "map.html", "scores", "layers/x.html"):
-        _fails(capsys, ["compare", "P1", "P2", "--run", str(done), "--out", str(done / target)], "overwrite")
+        fails(capsys, ["compare", "P1", "P2", "--run", str(done), "--out", str(done / target)], "overwrite")
     assert digest(done) == before
 
 
@@ -116,7 +104,7 @@ def test_category_name_cannot_leave_the_cache(
         encoding="utf-8",
     )
     before = digest(done)
-    _fails(capsys, [*run_args(town, done, "--categories", cats)], str(cats), "category name", "not allowed")
+    fails(capsys, [*run_args(town, done, "--categories", cats)], str(cats), "category name", "not allowed")
     assert (victim / "PWNED-keep.npy").read_bytes() == b"mine"
     assert digest(done) == before
 
@@ -138,7 +126,7 @@ def test_bad_categories(
     cats = tmp_path / "cats.toml"
     cats.write_text(body, encoding="utf-8")
     before = digest(done)
-    _fails(capsys, [*run_args(town, done, "--categories", cats)], fragment)
+    fails(capsys, [*run_args(town, done, "--categories", cats)], fragment)
     assert digest(done) == before
 
 
@@ -149,14 +137,14 @@ def test_non_utf8_toml(
     f = tmp_path / f"{kind}.toml"
     f.write_bytes('name = "café"\n'.encode("latin-1"))
     opt = "--profile" if kind == "profile" else "--categories"
-    _fails(capsys, [*run_args(town, done, opt, f)], str(f), "not UTF-8", "line 1", "save the file as UTF-8")
+    fails(capsys, [*run_args(town, done, opt, f)], str(f), "not UTF-8", "line 1", "save the file as UTF-8")
 
 
 def test_non_utf8_region(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     regions = tmp_path / "regions"
     regions.mkdir()
     (regions / "polder.toml").write_bytes('name = "polder"\ntitle = "Pölder"\n'.encode("utf-16"))
-    _fails(capsys, ["refresh", "polder", "--regions-dir", str(regions)], "polder.toml", "not UTF-8")
+    fails(capsys, ["refresh", "polder", "--regions-dir", str(regions)], "polder.toml", "not UTF-8")
 
 
 def test_region_name_cannot_leave_the_regions_folder(
@@ -165,7 +153,7 @@ def test_region_name_cannot_leave_the_regions_folder(
     regions = tmp_path / "regions"
     regions.mkdir()
     (tmp_path / "x.toml").write_text('name = "x"\ntitle = "X"\n[osm]\nfile = "a.osm"\n', encoding="utf-8")
-    _fails(capsys, ["refresh", "../x", "--regions-dir", str(regions)], "region name '../x' is not allowed")
+    fails(capsys, ["refresh", "../x", "--regions-dir", str(regions)], "region name '../x' is not allowed")
 
 
 def test_geofabrik_url_only_from_geofabrik(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -175,7 +163,7 @@ def test_geofabrik_url_only_from_geofabrik(tmp_path: Path, capsys: pytest.Captur
         'name = "polder"\ntitle = "Polder"\n[osm]\ngeofabrik_url = "http://169.254.169.254/latest.osm.pbf"\n',
         encoding="utf-8",
     )
-    _fails(
+    fails(
         capsys,
         ["refresh", "polder", "--regions-dir", str(regions), "--cache", str(tmp_path / "c")],
         "polder.toml",
@@ -203,7 +191,7 @@ def test_place_without_out_stays_in_maps() -> None:
 def test_inverted_or_impossible_bbox(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], bbox: list[str]
 ) -> None:
-    _fails(
+    fails(
         capsys,
         ["run", "--bbox", *bbox, "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c")],
         "--bbox",
@@ -216,9 +204,9 @@ def test_out_or_layers_that_is_a_file(
 ) -> None:
     f = tmp_path / "a-file"
     f.write_text("keep", encoding="utf-8")
-    _fails(capsys, run_args(town, f), "output folder", "is an existing file", "--out")
-    _fails(capsys, [*run_args(town, tmp_path / "o"), "--layers", str(f)], "layers folder", "--layers")
-    _fails(capsys, run_args(town, f / "sub"), "is a file, not a folder")
+    fails(capsys, run_args(town, f), "output folder", "is an existing file", "--out")
+    fails(capsys, [*run_args(town, tmp_path / "o"), "--layers", str(f)], "layers folder", "--layers")
+    fails(capsys, run_args(town, f / "sub"), "is a file, not a folder")
     assert f.read_text("utf-8") == "keep"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
+import pytest
 import shapely
 
 #: South-west corner of the grid (WGS84), somewhere in Almere.
@@ -112,3 +113,19 @@ def run_args(town: Town, out: Path, *extra: str | Path) -> list[str]:
         "run", "--osm", str(town.osm), "--plots", str(town.plots), "--out", str(out),
         "--cache", str(town.root / "cache"), "--tiles", "none", *profiles, *rest,
     ]  # fmt: skip
+
+
+def fails(capsys: pytest.CaptureFixture[str], argv: list[str], *fragments: str) -> str:
+    """Run ``argv``; assert exit 2, exactly one error line holding ``fragments``, no traceback."""
+    from sitefinder.cli import main
+
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = [line for line in err.splitlines() if line.startswith("sitefinder: error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert len(lines[0]) < 600, f"one readable line, not {len(lines[0])} characters"
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    return lines[0]
