@@ -15,13 +15,13 @@ from typing import Any
 import geopandas as gpd
 import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
+from pyogrio.errors import DataSourceError
 from pyproj import CRS
 
 from sitefinder.errors import ConfigError, CRSError, DataValidationError, InputFileError
 from sitefinder.io.atomic import require_file, sha256_file
 from sitefinder.io.localonly import check_local_only
-from sitefinder.io.plots import gml_options
+from sitefinder.io.plots import READ_ERRORS, first_line, gml_options
 from sitefinder.scoring.profiles import LayerSpec, Profile
 
 log = logging.getLogger(__name__)
@@ -100,15 +100,8 @@ def read_layer(spec: LayerSpec, crs: CRS) -> Layer:
         raise InputFileError(msg)
     try:
         gdf = gpd.read_file(path, layer=spec.layer, engine="pyogrio", **gml_options(path))
-    except (
-        DataSourceError,
-        DataLayerError,
-        OSError,
-        ValueError,
-        RuntimeError,
-        shapely.errors.GEOSException,
-    ) as exc:
-        msg = f"{where}: cannot be read ({(str(exc).splitlines() or [type(exc).__name__])[0][:200]}); the file may be corrupt"
+    except READ_ERRORS as exc:
+        msg = f"{where}: cannot be read ({first_line(exc)}); the file may be corrupt"
         raise InputFileError(msg) from None
     if gdf.crs is None:
         msg = f"{where}: has no CRS; set it in your GIS (e.g. EPSG:28992) and save again - sitefinder never guesses a CRS"

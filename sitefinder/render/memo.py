@@ -35,11 +35,12 @@ from sitefinder.render.report import (
     _head,
     _mobility_lines,
     comparison_table,
+    criterion_bars,
     default_report_path,
     refuse_run_outputs,
     select_plots,
 )
-from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
+from sitefinder.render.svg import PLOT_COLOURS, MapShape, contribution_chart, plot_map
 from sitefinder.scoring import status
 from sitefinder.scoring.profiles import Constraint, Profile, load_profile
 
@@ -233,20 +234,7 @@ def _summary_table(run: RunFolder, ids: Sequence[str], loaded: dict[str, Profile
 def _chart(run: RunFolder, name: str, ids: Sequence[str]) -> str:
     """The contribution chart of one profile: per criterion a bar per plot on a track of its maximum."""
     p = next(x for x in run.profiles if x.name == name)
-    sub = run.scores.loc[list(ids)]
-    bars = []
-    for c in p.criteria:
-        notes: list[str] = []
-        if c.indicator and c.indicator in sub.columns:
-            lab = run.label(c.indicator)
-            for pid in ids:
-                text = format_value(sub.loc[pid, c.indicator], lab.kind)
-                note = f"{text} {lab.unit}".strip() if text != "–" else "geen waarde"
-                if pd.isna(sub.loc[pid, f"pts_{name}_{c.name}"]):
-                    note = f"{note}; telt niet mee"
-                notes.append(note)
-        pts = [float(v) for v in sub[f"pts_{name}_{c.name}"].astype(float).fillna(0.0)]
-        bars.append(Bar(c.label, c.max_points, pts, notes))
+    bars = criterion_bars(run, p, ids, not_evaluable="telt niet mee")
     chart = contribution_chart(bars, [run.plot_label(pid) for pid in ids], f"Opbouw van de score, {p.title}")
     return (
         f"<section class='keep chart'><h2>Opbouw van de score: {html_text(p.title)}</h2>{chart}"

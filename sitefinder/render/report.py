@@ -399,9 +399,15 @@ def _summary(run: RunFolder, plot_ids: Sequence[str]) -> str:
     )
 
 
-def _profile_section(run: RunFolder, p: ProfileInfo, plot_ids: Sequence[str]) -> str:
+def criterion_bars(
+    run: RunFolder, p: ProfileInfo, plot_ids: Sequence[str], not_evaluable: str = status.NOT_EVALUABLE
+) -> list[Bar]:
+    """Per criterion of ``p`` a bar per plot: its points, of the maximum, and its raw value as a note.
+
+    A criterion that the data cannot judge for a plot (empty ``pts_`` cell) draws as 0 points
+    with ``not_evaluable`` in its note, so the chart never shows it as a finding.
+    """
     sub = run.scores.loc[list(plot_ids)]
-    labels = [run.plot_label(pid) for pid in plot_ids]
     bars = []
     for c in p.criteria:
         notes: list[str] = []
@@ -411,10 +417,17 @@ def _profile_section(run: RunFolder, p: ProfileInfo, plot_ids: Sequence[str]) ->
                 text = format_value(sub.loc[pid, c.indicator], lab.kind)
                 note = f"{text} {lab.unit}".strip() if text != "–" else "geen waarde"
                 if pd.isna(sub.loc[pid, f"pts_{p.name}_{c.name}"]):
-                    note = f"{note}; {status.NOT_EVALUABLE}"
+                    note = f"{note}; {not_evaluable}"
                 notes.append(note)
         pts = [float(v) for v in sub[f"pts_{p.name}_{c.name}"].astype(float).fillna(0.0)]
         bars.append(Bar(c.label, c.max_points, pts, notes))
+    return bars
+
+
+def _profile_section(run: RunFolder, p: ProfileInfo, plot_ids: Sequence[str]) -> str:
+    sub = run.scores.loc[list(plot_ids)]
+    labels = [run.plot_label(pid) for pid in plot_ids]
+    bars = criterion_bars(run, p, plot_ids)
     chart = contribution_chart(bars, labels, f"Bijdrage per criterium, profiel {p.title}")
     rows = [
         "<tr><td>Score <span class='unit'>(punten van 100)</span></td>"
