@@ -421,6 +421,16 @@ def empty_kinds(data: StudyData, registry: CategoryRegistry) -> list[str]:
     return empty
 
 
+def plot_area_m2(geoms: gpd.GeoSeries) -> pd.Series:
+    """Plot area in m² (0.1 m²), empty (NaN) for a point plot, whose outline is unknown.
+
+    >>> import shapely
+    >>> plot_area_m2(gpd.GeoSeries([shapely.box(0, 0, 10, 20), shapely.Point(5, 5)])).tolist()
+    [200.0, nan]
+    """
+    return geoms.area.round(1).where(geoms.geom_type != "Point")
+
+
 def compute_indicators(
     data: StudyData, registry: CategoryRegistry, cfg: RunConfig, mobilities: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, AccessResult, WalkNetwork]:
@@ -440,7 +450,7 @@ def compute_indicators(
     access = accessibility(net, data.plots, data.amenities, registry, params, node_dist=node_dist)
     walk = get_mobility("walk")
     parts = [
-        pd.DataFrame({"area_m2": data.plots.geometry.area.round(1)}),
+        pd.DataFrame({"area_m2": plot_area_m2(data.plots.geometry)}),
         access.table,
         time_columns(access.table, registry.names, walk),
     ]

@@ -57,7 +57,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         "--plots",
         type=Path,
         metavar="PATH",
-        help="plots file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, CSV with WKT); default: OSM "
+        help="plots file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, CSV with WKT or x/y); default: OSM "
         "landuse=construction|brownfield|greenfield",
     )
     p.add_argument("--plots-layer", metavar="NAME", help="layer in the plots file")
@@ -65,8 +65,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
     p.add_argument(
         "--plots-crs",
         metavar="CRS",
-        help="CRS of the plots file's coordinates, e.g. EPSG:28992; needed for a CSV with a WKT column, "
-        "and replaces a wrong CRS in the file",
+        help="CRS of the plots file's coordinates, e.g. EPSG:28992 (RD New) or EPSG:4326 (lon/lat); needed "
+        "for a CSV (a WKT column, or x/y columns: points, whose area is unknown), and replaces a wrong "
+        "CRS in the file",
     )
     p.add_argument(
         "--no-repair", action="store_true", help="refuse invalid plot geometries instead of repairing them"

@@ -44,12 +44,12 @@ class AccessParams:
 
 
 def plot_access_points(plots: gpd.GeoSeries | np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points every ``spacing_m`` along each plot's outline (at least 4 per plot).
+    """Points every ``spacing_m`` along each plot's outline (at least 4 per plot); a point plot is its own point.
 
     Parameters
     ----------
     plots : geopandas.GeoSeries or numpy.ndarray
-        Plot polygons (working CRS).
+        Plot polygons or points (working CRS).
     spacing_m : float
         Spacing of the points along the outline, metres.
 
@@ -59,13 +59,18 @@ def plot_access_points(plots: gpd.GeoSeries | np.ndarray, spacing_m: float) -> t
         Shapely Points and the positional index of the plot each belongs to.
     """
     geoms = plots.to_numpy() if isinstance(plots, gpd.GeoSeries) else np.asarray(plots, dtype=object)
-    bounds = shapely.boundary(geoms)
+    is_point = shapely.get_type_id(geoms) == 0
+    outlines = geoms.copy()
+    outlines[is_point] = None
+    bounds = shapely.boundary(outlines)
     lengths = shapely.length(bounds)
-    counts = np.maximum(4, np.ceil(lengths / spacing_m).astype(int))
-    owner = np.repeat(np.arange(len(bounds)), counts)
+    counts = np.where(is_point, 1, np.maximum(4, np.ceil(np.nan_to_num(lengths) / spacing_m).astype(int)))
+    owner = np.repeat(np.arange(len(geoms)), counts)
     starts = np.cumsum(counts) - counts
     frac = (np.arange(counts.sum()) - np.repeat(starts, counts)) / np.repeat(counts, counts)
     pts = shapely.line_interpolate_point(bounds[owner], frac, normalized=True)
+    own_point = is_point[owner]
+    pts[own_point] = geoms[owner[own_point]]
     return pts, owner
 
 

@@ -11,6 +11,7 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def noise_stats(plots: gpd.GeoDataFrame, grid: NoiseGrid, threshold_db: float = 53.0) -> pd.DataFrame:
-    """Area-weighted Lden statistics per plot.
+    """Area-weighted Lden statistics per plot (for a point plot: the level of the cell under it).
 
     Parameters
     ----------
@@ -72,7 +73,13 @@ def noise_stats(plots: gpd.GeoDataFrame, grid: NoiseGrid, threshold_db: float = 
         )
         for b, name in zip(bands, names, strict=True)
     ]
-    vec = gpd.GeoDataFrame({"pid": np.arange(len(plots))}, geometry=plots.geometry.to_numpy(), crs=plots.crs)
+    geoms = plots.geometry.to_numpy()
+    is_point = shapely.get_type_id(geoms) == 0
+    # A point plot has no area to average over: it gets the cell under it, through a
+    # square of a hundredth of a cell around the point (inside that one cell).
+    half = grid.resolution / 200.0
+    geoms = np.where(is_point, shapely.buffer(geoms, half, cap_style="square"), geoms)
+    vec = gpd.GeoDataFrame({"pid": np.arange(len(plots))}, geometry=geoms, crs=plots.crs)
     stats = exact_extract(
         sources,
         vec,
@@ -81,7 +88,7 @@ def noise_stats(plots: gpd.GeoDataFrame, grid: NoiseGrid, threshold_db: float = 
         output="pandas",
     )
     stats = stats.set_index("pid").sort_index()
-    area_cells = plots.geometry.area.to_numpy() / (grid.resolution**2)
+    area_cells = shapely.area(geoms) / (grid.resolution**2)
     out = pd.DataFrame(index=plots.index)
     out["noise_lden_mean_db"] = stats["lden_mean"].to_numpy()
     out["noise_lden_p90_db"] = stats["lden_quantile_90"].to_numpy()

@@ -59,7 +59,7 @@ def read_plots(
     Returns
     -------
     geopandas.GeoDataFrame
-        Indexed by ``plot_id`` (str), polygons only, in ``crs``.
+        Indexed by ``plot_id`` (str), polygons or points, in ``crs``.
     """
     path = require_file(path, "plots file")
     check_local_only(path, "plots file")
@@ -129,10 +129,11 @@ def _read_vector(path: Path, layer: str | None, where: str) -> gpd.GeoDataFrame:
 
 
 def read_csv_plots(path: Path, file_crs: str | None) -> gpd.GeoDataFrame:
-    """Plots from a CSV: a WKT geometry column, in the CRS given with ``--plots-crs``.
+    """Plots from a CSV, in the CRS given with ``--plots-crs``.
 
-    A CSV with only x/y columns gives points, not plot outlines; the message says how
-    to add the outlines.
+    Either a WKT geometry column (``wkt``, ``geometry``, ...: plot outlines) or a pair
+    of coordinate columns (``x``/``y``, ``lon``/``lat``, ...: one point per plot, see
+    :func:`validate_geometries` for what a point plot can and cannot tell).
     """
     where = f"plots file {path}"
     try:
@@ -143,24 +144,29 @@ def read_csv_plots(path: Path, file_crs: str | None) -> gpd.GeoDataFrame:
         msg = f"{where}: cannot be read as CSV ({str(exc).splitlines()[0][:200]}); save it as UTF-8 CSV with a header row"
         raise InputFileError(msg) from None
     lower = {c.strip().lower(): c for c in frame.columns}
+    wkt_col = next((lower[c] for c in WKT_COLUMNS if c in lower), None)
+    xy = next(((lower[x], lower[y]) for x, y in XY_COLUMNS if x in lower and y in lower), None)
+    if wkt_col is None and xy is None:
+        msg = (
+            f"{where}: no geometry column; add a column named wkt (or geometry) with each plot's "
+            f"outline as WKT, e.g. POLYGON((x1 y1, x2 y2, ...)), or columns x and y with a point per plot; "
+            f"columns: {', '.join(map(str, frame.columns[:20]))}"
+        )
+        raise DataValidationError(msg)
     if file_crs is None:
-        msg = f"{where}: a CSV has no CRS; say which one its coordinates are in with --plots-crs (e.g. --plots-crs EPSG:28992 for RD New)"
+        example = (
+            "EPSG:4326 for WGS84 degrees"
+            if xy is not None and xy[0].strip().lower() in ("lon", "longitude", "lng")
+            else "EPSG:28992 for RD New"
+        )
+        msg = f"{where}: a CSV has no CRS; say which one its coordinates are in with --plots-crs (e.g. --plots-crs {example})"
         raise CRSError(msg)
     given = parse_crs(file_crs, "--plots-crs")
-    wkt_col = next((lower[c] for c in WKT_COLUMNS if c in lower), None)
     if wkt_col is None:
-        xy = next(((lower[x], lower[y]) for x, y in XY_COLUMNS if x in lower and y in lower), None)
-        if xy is not None:
-            msg = (
-                f"{where}: columns {xy[0]!r}/{xy[1]!r} give points, but plots must be outlines (polygons); "
-                f"add a column 'wkt' with each plot's POLYGON((...)) in {file_crs}, or use a GeoPackage"
-            )
-        else:
-            msg = (
-                f"{where}: no geometry column; add a column named wkt (or geometry) with each plot's "
-                f"outline as WKT, e.g. POLYGON((x1 y1, x2 y2, ...)); columns: {', '.join(map(str, frame.columns[:20]))}"
-            )
-        raise DataValidationError(msg)
+        assert xy is not None
+        points = _xy_points(frame, xy, given, where)
+        check_coordinates(points, where, "--plots-crs", claim=f"--plots-crs {file_crs} says")
+        return points
     texts = frame[wkt_col].astype(str).str.strip()
     geoms = []
     bad: list[int] = []
@@ -174,6 +180,22 @@ def read_csv_plots(path: Path, file_crs: str | None) -> gpd.GeoDataFrame:
         msg = f"{where}: column {wkt_col!r} is not valid WKT on lines {bad[:10]}; write outlines as POLYGON((x1 y1, x2 y2, ...))"
         raise DataValidationError(msg)
     return gpd.GeoDataFrame(frame.drop(columns=[wkt_col]), geometry=geoms, crs=given)
+
+
+def _xy_points(frame: pd.DataFrame, xy: tuple[str, str], crs: CRS, where: str) -> gpd.GeoDataFrame:
+    """Points from two coordinate columns (a decimal comma is read as a point); bad cells named by line."""
+    coords = []
+    for col in xy:
+        text = frame[col].astype(str).str.strip().str.replace(",", ".", regex=False)
+        values = pd.to_numeric(text, errors="coerce")
+        bad = np.flatnonzero((values.isna() | ~np.isfinite(values.to_numpy(dtype=float))).to_numpy())
+        if len(bad):
+            lines = [int(k) + 2 for k in bad[:10]]
+            msg = f"{where}: column {col!r} is not a number on lines {lines}; give every plot its coordinates"
+            raise DataValidationError(msg)
+        coords.append(values.to_numpy(dtype=float))
+    points = gpd.points_from_xy(coords[0], coords[1])
+    return gpd.GeoDataFrame(frame.drop(columns=list(xy)), geometry=points, crs=crs)
 
 
 def parse_crs(text: str, option: str) -> CRS:
@@ -191,7 +213,7 @@ def parse_crs(text: str, option: str) -> CRS:
 RD_BOUNDS = (-10_000.0, 280_000.0, 310_000.0, 640_000.0)
 
 
-def check_coordinates(gdf: gpd.GeoDataFrame, where: str, option: str) -> None:
+def check_coordinates(gdf: gpd.GeoDataFrame, where: str, option: str, claim: str = "the file says") -> None:
     """Refuse coordinates that cannot be in the file's CRS: metres in a file that says degrees.
 
     GeoJSON without ``crs`` is WGS84 by definition, so a GeoJSON written with RD New
@@ -209,7 +231,7 @@ def check_coordinates(gdf: gpd.GeoDataFrame, where: str, option: str) -> None:
     rd = RD_BOUNDS[0] <= b[0] and b[2] <= RD_BOUNDS[2] and RD_BOUNDS[1] <= b[1] and b[3] <= RD_BOUNDS[3]
     hint = "they look like RD New (EPSG:28992) metres" if rd else "they look like metres of a projected CRS"
     msg = (
-        f"{where}: the file says its CRS is {gdf.crs.name} (degrees), but the coordinates ({box}) are "
+        f"{where}: {claim} its CRS is {gdf.crs.name} (degrees), but the coordinates ({box}) are "
         f"not degrees - {hint}; set the right CRS in the file or give {option} "
         f"{'EPSG:28992' if rd else 'EPSG:<code>'}"
     )
@@ -222,7 +244,14 @@ def gml_options(path: Path) -> dict[str, str]:
 
 
 def validate_geometries(gdf: gpd.GeoDataFrame, where: str, crs: CRS, repair: bool = True) -> gpd.GeoDataFrame:
-    """Check plot geometries: present, polygonal, valid (or repaired), projected to ``crs``."""
+    """Check plot geometries: present, polygons or points, valid (or repaired), projected to ``crs``.
+
+    A point is a plot whose outline is not known (a CSV with x/y columns, an address
+    list): it is kept as a point, so that nothing pretends to know its area.
+    ``area_m2`` is empty for it (an area condition says "onvoldoende gegevens", it
+    never passes), noise is the level of the cell under the point, and distances
+    are measured from the point.
+    """
     missing = gdf.index[gdf.geometry.isna() | gdf.geometry.is_empty].tolist()
     if missing:
         msg = (
@@ -245,10 +274,20 @@ def validate_geometries(gdf: gpd.GeoDataFrame, where: str, crs: CRS, repair: boo
             len(invalid),
             ", ".join(map(str, invalid[:10])),
         )
-    not_poly = gdf.index[~gdf.geom_type.isin(["Polygon", "MultiPolygon"])].tolist()
+    not_poly = gdf.index[~gdf.geom_type.isin(["Polygon", "MultiPolygon", "Point"])].tolist()
     if not_poly:
-        msg = f"{where}: plots must be polygons; these are not: {', '.join(map(str, not_poly[:10]))}"
+        kinds = ", ".join(sorted(set(gdf.loc[not_poly].geom_type)))
+        msg = f"{where}: plots must be polygons (outlines) or points; these are {kinds}: {', '.join(map(str, not_poly[:10]))}"
         raise DataValidationError(msg)
+    points = gdf.geom_type == "Point"
+    if points.any():
+        log.warning(
+            "%s: %d of %d plots are points, not outlines: their area is unknown (area_m2 empty, an "
+            "area condition cannot be judged), noise is the value at the point, distances are from the point",
+            where,
+            int(points.sum()),
+            len(gdf),
+        )
     if gdf.crs.is_geographic or not gdf.crs.equals(crs):
         gdf = gdf.to_crs(crs)
     return gdf
@@ -322,7 +361,7 @@ def prepare_plots(
     Returns
     -------
     geopandas.GeoDataFrame
-        Indexed by ``plot_id`` (str), polygons only, in ``crs``.
+        Indexed by ``plot_id`` (str), polygons or points, in ``crs``.
     """
     if id_column is None and gdf.index.name in ID_CANDIDATES and gdf.index.name not in gdf.columns:
         gdf = gdf.reset_index()

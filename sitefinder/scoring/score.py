@@ -377,6 +377,12 @@ def evaluate(
             texts = [status.undecided_constraint(con.describe(), r) for r in coverage.radius_m]
             add(undecided, texts)
             short |= undecided
+        elif con.indicator == "area_m2" and con.missing == "fail":
+            # A point plot has no outline: its area is unknown, not too small.
+            nodata = indicators[con.indicator].isna().to_numpy()
+            add(nodata, f"{status.INSUFFICIENT}: {status.NO_AREA_CONSTRAINT} ({con.describe()})")
+            short |= nodata
+            failed = failed & ~nodata
         elif coverage is not None and con.indicator.startswith(OPTIONAL_PREFIXES):
             # No noise data under the plot is no finding about its noise.
             nodata = indicators[con.indicator].isna().to_numpy()

@@ -17,6 +17,9 @@ NO_NOISE_DATA = "telt niet mee: geen geluidsgegevens voor deze kavel"
 #: Exclusion text for a noise condition on a plot without noise data.
 NO_NOISE_DATA_CONSTRAINT = "geen geluidsgegevens voor deze kavel, harde eis niet te beoordelen"
 
+#: Exclusion text for an area condition on a point plot (no outline, so no area).
+NO_AREA_CONSTRAINT = "oppervlakte onbekend (de kavel is een punt zonder omtrek), harde eis niet te beoordelen"
+
 #: Prefix of the exclusion reason of a plot that is not ranked for lack of data.
 INSUFFICIENT = "onvoldoende gegevens"
 

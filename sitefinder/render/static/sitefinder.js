@@ -246,6 +246,10 @@
       pane: 'sf-plots',
       renderer: sf.state.plotRenderer,
       style: function (f) { return sf.plotStyle(d, p, f.properties.i); },
+      // A plot given as a point (no outline) is drawn as a circle marker, styled like an outline.
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, { radius: 7, pane: 'sf-plots', renderer: sf.state.plotRenderer });
+      },
       onEachFeature: function (f, lyr) {
         var i = f.properties.i;
         byPlot[i] = lyr;
