@@ -367,7 +367,7 @@ class Result:
         if self._surfaces is None:
             if self.progress is not None:
                 self.progress.next()
-            self._surfaces = pipeline.surface_stage(self.scored, self.config)
+            self._surfaces = pipeline.surface_stage(self.scored, self.config, self.cache_dir)
         return self._surfaces
 
     def to_map(self, path: str | Path, *, title: str | None = None, tiles: str | None = None) -> Path:

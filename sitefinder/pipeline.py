@@ -624,8 +624,11 @@ def score_stage(
     return Scored(data, registry, base, overlays, indicators, results, scores, empty, started)
 
 
-def surface_stage(scored: Scored, cfg: RunConfig) -> dict[str, Surface]:
-    """Suitability surfaces ("where to look for new sites") of every profile."""
+def surface_stage(scored: Scored, cfg: RunConfig, cache_dir: Path | None = None) -> dict[str, Surface]:
+    """Suitability surfaces ("where to look for new sites") of every profile.
+
+    ``cache_dir``: where surfaces of the same inputs are reused from (None: computed).
+    """
     return suitability_surfaces(
         scored.profiles,
         scored.data,
@@ -638,6 +641,7 @@ def surface_stage(scored: Scored, cfg: RunConfig) -> dict[str, Surface]:
         other_networks={
             k: (n, r.node_dist, r.amenity_snaps) for k, (n, r) in scored.base.access.other_networks.items()
         },
+        cache_dir=cache_dir,
     )
 
 

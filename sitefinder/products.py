@@ -19,6 +19,8 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "pdok-boundary": 1,
     # A Geofabrik extract as cached (the file itself, checked against its MD5).
     "geofabrik": 1,
+    # The suitability surfaces of a run's profiles (score, eligibility, judged mask per cell).
+    "surfaces": 1,
 }
 
 

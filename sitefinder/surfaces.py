@@ -332,11 +332,11 @@ def score_cells(
         Covered radius per cell and the censored columns; not-evaluable criteria then
         drop out per cell, and cells that cannot be judged are marked.
     """
-    ev = evaluate(cells, profile, strict=False, coverage=coverage)
+    ev = evaluate(cells, profile, strict=False, coverage=coverage, texts=False)
     score = ev.scores
     if coverage is None and noise and "noise_coverage_share" in cells.columns:
         score = np.where(cells["noise_coverage_share"].to_numpy() > 0, score, np.nan)
-    ok = (ev.reasons == "").to_numpy()
+    ok = ~ev.flagged
     judged = np.ones(grid.shape, dtype=bool)
     if ev.insufficient.size:
         judged[grid.inside] = ~ev.insufficient
@@ -366,6 +366,7 @@ def suitability_surfaces(
     max_snap_m: float = 250.0,
     noise_threshold_db: float = 53.0,
     other_networks: Mapping[str, tuple[WalkNetwork, dict[str, np.ndarray], dict[str, Snap]]] | None = None,
+    cache_dir: Path | None = None,
 ) -> dict[str, Surface]:
     """Suitability surface of every profile over the study area (arrays + transform).
 
@@ -394,6 +395,8 @@ def suitability_surfaces(
         As for plots.
     other_networks : mapping, optional
         The networks besides walking (see :func:`cell_indicators`).
+    cache_dir : pathlib.Path, optional
+        Cache folder: surfaces of the same inputs are reused (:mod:`sitefinder.surfacecache`).
 
     Returns
     -------
@@ -401,19 +404,37 @@ def suitability_surfaces(
         Profile name -> :class:`Surface`.
     """
     t0 = time.perf_counter()
-    grid = cell_grid(data.study_area, data.crs, cell_m)
-    cells = cell_indicators(
-        grid, data, net, node_dist, amenity_snaps, layers, max_snap_m, noise_threshold_db, other_networks
-    )
-    coverage = None
-    if data.data_area is not None:
-        x, y = grid.centres()
-        centres = shapely.points(x, y)
-        radius = covered_radius(centres, data.data_area)
-        rules = censor_rules(cells.columns, [*node_dist, *NUISANCE_KINDS])
-        outside = ~shapely.intersects(data.data_area, centres)
-        off = ~cells["on_network"].to_numpy(dtype=bool) & (radius >= max_snap_m)
-        coverage = Coverage(radius_m=radius, rules=rules, outside=outside, off_network=off)
+
+    def compute() -> dict[str, Surface]:
+        grid = cell_grid(data.study_area, data.crs, cell_m)
+        cells = cell_indicators(
+            grid, data, net, node_dist, amenity_snaps, layers, max_snap_m, noise_threshold_db, other_networks
+        )
+        coverage = None
+        if data.data_area is not None:
+            x, y = grid.centres()
+            centres = shapely.points(x, y)
+            radius = covered_radius(centres, data.data_area)
+            rules = censor_rules(cells.columns, [*node_dist, *NUISANCE_KINDS])
+            outside = ~shapely.intersects(data.data_area, centres)
+            off = ~cells["on_network"].to_numpy(dtype=bool) & (radius >= max_snap_m)
+            coverage = Coverage(radius_m=radius, rules=rules, outside=outside, off_network=off)
+        return {p.name: score_cells(grid, cells, p, data.noise is not None, coverage) for p in profiles}
+
+    hit = False
+    if cache_dir is None:
+        per_profile = compute()
+    else:
+        from sitefinder.surfacecache import cached_surfaces, surface_key
+
+        key = surface_key(
+            study_area=data.study_area, data_area=data.data_area, crs=data.crs, net=net, node_dist=node_dist,
+            amenity_snaps=amenity_snaps, other_networks=other_networks or {}, amenities=data.amenities,
+            nuisance=data.nuisance, noise=data.noise, layers=list(layers or []), profiles=list(profiles),
+            params={"cell_m": cell_m, "max_cells": MAX_CELLS, "max_snap_m": max_snap_m,
+                    "noise_threshold_db": noise_threshold_db},
+        )  # fmt: skip
+        per_profile, hit = cached_surfaces(Path(cache_dir), key, compute)
     common = {
         "sitefinder_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -422,12 +443,12 @@ def suitability_surfaces(
         "layers": {lay.name: lay.provenance for lay in layers or []},
         "method": "cell centre; walking distance via the nearest network edge; noise at the centre",
     }
-    out = {}
-    for prof in profiles:
-        s = score_cells(grid, cells, prof, data.noise is not None, coverage)
-        out[prof.name] = replace(s, provenance={**common, **s.provenance})
-    log.info("Suitability surfaces for %d profiles on %d x %d cells of %g m in %.1f s", len(profiles),
-             grid.shape[0], grid.shape[1], grid.cell_m, time.perf_counter() - t0)  # fmt: skip
+    out = {name: replace(s, provenance={**common, **s.provenance}) for name, s in per_profile.items()}
+    first = next(iter(out.values()), None)
+    if first is not None:
+        log.info("Suitability surfaces for %d profiles on %d x %d cells of %g m %s in %.1f s", len(out),
+                 *first.score.shape, first.transform.a, "from the cache" if hit else "computed",
+                 time.perf_counter() - t0)  # fmt: skip
     return out
 
 

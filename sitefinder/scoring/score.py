@@ -17,6 +17,7 @@ also not in the sensitivity analysis.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,10 @@ ABSENT_REASONS = {
 
 def _check_numeric(col: pd.Series, x: np.ndarray, name: str, indicator: str, source: str) -> None:
     """Refuse a numeric value function on a column that holds text (it would score every plot as missing)."""
-    text = col[np.isnan(x) & col.notna().to_numpy() & (col.astype(str).str.strip() != "").to_numpy()]
+    cand = np.isnan(x) & col.notna().to_numpy()
+    if not cand.any():  # every value a number or missing (always so for numeric columns)
+        return
+    text = col[cand & (col.astype(str).str.strip() != "").to_numpy()]
     if len(text):
         msg = (
             f"profile file {source}: criterion {name!r} gives a numeric function column {indicator!r}, "
@@ -152,6 +156,9 @@ class Evaluation:
     insufficient : numpy.ndarray
         True for rows not ranked for lack of data ("onvoldoende gegevens": too much
         unjudged weight, outside the data, or a hard condition the data cannot decide).
+    flagged : numpy.ndarray
+        True for rows with a reason (``reasons != ""``); computed also when the texts
+        are not (``evaluate(..., texts=False)``, for grid cells).
     """
 
     criteria: list[Criterion]
@@ -164,6 +171,7 @@ class Evaluation:
     exact: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=bool))
     not_evaluable_share: np.ndarray = field(default_factory=lambda: np.empty(0))
     insufficient: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    flagged: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
     @property
     def row_weights(self) -> np.ndarray:
@@ -269,7 +277,12 @@ def constraint_fails(values: pd.Series, c: Constraint, source: str = "") -> np.n
 
 
 def evaluate(
-    indicators: pd.DataFrame, profile: Profile, *, strict: bool = True, coverage: Coverage | None = None
+    indicators: pd.DataFrame,
+    profile: Profile,
+    *,
+    strict: bool = True,
+    coverage: Coverage | None = None,
+    texts: bool = True,
 ) -> Evaluation:
     """Evaluate a profile's criteria and constraints on an indicator table.
 
@@ -286,6 +299,9 @@ def evaluate(
     coverage : Coverage, optional
         Covered radius per row and the censored columns. Without it every value is
         taken as exact (and missing values follow each criterion's ``missing`` rule).
+    texts : bool
+        False: no reason texts (``reasons`` is all empty); :attr:`Evaluation.flagged`
+        still marks the rows that have one. For grid cells, where only the mask is used.
 
     Raises
     ------
@@ -343,10 +359,17 @@ def evaluate(
     share = (w[:, None] * ~evaluable).sum(axis=0) if criteria else np.zeros(n)
     notes: list[str] = [""] * n
     short = np.zeros(n, dtype=bool)
+    flagged = np.zeros(n, dtype=bool)
+    with_texts = texts
 
-    def add(mask: np.ndarray, texts: str | list[str]) -> None:
+    def add(mask: np.ndarray, text: str | Callable[[int], str]) -> None:
+        # ``text``: one text for every row, or the text of row j (made only for the rows in ``mask``).
+        mask = np.asarray(mask, dtype=bool)
+        flagged[mask] = True
+        if not with_texts:
+            return
         for j in np.flatnonzero(mask).tolist():
-            t = texts if isinstance(texts, str) else texts[j]
+            t = text if isinstance(text, str) else text(j)
             notes[j] = f"{notes[j]}; {t}" if notes[j] else t
 
     modelled = noiserule.modelled_mask(indicators)
@@ -374,8 +397,7 @@ def evaluate(
             censored = lo != hi
             undecided = censored & (at_lo != at_hi)
             failed = np.where(censored, ~at_lo & ~at_hi, failed)
-            texts = [status.undecided_constraint(con.describe(), r) for r in coverage.radius_m]
-            add(undecided, texts)
+            add(undecided, _undecided_text(con.describe(), coverage.radius_m))
             short |= undecided
         elif con.indicator == "area_m2" and con.missing == "fail":
             # A point plot has no outline: its area is unknown, not too small.
@@ -400,15 +422,16 @@ def evaluate(
             ]
         )
         too_much = share > profile.max_share_not_evaluable + 1e-9
-        texts = []
-        for j in range(n):
+        radius = coverage.radius_m
+
+        def insufficient_text(j: int) -> str:
             need = reach[~evaluable[:, j]]
             need = need[np.isfinite(need)]
-            texts.append(status.insufficient_data(coverage.radius_m[j], need.max() if len(need) else 0.0,
-                                                  share[j]))  # fmt: skip
+            return status.insufficient_data(radius[j], need.max() if len(need) else 0.0, share[j])
+
         outside = coverage.outside if coverage.outside is not None else np.zeros(n, dtype=bool)
         add(outside, status.OUTSIDE_DATA)
-        add(too_much & ~outside, texts)
+        add(too_much & ~outside, insufficient_text)
         short |= outside | too_much
     reasons = pd.Series(notes, index=indicators.index, dtype=object)
     return Evaluation(
@@ -422,7 +445,13 @@ def evaluate(
         exact=exact,
         not_evaluable_share=share,
         insufficient=short,
+        flagged=flagged,
     )
+
+
+def _undecided_text(described: str, radius_m: np.ndarray) -> Callable[[int], str]:
+    """The text of row j for a constraint the data cannot decide (made only for the rows that need it)."""
+    return lambda j: status.undecided_constraint(described, radius_m[j])
 
 
 def _noise_constraint(
@@ -437,11 +466,14 @@ def _noise_constraint(
         if noiserule.SOURCE_COLUMN in indicators.columns
         else [None] * len(values)
     )
-    texts = [
-        noiserule.failure_text(con, float(v), bool(m), s if isinstance(s, str) else None)
-        for v, m, s in zip(values, modelled, sources, strict=True)
-    ]
-    add(failed, texts)
+
+    def text(j: int) -> str:
+        s = sources[j]
+        return noiserule.failure_text(
+            con, float(values[j]), bool(modelled[j]), s if isinstance(s, str) else None
+        )
+
+    add(failed, text)
     if nodata.any():
         if with_coverage:
             add(nodata, f"{status.INSUFFICIENT}: {status.NO_NOISE_DATA_CONSTRAINT} ({con.describe()})")
