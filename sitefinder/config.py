@@ -91,8 +91,9 @@ class OverpassSource(BaseModel):
     #: First wait before a retry; it doubles each time (capped at ``max_wait_s``).
     backoff_s: float = Field(default=5.0, ge=0)
     max_wait_s: float = Field(default=300.0, ge=0)
-    #: Seconds without a byte after which a download counts as stalled.
-    stall_s: float = Field(default=60.0, gt=0)
+    #: Seconds without a byte after which a download counts as stalled (None: the common
+    #: limit, 60 s or ``SITEFINDER_STALL_S``). A stall is not retried: it fails at once.
+    stall_s: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_area(self) -> OverpassSource:

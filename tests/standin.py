@@ -20,7 +20,8 @@ Failure modes for the bad-input tests: ``mode = "truncated"`` cuts every answer 
 half, ``mode = "overpass-error"`` answers Overpass's out-of-memory remark,
 ``overpass_statuses = [429]`` answers those statuses first (then normally),
 ``mode = "504-storm"`` answers 504 to every Overpass query, ``mode = "slow"`` sends the
-first kilobyte and then stalls for ``stall_s`` seconds. ``GET /api/status`` answers
+first kilobyte and then stalls for ``stall_s`` seconds, ``mode = "silent"`` takes every
+request and says nothing at all for ``stall_s`` seconds (a stalled server). ``GET /api/status`` answers
 ``status_text``; ``user_agents`` records the User-Agent of every Overpass request.
 """
 
@@ -203,8 +204,17 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(body)
 
+        def _silent(self) -> bool:
+            """``mode = "silent"``: the request is taken and then nothing is said for ``stall_s``."""
+            if state.mode == "silent":
+                time.sleep(state.stall_s)
+                return True
+            return False
+
         def do_POST(self) -> None:
             state.requests.append(f"POST {self.path}")
+            if self._silent():
+                return
             state.user_agents.append(self.headers.get("User-Agent", ""))
             length = int(self.headers.get("Content-Length", "0"))
             form = urllib.parse.parse_qs(self.rfile.read(length).decode())
@@ -236,6 +246,8 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             state.requests.append(f"GET {self.path}")
+            if self._silent():
+                return
             if self.path.rstrip("/").endswith("/api/status"):
                 self._send(state.status_text.encode(), "text/plain")
                 return

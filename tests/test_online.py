@@ -311,3 +311,64 @@ def test_overpass_status_url_and_non_retryable_errors(
     with pytest.raises(DownloadError, match="HTTP 400"):
         download(_source(standin, town), _tag_filter(), tmp_path / "cache")
     assert standin.requests == ["POST /api/interpreter"] and waits == [], "a bad request is not repeated"
+
+
+# --- A stalled server (accepts, never answers) fails within the stall limit, source named ---------
+
+
+def _stalled_call(name: str, standin: StandIn, town: dict[str, Any], cache: Path) -> None:
+    from sitefinder.io import cbs_online, download, overpass
+
+    if name == "Overpass":
+        overpass.download(_source(standin, town), _tag_filter(), cache)
+    elif name == "Nominatim":
+        from sitefinder.config import OverpassSource
+
+        src = OverpassSource(place="Nieuwstad, Nederland", nominatim_url=f"{standin.url}/")
+        overpass.area_polygon(src, cache)
+    elif name == "Geofabrik":
+        download.geofabrik_extract(f"{standin.url}/europe/netherlands/polder-latest.osm.pbf", cache)
+    elif name == "PDOK":
+        download.pdok_boundary("GM0034", cache, standin.url)
+    else:
+        cbs_online.cbs_key_figures("GM0034", 2024, cache, f"{standin.url}/ODataApi/odata")
+
+
+@pytest.mark.parametrize("name", ["Overpass", "Nominatim", "Geofabrik", "PDOK", "CBS open data"])
+def test_a_stalled_server_fails_within_the_stall_limit(
+    standin: StandIn, town: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    import time
+
+    from sitefinder.errors import DownloadError
+
+    monkeypatch.setenv("SITEFINDER_STALL_S", "0.5")  # the real limit is 60 s
+    standin.mode = "silent"
+    standin.stall_s = 4.0
+    t0 = time.monotonic()
+    with pytest.raises(DownloadError, match=rf"^{name} http://127\.0\.0\.1:\d+.*no answer for 0\.5 s") as err:
+        _stalled_call(name, standin, town, tmp_path / "cache")
+    elapsed = time.monotonic() - t0
+    assert elapsed < 3.0, f"gave up after {elapsed:.1f} s, not after the 0.5 s stall limit"
+    assert len(standin.requests) == 1, "a stall is not asked again (that would multiply the wait)"
+    assert "\n" not in str(err.value)
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.suffix != ".json"], (
+        "nothing cached"
+    )
+
+
+def test_a_stalled_overpass_run_is_one_line_and_exit_2(
+    standin: StandIn, town: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from tests.tinytown import fails
+
+    standin.mode = "silent"
+    standin.stall_s = 4.0
+    args = ["run", "--bbox", *_bbox(town), "--overpass-url", f"{standin.url}/api/interpreter",
+            "--plots", str(town["plots"]), "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "o")]  # fmt: skip
+    monkeypatch.setenv("SITEFINDER_STALL_S", "0.5")
+    fails(capsys, args, "Overpass", "no answer for 0.5 s", "--osm FILE")
+    assert not (tmp_path / "o").exists()
+    monkeypatch.setenv("SITEFINDER_STALL_S", "soon")
+    fails(capsys, args, "SITEFINDER_STALL_S", "positive number")

@@ -26,7 +26,7 @@ from typing import Any
 
 from sitefinder.errors import DownloadError
 from sitefinder.io.atomic import atomic_path
-from sitefinder.io.download import _get, pdok_boundary
+from sitefinder.io.download import Timeout, _get, pdok_boundary
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def cbs_key_figures(
     cache_dir: Path,
     base_url: str = CBS_ODATA_URL,
     table: str | None = None,
-    timeout: float = 120.0,
+    timeout: Timeout | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """The key figures of the buurten of municipality ``code`` for ``year``, as a cached CBS-layout CSV.
 

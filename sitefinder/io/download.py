@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import os
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from sitefinder.errors import DownloadError
+from sitefinder.errors import ConfigError, DownloadError
 from sitefinder.io.atomic import atomic_path
 from sitefinder.products import schema_version
 
@@ -31,22 +33,48 @@ PDOK_GEMEENTE_PROPERTY = "gemeentecode"
 #: accepts and then stays silent fails within about a minute, with the source named.
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
+#: Environment variable that sets the stall limit (seconds; tests use a fraction of one).
+STALL_ENV = "SITEFINDER_STALL_S"
 
 Timeout = float | tuple[float, float]
 
 
+def stall_s() -> float:
+    """Seconds without a byte after which a download counts as stalled (``SITEFINDER_STALL_S``, default 60).
+
+    Raises
+    ------
+    ConfigError
+        When the variable is set to something that is not a positive number.
+    """
+    text = os.environ.get(STALL_ENV, "").strip()
+    if not text:
+        return READ_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        msg = f"environment variable {STALL_ENV}={text!r}: not a positive number of seconds; unset it (default {READ_TIMEOUT_S:g} s) or give e.g. 60"
+        raise ConfigError(msg)
+    return value
+
+
 def timeouts() -> tuple[float, float]:
-    """``(connect, read)`` timeouts for ``requests``."""
-    return (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+    """``(connect, read)`` timeouts for ``requests``: 10 s and the stall limit (:func:`stall_s`)."""
+    return (CONNECT_TIMEOUT_S, stall_s())
 
 
-def timeout_message(what: str, url: str, exc: Exception, hint: str) -> str:
-    """One line for a failed request; says which timeout expired, if one did."""
+def timeout_message(what: str, url: str, exc: Exception, hint: str, read_s: float | None = None) -> str:
+    """One line for a failed request; says which timeout expired (``read_s``: the stall limit used), if one did."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"{what} {url}: no connection within {CONNECT_TIMEOUT_S:g} s; {hint}"
     # A stall while streaming arrives as a ConnectionError wrapping urllib3's ReadTimeoutError.
     if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc).lower():
-        return f"{what} {url}: connected, but no answer for {READ_TIMEOUT_S:g} s (the server is stalled or busy); {hint}"
+        limit = stall_s() if read_s is None else read_s
+        return (
+            f"{what} {url}: connected, but no answer for {limit:g} s (the server is stalled or busy); {hint}"
+        )
     return f"{what} {url}: unreachable ({type(exc).__name__}); {hint}"
 
 
@@ -59,8 +87,9 @@ def _get(url: str, what: str, timeout: Timeout | None = None, **kw: Any) -> requ
         msg = f"{what} {url}: answer is truncated (the connection broke off); nothing cached, retry later"
         raise DownloadError(msg) from None
     except requests.RequestException as exc:
+        read_s = timeout[1] if isinstance(timeout, tuple) else timeout
         msg = timeout_message(
-            what, url, exc, "check the network, or give the file locally in the region definition"
+            what, url, exc, "check the network, or give the file locally in the region definition", read_s
         )
         raise DownloadError(msg) from None
     if resp.status_code != 200:
@@ -152,7 +181,8 @@ def _pooch_download(url: str, path: Path, known_hash: str, what: str, timeout: T
         pooch.retrieve(url, known_hash=known_hash, fname=path.name, path=path.parent, downloader=downloader)
     except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
         if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc).lower():
-            raise DownloadError(timeout_message(what, url, exc, "not cached, retry later")) from None
+            read_s = timeout[1] if isinstance(timeout, tuple) else timeout
+            raise DownloadError(timeout_message(what, url, exc, "not cached, retry later", read_s)) from None
         msg = f"{what} {url}: download is truncated, it broke off ({type(exc).__name__}); not cached, retry"
         raise DownloadError(msg) from None
     except requests.exceptions.ChunkedEncodingError as exc:

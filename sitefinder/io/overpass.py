@@ -29,7 +29,7 @@ from sitefinder import __version__
 from sitefinder.config import OverpassSource
 from sitefinder.errors import DownloadError, InputFileError
 from sitefinder.io.atomic import atomic_path
-from sitefinder.io.download import CONNECT_TIMEOUT_S
+from sitefinder.io.download import CONNECT_TIMEOUT_S, stall_s, timeout_message
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def _osmnx_endpoint(src: OverpassSource, cache_dir: Path) -> Iterator[None]:
     )
     ox.settings.nominatim_url = src.nominatim_url
     ox.settings.cache_folder = str(cache_dir / "nominatim")
-    ox.settings.requests_timeout = int(src.timeout_s)
+    ox.settings.requests_timeout = _stall_s(src)  # seconds, a float: requests takes one
     ox.settings.log_console = False
     ox.settings.http_user_agent = user_agent()
     try:
@@ -81,7 +81,13 @@ def area_polygon(src: OverpassSource, cache_dir: Path) -> Any:
         try:
             gdf = ox.geocode_to_gdf(str(src.place))
         except requests.RequestException as exc:
-            msg = f"Nominatim {src.nominatim_url}: unreachable while looking up {src.place!r} ({type(exc).__name__}); {_HINT}"
+            msg = timeout_message(
+                "Nominatim",
+                src.nominatim_url,
+                exc,
+                f"looking up {src.place!r} failed; {_HINT}",
+                _stall_s(src),
+            )
             raise DownloadError(msg) from None
         except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:
             msg = f"place {src.place!r}: Nominatim found no boundary polygon ({exc}); spell it as 'Almere, Flevoland, Nederland' or use --bbox"
@@ -180,29 +186,38 @@ def _is_stall(exc: BaseException) -> bool:
     return "read timed out" in text or "readtimeout" in text or "timed out" in text
 
 
+def _stall_s(src: OverpassSource) -> float:
+    """The stall limit of ``src``: its own, or the common one (60 s, ``SITEFINDER_STALL_S``)."""
+    return src.stall_s if src.stall_s is not None else stall_s()
+
+
 def _post_with_retries(session: requests.Session, src: OverpassSource, query: str) -> requests.Response:
-    """POST the query; on 429/502/503/504 or a time-out wait and try again.
+    """POST the query; on 429/502/503/504 wait and try again.
 
     The wait is what the answer's ``Retry-After`` or, after a 429, the status page says,
     else an exponential backoff (``backoff_s``, doubling, capped at ``max_wait_s``).
+    A server that accepts and then says nothing for the stall limit, or that takes no
+    connection within 10 s, fails at once (asking it again would only multiply the wait).
 
     Raises
     ------
     DownloadError
-        When Overpass is unreachable or still answers an error after ``attempts`` tries.
+        When Overpass is unreachable, stalls, or still answers an error after ``attempts`` tries.
     """
     last = ""
+    limit = _stall_s(src)
     for attempt in range(1, src.attempts + 1):
         wait = min(src.max_wait_s, src.backoff_s * 2 ** (attempt - 1))
         try:
             resp = session.post(
                 src.overpass_url,
                 data={"data": query},
-                timeout=(min(src.timeout_s, CONNECT_TIMEOUT_S), src.stall_s),
+                timeout=(min(src.timeout_s, CONNECT_TIMEOUT_S), limit),
                 stream=True,
             )
         except requests.exceptions.Timeout as exc:
-            last = f"no answer in time ({type(exc).__name__})"
+            msg = timeout_message("Overpass", src.overpass_url, exc, f"not cached; {_HINT}", limit)
+            raise DownloadError(msg) from None
         except requests.RequestException as exc:  # refused, no route, DNS: waiting will not help
             msg = f"Overpass {src.overpass_url}: unreachable ({type(exc).__name__}); {_HINT}"
             raise DownloadError(msg) from None
@@ -272,7 +287,7 @@ def download(
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             if _is_stall(exc):
                 msg = (
-                    f"Overpass {src.overpass_url}: download stalled, no data for {src.stall_s:g} s after "
+                    f"Overpass {src.overpass_url}: download stalled, no data for {_stall_s(src):g} s after "
                     f"{n} bytes; not cached, retry later or use --osm FILE"
                 )
             else:
