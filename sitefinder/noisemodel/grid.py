@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from sitefinder.noisemodel.emission import (
 )
 from sitefinder.noisemodel.params import PERIOD_HOURS, PERIOD_PENALTY_DB, PERIODS, NoiseModelParams
 from sitefinder.noisemodel.propagation import air_absorption_db_per_km, attenuation_kernel
-from sitefinder.noisemodel.screening import PathSetup, screening_ratio
+from sitefinder.noisemodel.screening import PathSetup, screening_margin, screening_ratio
 
 log = logging.getLogger(__name__)
 
@@ -150,18 +151,25 @@ def _grid_frame(bounds: tuple[float, float, float, float], res: float) -> tuple[
     rows = max(1, math.ceil(round((y1 - miny) / res, 9)))
     if rows * cols > _MAX_CELLS:
         msg = (
-            f"modelled noise grid of {rows} x {cols} cells is too large; "
-            "use a coarser resolution_m or a smaller area"
+            f"modelled noise grid of {rows:,} x {cols:,} cells is too large (more than "
+            f"{_MAX_CELLS:,} cells would take hours); use a coarser resolution_m or a smaller area"
         )
         raise DataValidationError(msg)
     return Affine(res, 0.0, x0, 0.0, -res, y1), rows, cols
 
 
-#: Working memory of the model per cell (bytes): the padded grid holds the power grids and
-#: their FFTs; the valid grid the energies and, with screening, the per-ring factors.
-_BYTES_PER_PADDED_CELL = 56
-_BYTES_PER_VALID_CELL = 40
-_BYTES_PER_SCREENED_CELL = 110
+#: Working memory of the model per cell of one tile (bytes): the padded tile holds the power
+#: grids and their FFTs; the valid tile the energies and, with screening, the per-ring factors.
+_BYTES_PER_PADDED_CELL = 64
+_BYTES_PER_VALID_CELL = 48
+_BYTES_PER_SCREENED_CELL = 330
+#: Memory per cell of the whole grid that stays for the result (Lden, Lnight, float32).
+_BYTES_PER_OUTPUT_CELL = 8
+#: Default memory budget of one tile of the model (bytes); the grid is computed in tiles of at
+#: most this much working memory each (overlap-save over the kernel radius).
+TILE_BUDGET_BYTES = 384 * 2**20
+#: Smallest tile side (cells); a budget too small for it still gets tiles of this size.
+_MIN_TILE = 16
 
 
 def available_memory_bytes() -> int:
@@ -179,22 +187,52 @@ def available_memory_bytes() -> int:
         return 8 * 1024**3
 
 
-def memory_needed_bytes(rows: int, cols: int, pad: int, screening: bool) -> int:
-    """Estimated peak working memory of :func:`model_lden` for a grid (bytes)."""
+def tile_memory_bytes(rows: int, cols: int, pad: int, screening: bool) -> int:
+    """Estimated peak working memory of one ``rows`` x ``cols`` tile with ``pad`` cells of margin."""
     padded = (rows + 2 * pad) * (cols + 2 * pad)
     valid = rows * cols
     per_valid = _BYTES_PER_VALID_CELL + (_BYTES_PER_SCREENED_CELL if screening else 0)
     return padded * _BYTES_PER_PADDED_CELL + valid * per_valid
 
 
-def _check_memory(rows: int, cols: int, pad: int, res: float, screening: bool) -> None:
-    need = memory_needed_bytes(rows, cols, pad, screening)
+def memory_needed_bytes(
+    rows: int, cols: int, pad: int, screening: bool, tile: tuple[int, int] | None = None
+) -> int:
+    """Estimated peak memory of :func:`model_lden`: the result grids plus one tile (bytes).
+
+    ``tile`` is the tile shape (default: the whole grid in one tile).
+    """
+    tr, tc = tile if tile is not None else (rows, cols)
+    return rows * cols * _BYTES_PER_OUTPUT_CELL + tile_memory_bytes(tr, tc, pad, screening)
+
+
+def tile_shape(rows: int, cols: int, pad: int, screening: bool, budget: int) -> tuple[int, int]:
+    """Tile shape for a grid: the fewest, most even tiles whose working memory fits ``budget``.
+
+    Tiles are at least :data:`_MIN_TILE` cells a side (or the grid's size), even when that
+    exceeds the budget.
+    """
+    n = 1
+    while True:
+        # n x m tiles, m chosen so the tiles are about square.
+        side = math.ceil(max(rows, cols) / n)
+        tr, tc = min(rows, side), min(cols, side)
+        ny, nx = math.ceil(rows / tr), math.ceil(cols / tc)
+        tr, tc = math.ceil(rows / ny), math.ceil(cols / nx)
+        if tile_memory_bytes(tr, tc, pad, screening) <= budget or side <= _MIN_TILE:
+            return max(tr, min(rows, _MIN_TILE)), max(tc, min(cols, _MIN_TILE))
+        n += 1
+
+
+def _check_memory(rows: int, cols: int, pad: int, res: float, screening: bool, tile: tuple[int, int]) -> None:
+    need = memory_needed_bytes(rows, cols, pad, screening, tile)
     have = available_memory_bytes()
     if need > have:
         msg = (
             f"modelled noise grid of {cols * res / 1000:.1f} x {rows * res / 1000:.1f} km at {res:g} m "
-            f"({rows:,} x {cols:,} cells, plus a {pad * res / 1000:g} km margin) needs about "
-            f"{need / 1024**3:.1f} GB of memory and {have / 1024**3:.1f} GB is available; "
+            f"({rows:,} x {cols:,} cells, computed in tiles of {tile[0]:,} x {tile[1]:,} with a "
+            f"{pad * res / 1000:g} km margin) needs about {need / 1024**3:.1f} GB of memory for the "
+            f"result and one tile, and {have / 1024**3:.1f} GB is available; "
             "use a coarser noise resolution or a smaller area"
         )
         raise DataValidationError(msg)
@@ -250,6 +288,7 @@ def model_lden(
     *,
     buildings: gpd.GeoDataFrame | None = None,
     workers: int = -1,
+    memory_budget_bytes: int | None = None,
 ) -> NoiseGrid:
     """Model Lden (and Lnight) of road and rail traffic on a regular grid.
 
@@ -276,6 +315,11 @@ def model_lden(
     workers : int
         Threads for the FFTs (``scipy.fft`` ``workers``); -1, the default, uses
         all CPUs.
+    memory_budget_bytes : int, optional
+        Working memory of one tile (default :data:`TILE_BUDGET_BYTES`). The grid is
+        computed in tiles, each with a margin of ``max_distance_m`` (overlap-save over
+        the kernel radius), so memory does not grow with the area beyond the result
+        grids; the tiled result equals the untiled one within float round-off.
 
     Returns
     -------
@@ -305,11 +349,11 @@ def model_lden(
     res = params.resolution_m
     transform, rows, cols = _grid_frame(bounds, res)
     pad = math.ceil(params.max_distance_m / res)
-    _check_memory(rows, cols, pad, res, buildings is not None and len(buildings) > 0)
-    prow, pcol = rows + 2 * pad, cols + 2 * pad
-    x0 = transform.c - pad * res
-    y0 = transform.f + pad * res
-    fshape = _fft_shape(prow, pcol)
+    screening = buildings is not None and len(buildings) > 0
+    budget = TILE_BUDGET_BYTES if memory_budget_bytes is None else int(memory_budget_bytes)
+    tile = tile_shape(rows, cols, pad, screening, budget)
+    _check_memory(rows, cols, pad, res, screening, tile)
+    fshape = _fft_shape(tile[0] + 2 * pad, tile[1] + 2 * pad)
 
     alpha = None
     if params.air_absorption:
@@ -325,16 +369,9 @@ def model_lden(
     p_fav = np.array(params.favourable)
     mix = {"favourable": p_fav, "homogeneous": 1 - p_fav}
     night = np.array([0.0, 0.0, 1.0])
-    energy: dict[str, np.ndarray] = {}
+    kinds: list[_KindModel] = []
     n_samples = 0
-    heights_pad = None
-    screened_stats: dict[str, Any] = {}
-    screen_power: np.ndarray | None = None
     screen_total = np.zeros(3)
-    screen_setup: tuple[np.ndarray, float, np.ndarray, np.ndarray] | None = None
-    if buildings is not None and len(buildings):
-        pad_transform = Affine(res, 0.0, x0, 0.0, -res, y0)
-        heights_pad = height_raster(buildings, pad_transform, (prow, pcol))
     for kind, spectrum, z_s in (
         ("road", road_reference_spectrum(), params.road_source_height_m),
         ("rail", rail_reference_spectrum(), params.rail_source_height_m),
@@ -345,11 +382,9 @@ def model_lden(
             continue
         xy, length, idx = sample_lines(part.geometry.to_numpy(), params.spacing_m)
         n_samples += len(length)
-        splat = _Splat(xy, x0, y0, res, (prow, pcol))
         lw = part[["lw_day", "lw_evening", "lw_night"]].to_numpy(dtype=float)
         power = 10 ** (lw / 10)  # pW/m per period, (n_sources, 3)
-        acc: dict[str, np.ndarray] = {}
-        kernels: dict[str, np.ndarray] = {}
+        model = _KindModel(xy=xy, spectrum=spectrum, z_s=z_s)
         for cond, prob in mix.items():
             kernel = attenuation_kernel(
                 res,
@@ -361,66 +396,123 @@ def model_lden(
                 favourable=cond == "favourable",
                 alpha_db_per_m=alpha,
             )
-            if heights_pad is not None:
-                kernels[cond] = kernel
-            k_hat = scipy.fft.rfft2(kernel, s=fshape, workers=workers)
+            model.kernels[cond] = kernel
+            model.kernel_hats[cond] = scipy.fft.rfft2(kernel, s=fshape, workers=workers)
             for name, weights in (("lden", den_w * prob), ("lnight", night * prob)):
-                if not weights.any():
-                    continue
-                per_sample = (power @ weights)[idx] * length
-                e_hat = scipy.fft.rfft2(splat.deposit(per_sample), s=fshape, workers=workers)
-                e_hat *= k_hat
-                if name in acc:
-                    acc[name] += e_hat
-                else:
-                    acc[name] = e_hat
-            del k_hat
-        kind_energy = {
-            name: _valid_energy(hat, fshape, pad, rows, cols, workers) for name, hat in acc.items()
-        }
-        del acc
-        if heights_pad is not None:
-            den_power = splat.deposit((power @ den_w)[idx] * length)
-            screen_power = den_power if screen_power is None else screen_power + den_power
+                if weights.any():
+                    model.sample_power[(name, cond)] = (power @ weights)[idx] * length
+        if screening:
+            model.screen_power = (power @ den_w)[idx] * length
             screen_total = screen_total + power.sum(axis=0) * den_w
-            if screen_setup is None:
-                screen_setup = (spectrum, z_s, kernels["favourable"], kernels["homogeneous"])
-        for name, e in kind_energy.items():
-            energy[name] = energy[name] + e if name in energy else e
+        kinds.append(model)
 
-    if heights_pad is not None and screen_power is not None and screen_setup is not None:
+    screen: _Screen | None = None
+    if screening:
+        assert buildings is not None
+        screen = _Screen(buildings, min(pad, screening_margin(res)))
+    if screen is not None and kinds:
         # One screening factor for all sources, with the geometry and spectrum of the first kind
         # (road when there is road traffic) and the Lden share of favourable conditions.
-        spectrum, z_s, k_fav, k_hom = screen_setup
+        first = kinds[0]
         p_den = float((screen_total * p_fav).sum() / screen_total.sum()) if screen_total.sum() > 0 else 0.5
-        setup = PathSetup(spectrum, z_s, params.receiver_height_m, params.ground_factor, p_den, alpha)
-        t_scr = time.perf_counter()
-        ratio = screening_ratio(
-            screen_power,
-            p_den * k_fav + (1 - p_den) * k_hom,
-            heights_pad,
-            pad,
-            rows,
-            cols,
-            res,
-            params.max_distance_m,
-            setup,
-            workers=workers,
+        setup = PathSetup(
+            first.spectrum, first.z_s, params.receiver_height_m, params.ground_factor, p_den, alpha
         )
-        screened_stats = {
-            "seconds": round(time.perf_counter() - t_scr, 2),
-            "median_attenuation_db": round(float(np.median(-10 * np.log10(np.maximum(ratio, 1e-12)))), 2),
-        }
-        energy = {name: e * ratio for name, e in energy.items()}
+        kernel = p_den * first.kernels["favourable"] + (1 - p_den) * first.kernels["homogeneous"]
+        screen.setup, screen.kernel = setup, kernel
+    for model in kinds:
+        model.kernels.clear()
 
-    lden = _to_level(energy.get("lden"), rows, cols, params.floor_db)
-    lnight = _to_level(energy.get("lnight"), rows, cols, params.floor_db)
+    lden = np.empty((rows, cols), dtype=np.float32)
+    lnight = np.empty((rows, cols), dtype=np.float32)
     n_inside = 0
-    if heights_pad is not None:
-        inside = heights_pad[pad : pad + rows, pad : pad + cols] > 0
-        n_inside = int(inside.sum())
-        lden[inside] = np.nan
-        lnight[inside] = np.nan
+    t_scr = 0.0
+    att_hist = np.zeros(len(_ATT_BINS_DB) + 1, dtype=np.int64)
+    tiles = _tiles(rows, cols, tile)
+    if len(tiles) > 1:
+        log.info(
+            "Noise model in %d tiles of up to %d x %d cells (budget %.0f MB per tile)",
+            len(tiles),
+            tile[0],
+            tile[1],
+            budget / 2**20,
+        )
+    for r0, c0, tr, tc in tiles:
+        # The tile's padded frame: its top-left corner is pad cells up and left of the tile's.
+        tx0 = transform.c + (c0 - pad) * res
+        ty0 = transform.f - (r0 - pad) * res
+        pshape = (tr + 2 * pad, tc + 2 * pad)
+        energy: dict[str, np.ndarray] = {}
+        screen_power: np.ndarray | None = None
+        for model in kinds:
+            splat = model.splat(tx0, ty0, res, pshape)
+            acc: dict[str, np.ndarray] = {}
+            for cond in mix:
+                k_hat = model.kernel_hats[cond]
+                for name in ("lden", "lnight"):
+                    if (name, cond) not in model.sample_power:
+                        continue
+                    e_hat = scipy.fft.rfft2(
+                        splat.deposit(model.sample_power[(name, cond)]), s=fshape, workers=workers
+                    )
+                    e_hat *= k_hat
+                    if name in acc:
+                        acc[name] += e_hat
+                    else:
+                        acc[name] = e_hat
+            for name, hat in acc.items():
+                e = _valid_energy(hat, fshape, pad, tr, tc, workers)
+                energy[name] = energy[name] + e if name in energy else e
+            del acc
+            if model.screen_power is not None:
+                den_power = splat.deposit(model.screen_power)
+                screen_power = den_power if screen_power is None else screen_power + den_power
+        inside = None
+        if screen is not None:
+            heights = screen.heights(tx0 + pad * res, ty0 - pad * res, res, tr, tc)
+            m = screen.margin
+            inside = heights[m : m + tr, m : m + tc] > 0
+            if (
+                screen_power is not None
+                and screen.setup is not None
+                and screen.kernel is not None
+                and heights.any()
+            ):
+                t0 = time.perf_counter()
+                ratio = screening_ratio(
+                    screen_power,
+                    screen.kernel,
+                    heights,
+                    pad,
+                    tr,
+                    tc,
+                    res,
+                    params.max_distance_m,
+                    screen.setup,
+                    workers=workers,
+                    heights_margin=m,
+                )
+                t_scr += time.perf_counter() - t0
+                energy = {name: e * ratio for name, e in energy.items()}
+                att = -10 * np.log10(np.maximum(ratio, 1e-12))
+                att_hist += np.bincount(np.searchsorted(_ATT_BINS_DB, att.ravel()), minlength=len(att_hist))
+            else:
+                att_hist[0] += tr * tc
+        del screen_power
+        out_lden = lden[r0 : r0 + tr, c0 : c0 + tc]
+        out_lnight = lnight[r0 : r0 + tr, c0 : c0 + tc]
+        out_lden[...] = _to_level(energy.get("lden"), tr, tc, params.floor_db)
+        out_lnight[...] = _to_level(energy.get("lnight"), tr, tc, params.floor_db)
+        if inside is not None:
+            n_inside += int(inside.sum())
+            out_lden[inside] = np.nan
+            out_lnight[inside] = np.nan
+    screened_stats: dict[str, Any] = {}
+    if screen is not None and screen.setup is not None:
+        screened_stats = {
+            "seconds": round(t_scr, 2),
+            "median_attenuation_db": round(_hist_median(att_hist), 2),
+        }
     elapsed = time.perf_counter() - t_start
     log.info(
         "Modelled Lden on %d x %d cells of %g m (%s) from %d sources (%d samples) in %.1f s; "
@@ -450,7 +542,7 @@ def model_lden(
                 "cells_inside_buildings": n_inside,
                 **screened_stats,
             }
-            if heights_pad is not None
+            if screening
             else None
         ),
     }
@@ -462,6 +554,79 @@ def model_lden(
         modelled=True,
         provenance=provenance,
     )
+
+
+#: Bin edges of the screening attenuation histogram (dB): bin i holds values that round to
+#: ``0.01 i`` dB, so the median is exact to 0.01 dB without keeping the whole grid.
+_ATT_BINS_DB = 0.005 + 0.01 * np.arange(6000)
+
+
+def _hist_median(hist: np.ndarray) -> float:
+    """Median of the values counted in an :data:`_ATT_BINS_DB` histogram (dB, to 0.01)."""
+    total = int(hist.sum())
+    if total == 0:
+        return float("nan")
+    return 0.01 * int(np.searchsorted(np.cumsum(hist), (total + 1) / 2))
+
+
+def _tiles(rows: int, cols: int, tile: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """``(row0, col0, rows, cols)`` of the tiles covering a ``rows`` x ``cols`` grid."""
+    tr, tc = tile
+    return [
+        (r0, c0, min(tr, rows - r0), min(tc, cols - c0))
+        for r0 in range(0, rows, tr)
+        for c0 in range(0, cols, tc)
+    ]
+
+
+@dataclass
+class _KindModel:
+    """One source kind (road or rail): its sample points, per-sample powers and kernel FFTs."""
+
+    xy: np.ndarray
+    spectrum: np.ndarray
+    z_s: float
+    sample_power: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    kernels: dict[str, np.ndarray] = field(default_factory=dict)
+    kernel_hats: dict[str, np.ndarray] = field(default_factory=dict)
+    screen_power: np.ndarray | None = None
+
+    def splat(self, x0: float, y0: float, res: float, shape: tuple[int, int]) -> _Splat:
+        """Deposition onto the grid of ``shape`` whose top-left corner is ``(x0, y0)``.
+
+        Only the samples within a cell of the grid are kept; ``deposit`` still takes
+        per-sample arrays of all samples.
+        """
+        rows, cols = shape
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        keep = (x >= x0 - res) & (x <= x0 + (cols + 1) * res) & (y <= y0 + res) & (y >= y0 - (rows + 1) * res)
+        if keep.all():
+            return _Splat(self.xy, x0, y0, res, shape)
+        sel = np.flatnonzero(keep)
+        splat = _Splat(self.xy[sel], x0, y0, res, shape)
+        splat.sample = sel[splat.sample]
+        return splat
+
+
+class _Screen:
+    """The buildings that screen, rasterised tile by tile with a margin for the profile reach."""
+
+    def __init__(self, buildings: gpd.GeoDataFrame, margin: int) -> None:
+        self.buildings = buildings
+        self.tree = shapely.STRtree(buildings.geometry.to_numpy())
+        self.margin = margin
+        self.setup: PathSetup | None = None
+        self.kernel: np.ndarray | None = None
+
+    def heights(self, x0: float, y0: float, res: float, rows: int, cols: int) -> np.ndarray:
+        """Heights (m) of the tile with top-left corner ``(x0, y0)``, plus ``margin`` cells around."""
+        m = self.margin
+        left, top = x0 - m * res, y0 + m * res
+        shape = (rows + 2 * m, cols + 2 * m)
+        box = shapely.box(left, top - shape[0] * res, left + shape[1] * res, top)
+        hit = np.sort(self.tree.query(box))
+        transform = Affine(res, 0.0, left, 0.0, -res, top)
+        return height_raster(self.buildings.iloc[hit], transform, shape)
 
 
 def _valid_energy(

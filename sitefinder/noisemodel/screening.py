@@ -141,6 +141,11 @@ def _lookup(table: np.ndarray, delta: np.ndarray, extra: np.ndarray) -> np.ndarr
     return np.asarray(top * (1 - fi) + bottom * fi)
 
 
+def screening_margin(res: float) -> int:
+    """Cells of building heights the fast method reads beyond a grid's edge (its profile reach)."""
+    return math.ceil(PROFILE_REACH_M / res) + 2
+
+
 def _profile_steps(res: float) -> np.ndarray:
     """Distances (m) at which a sector's centre line is read: every cell near, sparser far."""
     near = np.arange(res, 50.0 + 1e-9, res)
@@ -320,6 +325,7 @@ def screening_ratio(
     setup: PathSetup,
     *,
     workers: int = -1,
+    heights_margin: int | None = None,
 ) -> np.ndarray:
     """Fast screening: the factor by which buildings scale each cell's received energy.
 
@@ -330,15 +336,18 @@ def screening_ratio(
     kernel : numpy.ndarray
         Unscreened transfer kernel ``(2p + 1, 2p + 1)``, conditions mixed.
     heights_pad : numpy.ndarray
-        Building height per cell (m, 0 outside buildings) on the padded grid.
+        Building height per cell (m, 0 outside buildings) on the valid grid padded by
+        ``heights_margin`` cells (at least :func:`screening_margin` or ``pad``).
     pad, rows, cols : int
-        Padding and size of the valid grid.
+        Padding of ``power_pad`` and size of the valid grid.
     res, max_distance : float
         Cell size and kernel reach (m).
     setup : PathSetup
         Spectrum, heights, ground factor and condition mix of the sources.
     workers : int
         FFT threads.
+    heights_margin : int, optional
+        Padding of ``heights_pad`` (cells); default ``pad``.
 
     Returns
     -------
@@ -366,7 +375,8 @@ def screening_ratio(
         scipy.fft.next_fast_len(power_pad.shape[1], real=True),
     )
     p_hat = None
-    bcells = _BuildingCells(heights_pad, pad, rows, cols, math.ceil(PROFILE_REACH_M / res) + 1)
+    margin = pad if heights_margin is None else heights_margin
+    bcells = _BuildingCells(heights_pad, margin, rows, cols, math.ceil(PROFILE_REACH_M / res) + 1)
     width = 2 * math.pi / SECTORS
     _, _, r_kernel = _sector_ring_masks(p, res, max_distance)
 
