@@ -11,7 +11,56 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from sitefinder.errors import DataValidationError
-from sitefinder.scoring.profiles import builtin_names
+from sitefinder.presets import builtin_names, parse_tiles
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def snake_name(v: str) -> str:
+    """Check a name that becomes part of a column name (``[a-z][a-z0-9_]*``).
+
+    >>> snake_name("groenblauw")
+    'groenblauw'
+
+    Raises
+    ------
+    ValueError
+        For any other name (pydantic turns it into a validation error naming the key).
+    """
+    if not _NAME.match(v):
+        msg = f"name {v!r} must be lower case letters, digits and _ (it becomes a column name)"
+        raise ValueError(msg)
+    return v
+
+
+class LayerSpec(BaseModel):
+    """A vector layer the load stage overlays on the plots (and on surface cells).
+
+    Attributes
+    ----------
+    name : str
+        Column stem: ``share_in_<name>``, ``in_<name>``, ``dist_<name>_straight_m``,
+        ``n_<name>_straight_<d>m``.
+    path : pathlib.Path, optional
+        The file (GeoPackage, GeoJSON, Shapefile, ...), relative to the profile file.
+    layer : str, optional
+        Layer inside the file.
+    label, source : str
+        What it is and where it comes from, for reports.
+    count_within_m : tuple of float
+        Radii for the ``n_<name>_straight_<d>m`` counts.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    name: str
+    path: Path
+    layer: str | None = None
+    label: str = ""
+    source: str = ""
+    count_within_m: tuple[float, ...] = (500.0, 1000.0)
+
+    _check_name = field_validator("name")(snake_name)
 
 
 class NoiseSourceSpec(BaseModel):
@@ -196,8 +245,6 @@ class RunConfig(BaseModel):
     @field_validator("map_tiles")
     @classmethod
     def _tiles(cls, v: str) -> str:
-        from sitefinder.render.basemap import parse_tiles
-
         return ",".join(parse_tiles(v)) or "none"
 
     @field_validator("working_crs")

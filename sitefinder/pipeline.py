@@ -39,9 +39,10 @@ from sitefinder.indicators.overlay import all_layer_indicators
 from sitefinder.indicators.population import RESIDENTIAL_TAGS, population_indicators, residential_points
 from sitefinder.indicators.spreading import facility_proximity
 from sitefinder.io import cbs, osm
-from sitefinder.io.atomic import require_file, sha256_file, staged_outputs, write_text_atomic
+from sitefinder.io.atomic import require_file, sha256_file, staged_outputs
 from sitefinder.io.basemap import Basemap, read_basemap
 from sitefinder.io.layers import Layer, load_layers
+from sitefinder.io.manifest import Manifest, write_manifest
 from sitefinder.io.noise import load_noise
 from sitefinder.io.paths import check_output_folder, is_within
 from sitefinder.io.plots import (
@@ -60,7 +61,7 @@ from sitefinder.render.map import MapInputs, write_map
 from sitefinder.render.memo import BASEMAP_FILE, write_basemap
 from sitefinder.render.panel import describe_sources
 from sitefinder.render.tables import write_tables
-from sitefinder.scoring.profiles import Profile, load_profile
+from sitefinder.scoring.profiles import Profile, declared_layers, load_profile
 from sitefinder.scoring.score import ProfileResult, score_profile
 from sitefinder.surfaces import Surface, suitability_surfaces, write_surface
 
@@ -79,7 +80,7 @@ class RunResult:
     scores: gpd.GeoDataFrame
     profiles: list[ProfileResult]
     files: dict[str, Path]
-    manifest: dict[str, Any]
+    manifest: Manifest
 
 
 _CATEGORY_COLUMN = re.compile(
@@ -489,24 +490,6 @@ STAGES = [
 ]  # fmt: skip
 
 
-def run(cfg: RunConfig, progress: bool = True) -> RunResult:
-    """Run the whole pipeline and write ``scores.gpkg``, ``scores.csv``, ``map.html``, ``manifest.json``.
-
-    The same path as the Python API (:func:`sitefinder.api.run`): one code path for
-    ``sitefinder run``, ``sitefinder refresh`` and notebooks.
-
-    Parameters
-    ----------
-    cfg : RunConfig
-        The validated configuration.
-    progress : bool
-        Show a progress bar over the stages (only on a terminal).
-    """
-    from sitefinder.api import run as api_run
-
-    return api_run(cfg, progress=progress)
-
-
 def prepare_profiles(
     profiles: Sequence[str | Path | Profile], registry: CategoryRegistry, crs: CRS
 ) -> tuple[list[Profile], list[Layer]]:
@@ -525,7 +508,7 @@ def prepare_profiles(
         msg = f"profiles: the same profile name is given twice ({', '.join(names)}); each profile needs its own name"
         raise DataValidationError(msg)
     check_profile_categories(loaded, registry)
-    return loaded, load_layers(loaded, crs)
+    return loaded, load_layers(declared_layers(loaded), crs)
 
 
 def load_stage(
@@ -645,10 +628,25 @@ def surface_stage(scored: Scored, cfg: RunConfig, cache_dir: Path | None = None)
     )
 
 
-def build_manifest(scored: Scored, cfg: RunConfig, started: datetime) -> dict[str, Any]:
-    """The run's ``manifest.json`` content: versions, configuration, sources, counts, profiles."""
+def build_manifest(
+    scored: Scored,
+    cfg: RunConfig,
+    started: datetime,
+    noise_layer: str | None = None,
+    surfaces: dict[str, str] | None = None,
+) -> Manifest:
+    """The run's ``manifest.json``: versions, configuration, sources, counts, profiles, layers.
+
+    ``noise_layer`` and ``surfaces``: where the modelled noise grid and the surfaces
+    are written, as recorded (relative to the run folder when inside it).
+    """
     data = scored.data
-    return {
+    noise: dict[str, Any] | None = None
+    if data.noise is not None:
+        noise = {"modelled": data.noise.modelled}
+        if noise_layer is not None:
+            noise["layer"] = noise_layer
+    raw = {
         "sitefinder_version": __version__,
         "format_version": RESULT_FORMAT_VERSION,
         "created": started.isoformat(timespec="seconds"),
@@ -663,8 +661,12 @@ def build_manifest(scored: Scored, cfg: RunConfig, started: datetime) -> dict[st
         "absent_from_data": scored.absent_from_data,
         "profiles": {r.profile.name: r.manifest_entry() for r in scored.results},
         "layers": {lay.name: lay.provenance for lay in scored.overlays},
-        "noise": None if data.noise is None else {"modelled": data.noise.modelled},
+        "noise": noise,
+        "surfaces": surfaces or {},
     }
+    # Through JSON, so that what is validated is what the file holds (paths and numpy
+    # numbers in the sources become text and numbers, as json.dumps(default=str) did).
+    return Manifest.model_validate_json(json.dumps(raw, default=str))
 
 
 def _basemap(cfg: RunConfig, data: StudyData, cache_dir: Path | None) -> Basemap | None:
@@ -778,9 +780,7 @@ def write_outputs(
     folder. A failure anywhere leaves the previous outputs (and layers) as they were.
     """
     data = scored.data
-    manifest = build_manifest(scored, cfg, started or scored.started)
     out = Path(cfg.out_dir)
-    inputs = map_inputs(scored, cfg, surfaces, manifest["created"], cache_dir)
     layers = layers_folder(cfg)
     inside = is_within(layers, out)
     rel = Path(os.path.relpath(layers.resolve(), out.resolve())) if inside else None
@@ -790,16 +790,22 @@ def write_outputs(
         # anywhere); outside it (--layers elsewhere): absolute.
         return (rel / name).as_posix() if rel is not None else str((layers / name).resolve())
 
-    if data.noise is not None and data.noise.modelled:
-        manifest["noise"]["layer"] = recorded("noise_lden_modelled.tif")
-    manifest["surfaces"] = {name: recorded(f"suitability_{name}.tif") for name in surfaces}
+    modelled = data.noise is not None and data.noise.modelled
+    manifest = build_manifest(
+        scored,
+        cfg,
+        started or scored.started,
+        noise_layer=recorded("noise_lden_modelled.tif") if modelled else None,
+        surfaces={name: recorded(f"suitability_{name}.tif") for name in surfaces},
+    )
+    inputs = map_inputs(scored, cfg, surfaces, manifest.created, cache_dir)
     with staged_outputs(out) as stage, contextlib.ExitStack() as more:
         write_tables(scored.scores, stage, scored.registry, [r.profile.name for r in scored.results])
         write_map(inputs, stage / "map.html")
         if inputs.basemap is not None:
             margin = shapely.box(*data.plots.total_bounds).buffer(1500).bounds
             write_basemap(inputs.basemap, margin, stage / BASEMAP_FILE)
-        write_text_atomic(stage / "manifest.json", json.dumps(manifest, indent=1, default=str))
+        write_manifest(manifest, stage)
         # Layers are staged last: a failed map leaves no trace in a --layers folder either.
         lstage = stage / rel if rel is not None else more.enter_context(staged_outputs(layers))
         lstage.mkdir(parents=True, exist_ok=True)

@@ -28,12 +28,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sitefinder import RESULT_FORMAT_VERSION
 from sitefinder.config import OverpassSource, RunConfig
-from sitefinder.errors import ConfigError, UnknownNameError
+from sitefinder.errors import ConfigError, RunFolderError, UnknownNameError
 from sitefinder.io.atomic import sha256_file
 from sitefinder.io.noise import NoiseSourceSpec
 from sitefinder.io.paths import check_name, read_toml_text
+from sitefinder.presets import builtin_names
 from sitefinder.products import schema_version
-from sitefinder.scoring.profiles import builtin_names
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def inputs_key(region: Region) -> str:
     package version and not file times: a release or a ``touch`` that changes nothing
     rebuilds nothing (``--force`` does). Online sources are cached and not re-checked.
     """
-    from sitefinder.scoring.profiles import builtin_names
+    from sitefinder.presets import builtin_names
 
     h = hashlib.sha256()
 
@@ -375,19 +375,20 @@ def refresh(
     progress: bool = True,
 ) -> str:
     """Rebuild one region's outputs when its inputs changed; return ``"rebuilt"`` or ``"up to date"``."""
-    from sitefinder.pipeline import run
+    from sitefinder.api import run
+    from sitefinder.io.runfolder import read_manifest
 
     region = load_region(name, regions_dir)
     out = Path(maps_dir) / region.name
     key = inputs_key(region)
-    manifest = out / "manifest.json"
-    if not force and manifest.exists():
+    if not force and (out / "manifest.json").exists():
         try:
-            old = json.loads(manifest.read_text("utf-8"))
-        except ValueError:
-            old = {}
+            old_key = read_manifest(out).config_value("inputs_key")
+        except RunFolderError as exc:
+            log.info("%s: previous results not usable (%s); rebuilding", region.name, exc)
+            old_key = None
         done = all((out / f).exists() for f in ("scores.gpkg", "scores.csv", "map.html"))
-        if done and old.get("config", {}).get("inputs_key") == key:
+        if done and old_key == key:
             log.info("%s: up to date, nothing to do", region.name)
             return "up to date"
     cfg = resolve(

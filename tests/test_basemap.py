@@ -11,7 +11,8 @@ from pyproj import CRS, Transformer
 
 from sitefinder.errors import ConfigError
 from sitefinder.io.basemap import read_basemap
-from sitefinder.render.basemap import TILE_SERVICES, basemap_block, parse_tiles
+from sitefinder.presets import TILE_NAMES, parse_tiles
+from sitefinder.render.basemap import TILE_SERVICES, basemap_block
 from sitefinder.render.map import render_map
 from tests.test_map import ORIGIN, _data, synthetic_town
 
@@ -99,9 +100,11 @@ def test_bad_tiles_name_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_one_default_for_the_backgrounds() -> None:
     from sitefinder.commands.run import DEFAULT_TILES as CLI_DEFAULT
     from sitefinder.config import RunConfig
-    from sitefinder.render.basemap import DEFAULT_TILES
+    from sitefinder.presets import DEFAULT_TILES
 
     assert CLI_DEFAULT == DEFAULT_TILES == RunConfig.model_fields["map_tiles"].default
+    # The names the configuration accepts are the services the renderer draws.
+    assert tuple(TILE_SERVICES) == TILE_NAMES
 
 
 def test_basemap_is_cached_and_a_broken_entry_is_rebuilt(

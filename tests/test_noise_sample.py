@@ -20,8 +20,8 @@ NEXT_TO_M = 50.0
 
 @pytest.mark.slow
 def test_a_third_of_quiet_plots_pass_prikkelarm_noise_limit(tmp_path: Path) -> None:
+    from sitefinder.api import run
     from sitefinder.config import RunConfig
-    from sitefinder.pipeline import run
     from sitefinder.sample import generate_sample
     from sitefinder.scoring.profiles import load_profile
 

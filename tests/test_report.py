@@ -14,6 +14,7 @@ from rasterio.transform import Affine
 
 from sitefinder import RESULT_FORMAT_VERSION, __version__
 from sitefinder.errors import RunFolderError, UnknownNameError
+from sitefinder.io.manifest import Manifest, write_manifest
 from sitefinder.render.map import MapInputs
 from sitefinder.render.report import comparison_table, open_run, render_report, select_plots
 from sitefinder.render.tables import write_tables
@@ -53,10 +54,12 @@ def write_run_folder(inputs: MapInputs, out: Path, *, noise_layer: bool = True) 
         "working_crs": "EPSG:28992",
         "config": {"title": "Testgemeente", "categories_file": None},
         "sources": {"osm": {"path": "/data/test.osm", "sha256": "ab" * 32}},
+        "counts": {"plots": len(inputs.plots), "amenities": {}, "network_nodes": 0},
         "profiles": {r.profile.name: r.manifest_entry() for r in inputs.profiles},
         "noise": noise,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    # Through the model the writer uses, so that a manifest the reader refuses fails here.
+    write_manifest(Manifest.model_validate(manifest), out)
     return out
 
 

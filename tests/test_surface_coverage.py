@@ -18,8 +18,8 @@ import rasterio
 import shapely
 from pyproj import Transformer
 
+from sitefinder.api import run
 from sitefinder.config import RunConfig
-from sitefinder.pipeline import run
 from sitefinder.sample import generate_sample
 
 

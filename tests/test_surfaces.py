@@ -219,8 +219,8 @@ needs_sample = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from sitefinder.api import run
     from sitefinder.config import RunConfig
-    from sitefinder.pipeline import run
     from sitefinder.sample import generate_sample
 
     root = tmp_path_factory.mktemp("sample")
@@ -288,7 +288,7 @@ def test_sample_prikkelarm_surface_low_by_motorway_and_centre(sample_run) -> Non
     with rasterio.open(prik) as src:
         tags = json.loads(src.tags()[PROVENANCE_TAG])
     assert tags["profile"] == "prikkelarm" and tags["cell_m"] == 50.0
-    assert result.manifest["surfaces"]["prikkelarm"].endswith("suitability_prikkelarm.tif")
+    assert result.manifest.surfaces["prikkelarm"].endswith("suitability_prikkelarm.tif")
     # Band 1, the suitability: beside the motorway nothing is suitable (too loud), the
     # centre is well below the parks. Since the noise model screens by buildings, the
     # centre's shop blocks keep its streets quieter than the open edges of town along the

@@ -27,8 +27,9 @@ def main(args: argparse.Namespace) -> int:
     from sitefinder.io.runfolder import read_run
     from sitefinder.scoring import status
     from sitefinder.scoring.explain import explain
+    from sitefinder.scoring.score import run_profile_result
 
-    result = read_run(args.run).profile_result(args.profile)
+    result = run_profile_result(read_run(args.run), args.profile)
     ids = args.plot
     if not ids:
         ranks = result.table[f"rank_{result.name}"].dropna().sort_values(kind="stable")

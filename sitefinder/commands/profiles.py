@@ -80,7 +80,8 @@ def explain(name: str) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """List or show profiles on stdout."""
-    from sitefinder.scoring.profiles import builtin_names, load_profile
+    from sitefinder.presets import builtin_names
+    from sitefinder.scoring.profiles import load_profile
 
     if args.action == "show":
         if not args.name:

@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from sitefinder.commands.argtypes import positive_float
 from sitefinder.errors import ConfigError
+from sitefinder.presets import DEFAULT_TILES
 
 if TYPE_CHECKING:
     from sitefinder.config import RunConfig
 
-#: Backgrounds offered by default (see :mod:`sitefinder.render.basemap`; kept here so that
-#: ``--help`` needs no heavy imports).
-DEFAULT_TILES = "offline,brt-grijs,brt,luchtfoto,osm"
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +167,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     from sitefinder.config import OverpassSource, RunConfig
     from sitefinder.io.noise import NoiseSourceSpec
     from sitefinder.io.paths import slug
-    from sitefinder.scoring.profiles import builtin_names
+    from sitefinder.presets import builtin_names
 
     if args.bbox:
         check_bbox(args.bbox)
@@ -217,7 +215,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def _tiles(text: str) -> str:
-    from sitefinder.render.basemap import parse_tiles
+    from sitefinder.presets import parse_tiles
 
     try:
         return ",".join(parse_tiles(text)) or "none"

@@ -47,10 +47,11 @@ def main(args: argparse.Namespace) -> int:
     from sitefinder.io.runfolder import read_run
     from sitefinder.render.escape import csv_safe
     from sitefinder.scoring import status
+    from sitefinder.scoring.score import run_profile_result
     from sitefinder.selection import select_plots
 
     run = read_run(args.run)
-    result = run.profile_result(args.profile)
+    result = run_profile_result(run, args.profile)
     if not result.eligible.any():
         sys.stdout.write(
             status.no_eligible(result.name, result.table[f"excluded_{result.name}"].tolist()) + "\n"

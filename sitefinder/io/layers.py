@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -18,11 +17,11 @@ import shapely
 from pyogrio.errors import DataSourceError
 from pyproj import CRS
 
-from sitefinder.errors import ConfigError, CRSError, DataValidationError, InputFileError
+from sitefinder.config import LayerSpec
+from sitefinder.errors import CRSError, DataValidationError, InputFileError
 from sitefinder.io.atomic import require_file, sha256_file
 from sitefinder.io.localonly import check_local_only
 from sitefinder.io.plots import READ_ERRORS, first_line, gml_options
-from sitefinder.scoring.profiles import LayerSpec, Profile
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +48,6 @@ class Layer:
     def name(self) -> str:
         """The layer's name (column stem)."""
         return self.spec.name
-
-
-def declared_layers(profiles: list[Profile]) -> list[LayerSpec]:
-    """The distinct layers the profiles declare.
-
-    Raises
-    ------
-    ConfigError
-        When two profiles declare the same layer name for different files.
-    """
-    seen: dict[str, tuple[LayerSpec, str]] = {}
-    for prof in profiles:
-        for spec in prof.layers:
-            if spec.name in seen:
-                other, where = seen[spec.name]
-                if (Path(other.path).resolve(), other.layer) != (Path(spec.path).resolve(), spec.layer):
-                    msg = (
-                        f"profile file {prof.source_file}: layer {spec.name!r} is {spec.path}, but "
-                        f"{where} declares it as {other.path}; give one of them another name"
-                    )
-                    raise ConfigError(msg)
-                continue
-            seen[spec.name] = (spec, f"profile file {prof.source_file}")
-    return [s for s, _ in seen.values()]
 
 
 def read_layer(spec: LayerSpec, crs: CRS) -> Layer:
@@ -120,6 +95,6 @@ def read_layer(spec: LayerSpec, crs: CRS) -> Layer:
     return Layer(spec=spec, geometry=gpd.GeoSeries(geoms, crs=crs), provenance=prov)
 
 
-def load_layers(profiles: list[Profile], crs: CRS) -> list[Layer]:
-    """Read every layer the profiles declare (each once)."""
-    return [read_layer(spec, crs) for spec in declared_layers(profiles)]
+def load_layers(specs: list[LayerSpec], crs: CRS) -> list[Layer]:
+    """Read the declared layers (:func:`sitefinder.scoring.profiles.declared_layers`)."""
+    return [read_layer(spec, crs) for spec in specs]

@@ -10,15 +10,14 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
+from pydantic import ValidationError
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from sitefinder import RESULT_FORMAT_VERSION, __version__
 from sitefinder.errors import RunFolderError, UnknownNameError
-from sitefinder.scoring.profiles import load_profile
-from sitefinder.scoring.score import ProfileResult, result_from_table
+from sitefinder.io.manifest import MANIFEST_FILE, Manifest, ProfileEntry, first_problem
 
 log = logging.getLogger(__name__)
 
@@ -33,47 +32,46 @@ class RunFolder:
         The folder.
     scores : geopandas.GeoDataFrame
         ``scores.gpkg``, indexed by ``plot_id`` (str), working CRS.
-    manifest : dict
-        ``manifest.json``.
+    manifest : Manifest
+        ``manifest.json``, validated.
+
+    The scores of one profile as a :class:`~sitefinder.scoring.score.ProfileResult`:
+    :func:`sitefinder.scoring.score.run_profile_result` (this module reads, it does not score).
     """
 
     path: Path
     scores: gpd.GeoDataFrame
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def profile_names(self) -> list[str]:
         """Profiles scored in the run."""
-        return list(self.manifest.get("profiles", {}))
+        return list(self.manifest.profiles)
 
-    def profile_result(self, name: str) -> ProfileResult:
-        """The scores of one profile, with the profile it was scored with.
+    def profile_entry(self, name: str) -> ProfileEntry:
+        """What the manifest records about one profile.
 
         Raises
         ------
         UnknownNameError
             When the run has no such profile (the message lists the run's profiles).
         """
-        entry = self.manifest.get("profiles", {}).get(name)
+        entry = self.manifest.profiles.get(name)
         if entry is None:
             msg = f"run folder {self.path}: no profile {name!r}; profiles in this run: {', '.join(self.profile_names)}"
             raise UnknownNameError(msg)
-        source = str(entry.get("source", name))
-        prof = load_profile(source.removeprefix("built-in profile ")) if source.startswith("built-in") else \
-            load_profile(source)  # fmt: skip
-        weights = entry.get("weights") or None
-        return result_from_table(self.scores.drop(columns="geometry"), prof, weights)
+        return entry
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """Read and check ``manifest.json`` of a run folder (present, JSON, this format version).
+def read_manifest(folder: Path) -> Manifest:
+    """Read and check ``manifest.json`` of a run folder (present, JSON, this format version, valid).
 
     Raises
     ------
     RunFolderError
         Naming the folder, what is wrong and how to fix it.
     """
-    man = folder / "manifest.json"
+    man = folder / MANIFEST_FILE
     if not man.is_file():
         msg = (
             f"run folder {folder}: no results (manifest.json is missing); make them first with "
@@ -97,7 +95,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             f"'sitefinder run ... --out {folder}' to refresh them"
         )
         raise RunFolderError(msg)
-    return data
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        msg = f"run folder {folder}: manifest.json is not a valid manifest ({first_problem(exc)}); re-run 'sitefinder run ... --out {folder}'"
+        raise RunFolderError(msg) from None
 
 
 def read_run(path: str | Path) -> RunFolder:

@@ -21,7 +21,6 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from sitefinder.errors import ConfigError
 from sitefinder.io.basemap import Basemap
 from sitefinder.render import mapdata
 
@@ -60,8 +59,6 @@ TILE_SERVICES: dict[str, TileService] = {
         "osm", "OpenStreetMap (internet)", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", OSM_ATTRIBUTION
     ),
 }  # fmt: skip
-BACKGROUNDS = ("offline", *TILE_SERVICES, "none")
-DEFAULT_TILES = "offline,brt-grijs,brt,luchtfoto,osm"
 
 #: How the offline drawing looks (colours as in OSM's standard style, muted).
 STYLE = {
@@ -79,25 +76,6 @@ MIN_BUILDING_M2 = 30.0
 #: Bytes of encoded geometry per kind at most, so that a town-sized map stays under 2 MB:
 #: the largest buildings and the longest paths are kept first, the rest left out.
 BUDGET_BYTES = {"building": 260_000, "path": 160_000, "local": 400_000}
-
-
-def parse_tiles(text: str) -> tuple[str, ...]:
-    """The backgrounds named by ``--tiles`` (comma-separated, first shown); ``none`` gives ().
-
-    Raises
-    ------
-    ConfigError
-        For an unknown name; the message lists the valid names.
-    """
-    names = [t.strip().lower() for t in str(text).split(",") if t.strip()]
-    bad = [n for n in names if n not in BACKGROUNDS]
-    if bad or not names:
-        msg = (
-            f"--tiles: unknown background {', '.join(bad) or repr(text)}; use one or more of "
-            f"{', '.join(BACKGROUNDS)}, comma-separated, the first is shown (default {DEFAULT_TILES})"
-        )
-        raise ConfigError(msg)
-    return tuple(dict.fromkeys(n for n in names if n != "none"))
 
 
 def _within_budget(encoded: list[Any], sizes: np.ndarray, budget: int | None) -> list[Any]:

@@ -38,6 +38,7 @@ from sitefinder.indicators.access import AccessResult
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.basemap import Basemap
 from sitefinder.network import WalkNetwork
+from sitefinder.presets import parse_tiles
 from sitefinder.render import basemap as basemaps
 from sitefinder.render import live, mapdata
 from sitefinder.render.assets import inline_assets, own_asset
@@ -608,7 +609,7 @@ def build_map(inputs: MapInputs) -> folium.Map:
     data = map_data(inputs)
     tiles: list[str] = []
     shown = False
-    for name in basemaps.parse_tiles(inputs.tiles):
+    for name in parse_tiles(inputs.tiles):
         if name == "offline":
             if inputs.basemap is None or not len(inputs.basemap):
                 continue

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from sitefinder import __version__
-from sitefinder.errors import ConfigError, SitefinderError, UnknownNameError
+from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.io.atomic import atomic_path
 from sitefinder.render import live
 from sitefinder.render.escape import csv_safe, html_text
@@ -37,12 +37,13 @@ from sitefinder.render.report import (
     comparison_table,
     criterion_bars,
     default_report_path,
+    loaded_profile,
     refuse_run_outputs,
     select_plots,
 )
 from sitefinder.render.svg import PLOT_COLOURS, MapShape, contribution_chart, plot_map
 from sitefinder.scoring import status
-from sitefinder.scoring.profiles import Constraint, Profile, load_profile
+from sitefinder.scoring.profiles import Constraint, Profile
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +84,10 @@ header .meta { margin: 2px 0 4px; }
 def _profiles(run: RunFolder) -> dict[str, Profile]:
     """The run's profiles as loaded from their source (for Dutch reasons); those that cannot be loaded are left out."""
     out = {}
-    for name, entry in (run.manifest.get("profiles") or {}).items():
-        src = str((entry or {}).get("source", ""))
-        try:
-            if src.startswith("built-in profile "):
-                out[name] = load_profile(src.removeprefix("built-in profile "))
-            elif src and Path(src).is_file():
-                out[name] = load_profile(src)
-        except (SitefinderError, OSError) as exc:
-            log.debug("profile %s not loaded for the memo: %s", name, exc)
+    for name, entry in run.manifest.profiles.items():
+        prof = loaded_profile(name, entry)
+        if prof is not None:
+            out[name] = prof
     return out
 
 
@@ -352,7 +348,7 @@ def neighbourhood_sentence(run: RunFolder, pid: str) -> str:
     if code is None or (isinstance(code, float) and pd.isna(code)):
         return "Ligt in geen CBS-buurt van de buurtkaart."
     name = row.get("buurt_naam") or code
-    year = ((run.manifest.get("sources") or {}).get("neighbourhoods") or {}).get("year")
+    year = (run.manifest.sources.get("neighbourhoods") or {}).get("year")
     parts = [f"Ligt in buurt {name} ({code}). ", f"CBS{f' {year}' if year else ''}: "]
     inw = row.get("buurt_inwoners")
     figures = []
@@ -378,9 +374,9 @@ def neighbourhood_sentence(run: RunFolder, pid: str) -> str:
 
 def _method_box(run: RunFolder) -> str:
     man = run.manifest
-    sources = "; ".join(describe_sources(man.get("sources") or {}))
+    sources = "; ".join(describe_sources(man.sources))
     mobility = "".join(f" <b>{html_text(k)}</b>: {html_text(v)}." for k, v in _mobility_lines(man))
-    created = str(man.get("created", ""))[:10]
+    created = man.created[:10]
     return (
         "<section class='memo-box keep'><h2>Methode en bronnen</h2>"
         "<p><b>Score</b> (0–100) = 100 × Σ gewicht × waarde / Σ gewicht, over de criteria die de gegevens "
@@ -391,7 +387,7 @@ def _method_box(run: RunFolder) -> str:
         "minder geschikte kavels zijn dan k.</p>"
         f"{f'<p>{mobility.strip()}</p>' if mobility else ''}"
         f"<p><b>Bronnen</b>: {html_text(sources)}. <b>Analyse</b> van {html_text(created)}, sitefinder "
-        f"{html_text(man.get('sitefinder_version', '?'))}; memo door sitefinder {html_text(__version__)} op "
+        f"{html_text(man.sitefinder_version)}; memo door sitefinder {html_text(__version__)} op "
         f"{datetime.now().astimezone().strftime('%d-%m-%Y')}. Alle cijfers per kavel: de CSV naast dit memo "
         "en scores.xlsx in de run-map.</p></section>"
     )
@@ -402,7 +398,7 @@ def render_memo(run: RunFolder, plot_ids: Sequence[str], profiles: Sequence[str]
     ids = select_plots(run, plot_ids)
     detail = choose_profiles(run, profiles)
     loaded = _profiles(run)
-    title = (run.manifest.get("config") or {}).get("title", "") or "sitefinder"
+    title = run.manifest.config_value("title", "") or "sitefinder"
     sentences = []
     for pid in ids:
         texts = " ".join(

@@ -32,6 +32,7 @@ from sitefinder import __version__
 from sitefinder.categories import CategoryRegistry, load_categories
 from sitefinder.errors import ConfigError, SitefinderError, UnknownNameError
 from sitefinder.io.atomic import atomic_path
+from sitefinder.io.manifest import Manifest, ProfileEntry
 from sitefinder.io.paths import is_within
 from sitefinder.io.runfolder import read_run
 from sitefinder.render.escape import csv_safe, html_text
@@ -39,7 +40,7 @@ from sitefinder.render.labels import ColumnLabel, column_label, format_value
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
 from sitefinder.scoring import status
-from sitefinder.scoring.profiles import load_profile
+from sitefinder.scoring.profiles import Profile, profile_from_source
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,8 @@ class RunFolder:
         The run folder.
     scores : geopandas.GeoDataFrame
         ``scores.gpkg`` indexed by plot id (str), working CRS.
-    manifest : dict
-        ``manifest.json``.
+    manifest : Manifest
+        ``manifest.json``, validated.
     profiles : list of ProfileInfo
         The profiles scored, in run order.
     registry : CategoryRegistry or None
@@ -92,7 +93,7 @@ class RunFolder:
 
     path: Path
     scores: gpd.GeoDataFrame
-    manifest: dict[str, Any]
+    manifest: Manifest
     profiles: list[ProfileInfo]
     registry: CategoryRegistry | None = field(default=None)
 
@@ -137,25 +138,29 @@ class RunFolder:
         return [c for c in self.scores.columns if c not in skip]
 
 
-def _profile_infos(scores: pd.DataFrame, manifest: dict[str, Any]) -> list[ProfileInfo]:
-    entries: dict[str, Any] = manifest.get("profiles") or {}
+def loaded_profile(name: str, entry: ProfileEntry | None) -> Profile | None:
+    """The profile a run's manifest names, for labels and Dutch reasons; None when it cannot be loaded."""
+    src = entry.source if entry is not None else ""
+    if not src:
+        return None
+    try:
+        return profile_from_source(src)
+    except (SitefinderError, OSError) as exc:
+        log.debug("profile %s: labels not available (%s)", name, exc)
+        return None
+
+
+def _profile_infos(scores: pd.DataFrame, manifest: Manifest) -> list[ProfileInfo]:
+    entries = manifest.profiles
     names = [n for n in entries if f"score_{n}" in scores.columns]
     names += [c.removeprefix("score_") for c in scores.columns if c.startswith("score_")]
     names = [n for n in dict.fromkeys(names) if f"score_{n}" in scores.columns]
     out: list[ProfileInfo] = []
     for name in names:
-        entry = entries.get(name) or {}
-        prof = None
-        src = str(entry.get("source", ""))
-        try:
-            if src.startswith("built-in profile "):
-                prof = load_profile(src.removeprefix("built-in profile "))
-            elif src and Path(src).is_file():
-                prof = load_profile(src)
-        except (SitefinderError, OSError) as exc:
-            log.debug("profile %s: labels not available (%s)", name, exc)
+        entry = entries.get(name)
+        prof = loaded_profile(name, entry)
         pts = [c.removeprefix(f"pts_{name}_") for c in scores.columns if c.startswith(f"pts_{name}_")]
-        weights: dict[str, float] = dict(entry.get("weights") or {})
+        weights: dict[str, float] = dict(entry.weights) if entry is not None else {}
         by_name = {c.name: c for c in prof.criteria} if prof is not None else {}
         if not weights and by_name:
             raw = {k: float(by_name[k].weight or 0.0) for k in pts if k in by_name}
@@ -186,7 +191,7 @@ def _profile_infos(scores: pd.DataFrame, manifest: dict[str, Any]) -> list[Profi
                 title=prof.title if prof is not None else name,
                 criteria=criteria,
                 extras=extras,
-                eligible=int(entry.get("eligible", int((~excluded).sum()))),
+                eligible=entry.eligible if entry is not None else int((~excluded).sum()),
             )
         )
     return out
@@ -204,7 +209,7 @@ def open_run(path: Path) -> RunFolder:
     base = read_run(path)
     path, scores, manifest = base.path, base.scores, base.manifest
     registry = None
-    cats = (manifest.get("config") or {}).get("categories_file")
+    cats = manifest.config_value("categories_file")
     try:
         registry = load_categories(Path(cats) if cats else None)
     except SitefinderError as exc:
@@ -490,7 +495,7 @@ def _noise_background(
     run: RunFolder, bounds: tuple[float, float, float, float]
 ) -> tuple[str, tuple[float, float, float, float]] | None:
     """The run's noise layer around ``bounds`` as a palette PNG data URI, if the layer is there."""
-    recorded = (run.manifest.get("noise") or {}).get("layer")
+    recorded = run.manifest.noise.layer if run.manifest.noise is not None else None
     if not recorded:
         return None
     layer = run.path / recorded  # relative paths are relative to the run folder
@@ -526,10 +531,8 @@ def _maps_section(run: RunFolder, plot_ids: Sequence[str]) -> str:
     half = 550.0
     figures = []
     noise_kind = None
-    if run.manifest.get("noise"):
-        noise_kind = (
-            "gemodelleerd, indicatief" if run.manifest["noise"].get("modelled") else "officiële kaart"
-        )
+    if run.manifest.noise is not None:
+        noise_kind = "gemodelleerd, indicatief" if run.manifest.noise.modelled else "officiële kaart"
     for pid in plot_ids:
         geom = scores.geometry[pid]
         cx, cy = geom.centroid.x, geom.centroid.y
@@ -559,10 +562,10 @@ def _maps_section(run: RunFolder, plot_ids: Sequence[str]) -> str:
     return f"<section class='page-break'><h2>Ligging</h2><div class='maps'>{''.join(figures)}</div></section>"
 
 
-def _mobility_lines(man: dict[str, Any]) -> list[tuple[str, str]]:
+def _mobility_lines(man: Manifest) -> list[tuple[str, str]]:
     """What the wheelchair network is based on: the share of footways with accessibility tags."""
     out = []
-    for name, info in ((man.get("sources") or {}).get("mobility") or {}).items():
+    for name, info in (man.sources.get("mobility") or {}).items():
         if name == "walk" or not isinstance(info, dict):
             continue
 
@@ -585,35 +588,34 @@ def _mobility_lines(man: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _meta(run: RunFolder) -> str:
     man = run.manifest
-    cfg = man.get("config") or {}
-    created = str(man.get("created", ""))
+    created = man.created
     with contextlib.suppress(ValueError):
         created = datetime.fromisoformat(created).strftime("%d-%m-%Y %H:%M")
-    osm = (man.get("sources") or {}).get("osm") or {}
+    osm = man.sources.get("osm") or {}
     src = []
     if osm:
         src.append(
             f"OpenStreetMap: {Path(str(osm.get('path', ''))).name} (sha256 {str(osm.get('sha256', ''))[:12]})"
         )
-    noise = man.get("noise")
-    if noise:
+    noise = man.noise
+    if noise is not None:
         src.append(
             "geluid: gemodelleerd (indicatief, geen officiële kaart)"
-            if noise.get("modelled")
+            if noise.modelled
             else "geluid: officiële kaart"
         )
     else:
         src.append("geluid: geen gegevens in deze analyse")
-    nbh = (man.get("sources") or {}).get("neighbourhoods") or {}
+    nbh = man.sources.get("neighbourhoods") or {}
     if nbh:
         year = nbh.get("year")
         src.append(
             f"buurtcijfers: CBS wijken en buurten{f' {year}' if year else ''} ({nbh.get('neighbourhoods')} buurten)"
         )
     items = [
-        ("Analyse", cfg.get("title", "")),
+        ("Analyse", man.config_value("title", "")),
         ("Gemaakt", created),
-        ("Resultaten", f"{run.path} (sitefinder {man.get('sitefinder_version', '?')}, formaat {man.get('format_version')})"),
+        ("Resultaten", f"{run.path} (sitefinder {man.sitefinder_version}, formaat {man.format_version})"),
         ("Bronnen", "; ".join(src)),
         *_mobility_lines(man),
         ("Rapport", f"sitefinder {__version__}, {datetime.now().astimezone().strftime('%d-%m-%Y %H:%M')}"),

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import operator
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from importlib import resources
@@ -39,8 +38,10 @@ from pydantic import (
     model_validator,
 )
 
+from sitefinder.config import LayerSpec, snake_name
 from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.io.paths import read_toml_text
+from sitefinder.presets import builtin_names
 from sitefinder.scoring.ahp import AHPResult, ahp_weights, check_matrix, parse_entry
 from sitefinder.scoring.functions import FUNCTION_TYPES, ValueFunction
 
@@ -59,7 +60,6 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
     "==": operator.eq, "!=": operator.ne, "in": _isin, "not in": _notin,
 }  # fmt: skip
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ORDERING = (">=", ">", "<=", "<")
 
 #: A plot is not ranked when its not-evaluable criteria (the data do not reach far
@@ -68,13 +68,6 @@ _ORDERING = (">=", ">", "<=", "<")
 #: than about the plot, and the other criteria would each weigh over 40 % more than the
 #: profile intends. An assumption; a profile sets its own ``max_share_not_evaluable``.
 DEFAULT_MAX_SHARE_NOT_EVALUABLE = 0.3
-
-
-def _snake(v: str) -> str:
-    if not _NAME.match(v):
-        msg = f"name {v!r} must be lower case letters, digits and _ (it becomes a column name)"
-        raise ValueError(msg)
-    return v
 
 
 class Criterion(BaseModel):
@@ -93,37 +86,7 @@ class Criterion(BaseModel):
     missing: Literal["worst", "best"] = "worst"
     source: str = ""
 
-    _check_name = field_validator("name")(_snake)
-
-
-class LayerSpec(BaseModel):
-    """A vector layer the load stage overlays on the plots (and on surface cells).
-
-    Attributes
-    ----------
-    name : str
-        Column stem: ``share_in_<name>``, ``in_<name>``, ``dist_<name>_straight_m``,
-        ``n_<name>_straight_<d>m``.
-    path : pathlib.Path, optional
-        The file (GeoPackage, GeoJSON, Shapefile, ...), relative to the profile file.
-    layer : str, optional
-        Layer inside the file.
-    label, source : str
-        What it is and where it comes from, for reports.
-    count_within_m : tuple of float
-        Radii for the ``n_<name>_straight_<d>m`` counts.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    name: str
-    path: Path
-    layer: str | None = None
-    label: str = ""
-    source: str = ""
-    count_within_m: tuple[float, ...] = (500.0, 1000.0)
-
-    _check_name = field_validator("name")(_snake)
+    _check_name = field_validator("name")(snake_name)
 
 
 class Constraint(BaseModel):
@@ -303,7 +266,7 @@ class Profile(BaseModel):
     mobility: Literal["walk", "wheelchair"] = "walk"
     source_file: str = ""
 
-    _check_name = field_validator("name")(_snake)
+    _check_name = field_validator("name")(snake_name)
 
     @model_validator(mode="after")
     def _weights(self) -> Profile:
@@ -433,12 +396,6 @@ class Profile(BaseModel):
             raise ConfigError(msg) from None
 
 
-def builtin_names() -> list[str]:
-    """Names of the built-in profiles."""
-    folder = resources.files("sitefinder").joinpath("profiles")
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
-
-
 _TABLE_ARRAYS = ("criterion", "constraint", "layer")
 
 
@@ -545,3 +502,45 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise UnknownNameError(msg)
     res = resources.files("sitefinder").joinpath(f"profiles/{text_arg}.toml")
     return parse_profile(res.read_text("utf-8"), f"built-in profile {text_arg}")
+
+
+def declared_layers(profiles: list[Profile]) -> list[LayerSpec]:
+    """The distinct layers the profiles declare.
+
+    Raises
+    ------
+    ConfigError
+        When two profiles declare the same layer name for different files.
+    """
+    seen: dict[str, tuple[LayerSpec, str]] = {}
+    for prof in profiles:
+        for spec in prof.layers:
+            if spec.name in seen:
+                other, where = seen[spec.name]
+                if (Path(other.path).resolve(), other.layer) != (Path(spec.path).resolve(), spec.layer):
+                    msg = (
+                        f"profile file {prof.source_file}: layer {spec.name!r} is {spec.path}, but "
+                        f"{where} declares it as {other.path}; give one of them another name"
+                    )
+                    raise ConfigError(msg)
+                continue
+            seen[spec.name] = (spec, f"profile file {prof.source_file}")
+    return [s for s, _ in seen.values()]
+
+
+#: How a manifest names a built-in profile's source (``built-in profile senioren``).
+BUILTIN_SOURCE = "built-in profile "
+
+
+def profile_from_source(source: str) -> Profile:
+    """The profile a run's manifest names as its ``source``: a built-in name or a file path.
+
+    >>> profile_from_source("built-in profile senioren").name
+    'senioren'
+
+    Raises
+    ------
+    ConfigError, UnknownNameError
+        When the file is gone or invalid, or the built-in profile does not exist.
+    """
+    return load_profile(source.removeprefix(BUILTIN_SOURCE) if source.startswith("built-in") else source)

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,18 @@ from sitefinder.coverage import VALUE_TOLERANCE, Coverage, judged, reach_m, valu
 from sitefinder.errors import ConfigError
 from sitefinder.scoring import noiserule, status
 from sitefinder.scoring.functions import Categories, Ideal, Linear, Step
-from sitefinder.scoring.profiles import _ORDERING, OPS, Constraint, Criterion, Profile, SensitivitySettings
+from sitefinder.scoring.profiles import (
+    _ORDERING,
+    OPS,
+    Constraint,
+    Criterion,
+    Profile,
+    SensitivitySettings,
+    profile_from_source,
+)
+
+if TYPE_CHECKING:
+    from sitefinder.io.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -595,3 +606,16 @@ def result_from_table(
     cols = [c.indicator for c in scored if c.indicator in table.columns]
     inputs = table[list(dict.fromkeys(cols))].copy()
     return ProfileResult(profile=profile, table=out, weights=dict(weights), inputs=inputs)
+
+
+def run_profile_result(run: RunFolder, name: str) -> ProfileResult:
+    """The scores of profile ``name`` in a run folder, with the profile and weights it was scored with.
+
+    Raises
+    ------
+    UnknownNameError
+        When the run has no such profile (the message lists the run's profiles).
+    """
+    entry = run.profile_entry(name)
+    prof = profile_from_source(entry.source)
+    return result_from_table(run.scores.drop(columns="geometry"), prof, dict(entry.weights) or None)

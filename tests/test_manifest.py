@@ -1,0 +1,84 @@
+"""The typed manifest: what a run writes is what the readers read; a bad manifest is one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sitefinder.cli import main
+from sitefinder.errors import RunFolderError
+from sitefinder.io.manifest import Manifest, manifest_json
+from sitefinder.io.runfolder import read_manifest, read_run
+from tests.tinytown import Town, fails, make_town, run_args
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Town:
+    return make_town(tmp_path_factory.mktemp("manifest") / "town")
+
+
+@pytest.fixture(scope="module")
+def done(town: Town) -> Path:
+    out = town.root / "done"
+    assert main(run_args(town, out, "--profile", "prikkelarm", "--profile", "senioren")) == 0
+    return out
+
+
+def test_the_written_manifest_reads_back_as_written(done: Path) -> None:
+    text = (done / "manifest.json").read_text("utf-8")
+    raw = json.loads(text)
+    man = read_manifest(done)
+    # Round trip: the model holds every key of the file, and writes the file again byte for byte.
+    assert manifest_json(man) == text
+    assert man.model_dump(mode="json", exclude_unset=True) == raw
+    # The values the readers use, checked against the file itself.
+    assert list(man.profiles) == ["prikkelarm", "senioren"] == list(raw["profiles"])
+    assert man.profiles["senioren"].weights == raw["profiles"]["senioren"]["weights"]
+    assert abs(sum(man.profiles["senioren"].weights.values()) - 1.0) < 1e-3
+    assert man.profiles["prikkelarm"].source == "built-in profile prikkelarm"
+    assert man.counts.plots == 4
+    assert man.config_value("map_tiles") == "none"
+    assert set(man.surfaces) == {"prikkelarm", "senioren"}
+    for rel in man.surfaces.values():
+        assert (done / rel).is_file()
+    run = read_run(done)
+    assert run.manifest == man
+    assert run.profile_entry("senioren").eligible == int((run.scores["excluded_senioren"].fillna("") == "").sum())
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda m: m["profiles"]["senioren"].update(weights="veel"), "profiles.senioren.weights"),
+        (lambda m: m["counts"].pop("plots"), "counts.plots"),
+        (lambda m: m["profiles"]["senioren"].pop("source"), "profiles.senioren.source"),
+        (lambda m: m.update(extra_key=1), "extra_key"),
+        (lambda m: m["noise"].update(modelled="misschien"), "noise.modelled"),
+    ],
+)
+def test_a_bad_manifest_is_one_line_naming_file_and_key(
+    done: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], change: object, key: str
+) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "scores.gpkg").write_bytes((done / "scores.gpkg").read_bytes())
+    raw = json.loads((done / "manifest.json").read_text("utf-8"))
+    change(raw)  # type: ignore[operator]
+    (bad / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(RunFolderError) as exc:
+        read_manifest(bad)
+    assert str(exc.value).count("\n") == 0
+    fails(capsys, ["explain", "--run", str(bad), "--profile", "senioren"], "manifest.json", repr(key))
+
+
+def test_an_old_manifest_names_its_version(done: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "scores.gpkg").write_bytes((done / "scores.gpkg").read_bytes())
+    raw = json.loads((done / "manifest.json").read_text("utf-8"))
+    raw["format_version"] = 0
+    del raw["counts"]  # an old layout as well: the version is named, not the missing key
+    (old / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    fails(capsys, ["select", "--run", str(old), "--profile", "senioren", "--k", "2"], "format version 0", "re-run")
