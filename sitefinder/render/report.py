@@ -40,6 +40,7 @@ from sitefinder.render.labels import ColumnLabel, column_label, format_value
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
 from sitefinder.scoring import status
+from sitefinder.scoring.points import max_points
 from sitefinder.scoring.profiles import Profile, profile_from_source
 
 log = logging.getLogger(__name__)
@@ -163,17 +164,18 @@ def _profile_infos(scores: pd.DataFrame, manifest: Manifest) -> list[ProfileInfo
         weights: dict[str, float] = dict(entry.weights) if entry is not None else {}
         by_name = {c.name: c for c in prof.criteria} if prof is not None else {}
         if not weights and by_name:
-            raw = {k: float(by_name[k].weight or 0.0) for k in pts if k in by_name}
-            total = sum(raw.values()) or 1.0
-            weights = {k: v / total for k, v in raw.items()}
+            weights = {k: float(by_name[k].weight or 0.0) for k in pts if k in by_name}
+        # The run's weights (normalised over the scored criteria), else the profile's own;
+        # a criterion without either gets an equal share.
+        maxima = max_points([float(weights.get(k, 1.0 / max(len(pts), 1))) for k in pts]) if pts else []
         criteria = [
             CriterionInfo(
                 name=k,
                 label=by_name[k].label if k in by_name else k.replace("_", " "),
                 indicator=by_name[k].indicator if k in by_name else "",
-                max_points=round(100.0 * float(weights.get(k, 1.0 / max(len(pts), 1))), 2),
+                max_points=round(float(most), 2),
             )
-            for k in pts
+            for k, most in zip(pts, maxima, strict=True)
         ]
         standard = {f"score_{name}", f"rank_{name}", f"excluded_{name}"}
         extras = [

@@ -16,6 +16,7 @@ import pandas as pd
 
 from sitefinder.errors import UnknownNameError
 from sitefinder.scoring import status
+from sitefinder.scoring.points import max_points
 from sitefinder.scoring.score import ProfileResult
 
 #: A criterion must differ from the eligible average by at least this many points
@@ -172,11 +173,10 @@ def explain(result: ProfileResult, plot_id: object, n_drivers: int = 3) -> Expla
     eligible = result.eligible
     row = t.loc[key]
     crit = [c for c in result.profile.criteria if f"pts_{p}_{c.name}" in t.columns]
-    share_col = f"share_not_evaluable_{p}"
-    share = float(row[share_col]) if share_col in t.columns and not pd.isna(row[share_col]) else 0.0
-    scale = 1.0 / (1.0 - share) if share < 1.0 else 0.0
+    judged_row = [not pd.isna(row[f"pts_{p}_{c.name}"]) for c in crit]
+    maxima = max_points([result.weights.get(c.name, 0.0) for c in crit], judged_row) if crit else []
     parts = []
-    for c in crit:
+    for c, most in zip(crit, maxima, strict=True):
         col = f"pts_{p}_{c.name}"
         pts = t[col]
         mean = float(pts[eligible].mean()) if eligible.any() else float(pts.mean())
@@ -189,7 +189,7 @@ def explain(result: ProfileResult, plot_id: object, n_drivers: int = 3) -> Expla
         parts.append(CriterionPart(
             name=c.name, label=c.label, indicator=c.indicator, value=value,
             points=float(row[col]) if judged else 0.0,
-            max_points=100.0 * result.weights.get(c.name, 0.0) * (scale if judged else 0.0), mean_points=mean,
+            max_points=float(most), mean_points=mean,
             evaluable=judged,
         ))  # fmt: skip
     up = sorted((q for q in parts if q.evaluable and q.delta >= MIN_POINTS), key=lambda q: -q.delta)

@@ -29,6 +29,7 @@ from sitefinder.coverage import VALUE_TOLERANCE, Coverage, judged, reach_m, valu
 from sitefinder.errors import ConfigError
 from sitefinder.scoring import noiserule, status
 from sitefinder.scoring.functions import Categories, Ideal, Linear, Step
+from sitefinder.scoring.points import max_points
 from sitefinder.scoring.profiles import (
     _ORDERING,
     OPS,
@@ -185,16 +186,19 @@ class Evaluation:
     flagged: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
     @property
-    def row_weights(self) -> np.ndarray:
-        """``(n_criteria, n_rows)`` weights per row, shared over the evaluable criteria (sum 1 or 0)."""
-        w = self.weights[:, None] * self.evaluable
-        total = w.sum(axis=0, keepdims=True)
-        return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    def max_points(self) -> np.ndarray:
+        """``(n_criteria, n_rows)`` maximum points per row, the weight shared over the evaluable criteria."""
+        return max_points(self.weights, self.evaluable)
+
+    @property
+    def points(self) -> np.ndarray:
+        """``(n_criteria, n_rows)`` points per criterion and row: maximum points times value."""
+        return self.max_points * self.utilities
 
     @property
     def scores(self) -> np.ndarray:
-        """Score 0-100 per row (over the evaluable criteria)."""
-        return 100.0 * (self.row_weights * self.utilities).sum(axis=0)
+        """Score 0-100 per row (over the evaluable criteria): the sum of the points."""
+        return self.points.sum(axis=0)
 
 
 def criterion_values(c: Criterion, x: np.ndarray, delta: np.ndarray | float | None = None) -> np.ndarray:
@@ -529,7 +533,7 @@ def score_profile(
     p = profile.name
     ev = evaluate(indicators, profile, coverage=coverage)
     out = pd.DataFrame(index=indicators.index)
-    pts = 100.0 * ev.row_weights * ev.utilities
+    pts = ev.points
     for i, c in enumerate(ev.criteria):
         out[f"pts_{p}_{c.name}"] = np.where(ev.evaluable[i], np.round(pts[i], 2), np.nan)
     score = pts.sum(axis=0)

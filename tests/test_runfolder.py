@@ -1,15 +1,17 @@
-"""The typed manifest: what a run writes is what the readers read; a bad manifest is one clear line."""
+"""A run folder read back: the typed manifest, and the points every reader derives from its weights."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from sitefinder.cli import main
 from sitefinder.errors import RunFolderError
-from sitefinder.io.manifest import Manifest, manifest_json
+from sitefinder.io.manifest import manifest_json
 from sitefinder.io.runfolder import read_manifest, read_run
 from tests.tinytown import Town, fails, make_town, run_args
 
@@ -45,7 +47,9 @@ def test_the_written_manifest_reads_back_as_written(done: Path) -> None:
         assert (done / rel).is_file()
     run = read_run(done)
     assert run.manifest == man
-    assert run.profile_entry("senioren").eligible == int((run.scores["excluded_senioren"].fillna("") == "").sum())
+    assert run.profile_entry("senioren").eligible == int(
+        (run.scores["excluded_senioren"].fillna("") == "").sum()
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,7 +77,9 @@ def test_a_bad_manifest_is_one_line_naming_file_and_key(
     fails(capsys, ["explain", "--run", str(bad), "--profile", "senioren"], "manifest.json", repr(key))
 
 
-def test_an_old_manifest_names_its_version(done: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_old_manifest_names_its_version(
+    done: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     old = tmp_path / "old"
     old.mkdir()
     (old / "scores.gpkg").write_bytes((done / "scores.gpkg").read_bytes())
@@ -81,4 +87,47 @@ def test_an_old_manifest_names_its_version(done: Path, tmp_path: Path, capsys: p
     raw["format_version"] = 0
     del raw["counts"]  # an old layout as well: the version is named, not the missing key
     (old / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
-    fails(capsys, ["select", "--run", str(old), "--profile", "senioren", "--k", "2"], "format version 0", "re-run")
+    fails(
+        capsys,
+        ["select", "--run", str(old), "--profile", "senioren", "--k", "2"],
+        "format version 0",
+        "re-run",
+    )
+
+
+@pytest.mark.parametrize("profile", ["prikkelarm", "senioren"])
+def test_every_reader_gives_a_criterion_the_same_maximum(done: Path, profile: str) -> None:
+    from sitefinder.render.report import open_run
+    from sitefinder.scoring.explain import explain
+    from sitefinder.scoring.score import run_profile_result
+
+    run = read_run(done)
+    weights = run.manifest.profiles[profile].weights
+    result = run_profile_result(run, profile)
+    info = next(p for p in open_run(done).profiles if p.name == profile)
+    report_max = {c.name: c.max_points for c in info.criteria}
+    # The report's maximum: the criterion's share of the run's weights, in points of 100.
+    total = sum(weights.values())
+    assert report_max == {k: round(100.0 * w / total, 2) for k, w in weights.items()}
+    assert abs(sum(report_max.values()) - 100.0) < 0.05
+    checked = 0
+    for pid in run.scores.index:
+        row = run.scores.loc[pid]
+        judged = {k: not pd.isna(row[f"pts_{profile}_{k}"]) for k in weights}
+        if not any(judged.values()):
+            continue
+        # By hand: the weight of the criteria the data judge for this plot is shared over them.
+        w_judged = sum(w for k, w in weights.items() if judged[k])
+        expected = {k: (100.0 * w / w_judged if judged[k] else 0.0) for k, w in weights.items()}
+        parts = {q.name: q for q in explain(result, pid).parts}
+        for k in weights:
+            assert parts[k].max_points == pytest.approx(expected[k], abs=0.01)
+            # Points never exceed the maximum (the published points are rounded to 0.01).
+            assert parts[k].points <= parts[k].max_points + 0.006
+            if all(judged.values()):
+                assert round(parts[k].max_points, 2) == pytest.approx(report_max[k], abs=0.011)
+        checked += 1
+        # The score is the sum of the points (both as published, rounded).
+        pts = np.array([parts[k].points for k in weights])
+        assert float(row[f"score_{profile}"]) == pytest.approx(pts.sum(), abs=0.05 + 0.005 * len(pts))
+    assert checked > 0
