@@ -167,7 +167,7 @@ def _profile_infos(scores: pd.DataFrame, manifest: Manifest) -> list[ProfileInfo
             weights = {k: float(by_name[k].weight or 0.0) for k in pts if k in by_name}
         # The run's weights (normalised over the scored criteria), else the profile's own;
         # a criterion without either gets an equal share.
-        maxima = max_points([float(weights.get(k, 1.0 / max(len(pts), 1))) for k in pts]) if pts else []
+        maxima = max_points([float(weights.get(k, 1.0 / max(len(pts), 1))) for k in pts])
         criteria = [
             CriterionInfo(
                 name=k,
