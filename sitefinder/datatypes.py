@@ -102,7 +102,9 @@ class StudyData:
         Cache key of the network (node distances are cached under it), None when
         the network was not built from an OSM file.
     buildings : geopandas.GeoDataFrame or None
-        OSM ``building=*`` polygons with their raw height tags, when read from OSM.
+        OSM ``building=*`` polygons with their raw height tags, when the run read them
+        (for the noise model's screening or the residential land); None when nothing
+        needed them (no neighbourhoods and the noise grid came from the cache).
     """
 
     crs: CRS

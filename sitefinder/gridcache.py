@@ -56,6 +56,58 @@ def grid_key(*parts: Any) -> str:
     return h.hexdigest()[:20]
 
 
+def _alias_path(cache_dir: Path, alias: str) -> Path:
+    return Path(cache_dir) / "noise" / "by-input" / f"{alias}.json"
+
+
+def read_alias(cache_dir: Path, alias: str) -> str | None:
+    """The grid key recorded for the input key ``alias`` (see :func:`write_alias`), or None."""
+    try:
+        key = json.loads(_alias_path(cache_dir, alias).read_text("utf-8"))["grid_key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return key if isinstance(key, str) and key.isalnum() else None
+
+
+def write_alias(cache_dir: Path, alias: str, key: str) -> None:
+    """Record that the inputs of key ``alias`` give the grid of ``key``.
+
+    ``alias`` hashes what the noise sources and screens are made from (the cut's
+    feature and building files, by content), so a warm run finds the grid without
+    computing the sources' sound power and the buildings' heights again; ``key`` hashes
+    those sources and screens themselves, so other inputs that give the same sources
+    share one grid.
+    """
+    try:
+        with atomic_path(_alias_path(cache_dir, alias)) as tmp:
+            tmp.write_text(json.dumps({"grid_key": key}), "utf-8")
+    except OSError as exc:
+        log.warning("Noise grid key not recorded: cannot write %s (%s)", _alias_path(cache_dir, alias), exc)
+
+
+def load_grid(cache_dir: Path, key: str) -> NoiseGrid | None:
+    """The cached grid of ``key``, or None when there is none or it fails its checks."""
+    folder = Path(cache_dir) / "noise" / key
+    meta = read_entry(folder, "noise-grid", SCHEMA)
+    if meta is None:
+        return None
+    try:
+        with np.load(folder / _FILE, allow_pickle=False) as z:
+            grid = NoiseGrid(
+                lden=z["lden"],
+                transform=Affine(*z["transform"].tolist()),
+                crs=CRS.from_user_input(meta["crs"]),
+                lnight=z["lnight"] if "lnight" in z.files else None,
+                modelled=bool(meta["modelled"]),
+                provenance=meta["provenance"],
+            )
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("Noise grid cache %s unreadable (%s); modelling again", folder, exc)
+        return None
+    log.info("Modelled noise grid (%d x %d cells) reused from cache %s", *grid.shape, folder)
+    return grid
+
+
 def cached_grid(cache_dir: Path, key: str, compute: Callable[[], NoiseGrid]) -> tuple[NoiseGrid, bool]:
     """The grid of ``key`` from ``cache_dir/noise/<key>``, else ``compute()`` (then cached).
 

@@ -8,12 +8,14 @@ failed run leaves the previous outputs of the folder intact.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import inspect
 import json
 import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,7 +205,14 @@ def load(
         source=str(ext.source),
     )
     features = osm.load_features(ext, tag_filter, crs)
-    buildings = osm.load_buildings(ext, crs)
+    loaded_buildings: list[gpd.GeoDataFrame] = []
+
+    def buildings() -> gpd.GeoDataFrame:
+        # Read only when a product needs them (noise screening, residential land) and not cached.
+        if not loaded_buildings:
+            loaded_buildings.append(osm.load_buildings(ext, crs))
+        return loaded_buildings[0]
+
     area = osm.study_area(ext, crs)
     data_area = queried if queried is not None else osm.covered_area(ext, crs)
     if cfg.study_area_file is not None:
@@ -254,13 +263,16 @@ def load(
             cache_dir=cfg.cache_dir,
             osm_sha256=ext.sha256,
             buildings=buildings,
+            inputs_key=_cut_key(ext),
         )
     if noise is not None:
         sources["noise"] = noise.provenance
     residential = None
     if neighbourhoods is not None:
         parts = [
-            f[[c, "geometry"]] for f, c in ((buildings, "building"), (features, "landuse")) if c in f.columns
+            f[[c, "geometry"]]
+            for f, c in ((buildings(), "building"), (features, "landuse"))
+            if c in f.columns
         ]
         if parts:
             residential = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
@@ -277,8 +289,16 @@ def load(
         neighbourhoods=neighbourhoods,
         residential=residential,
         network_key=net_key,
-        buildings=buildings,
+        buildings=loaded_buildings[0] if loaded_buildings else None,
     )
+
+
+def _cut_key(ext: osm.OsmExtract) -> str | None:
+    """The content of the cut's feature and building files (their SHA-256), None when unknown."""
+    files = ext.file_sha256
+    if not files.get("features.parquet") or not files.get("buildings.parquet"):
+        return None
+    return f"{files['features.parquet']}-{files['buildings.parquet']}"
 
 
 def _noise_bounds(
@@ -316,73 +336,99 @@ def model_noise(
     resolution_m: float,
     cache_dir: Path | None = None,
     osm_sha256: str | None = None,
-    buildings: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame] | None = None,
+    inputs_key: str | None = None,
 ) -> NoiseGrid | None:
     """Model road and rail Lden from the OSM lines when no official noise map is given.
 
     ``buildings`` (OSM building polygons with their tag columns, as
-    :func:`sitefinder.io.osm.load_buildings` gives them) screen the noise; their
-    heights follow :func:`sitefinder.noisemodel.buildings.building_heights`.
+    :func:`sitefinder.io.osm.load_buildings` gives them, or a function that reads
+    them) screen the noise; their heights follow
+    :func:`sitefinder.noisemodel.buildings.building_heights`.
 
     With ``cache_dir``, the grid is cached under a key of everything that shapes it
     (:mod:`sitefinder.gridcache`: the OSM source, the source lines, bounds, CRS,
-    parameters and the model's code).
+    parameters and the model's code). ``inputs_key`` (the content of the files that
+    ``features`` and ``buildings`` were read from, e.g. the cut's file hashes) lets a warm
+    run find that key without computing the sources and screens (or reading the
+    buildings) again: :func:`sitefinder.gridcache.write_alias`.
     """
-    from sitefinder.noisemodel import NoiseModelParams, model_lden, noise_sources_from_osm
+    from sitefinder.noisemodel import NoiseModelParams, noise_sources_from_osm
     from sitefinder.noisemodel.buildings import building_heights
 
+    def model_lden(*a: Any, **k: Any) -> NoiseGrid:
+        # The model itself (scipy's FFT) is imported only when the grid is not in the cache.
+        from sitefinder.noisemodel.grid import model_lden as compute
+
+        return compute(*a, **k)
+
     params = NoiseModelParams(resolution_m=resolution_m)
+    alias = None
+    if cache_dir is not None and inputs_key is not None:
+        from sitefinder.gridcache import grid_key, load_grid, read_alias
+
+        alias = grid_key(
+            "inputs", inputs_key, osm_sha256, list(bounds), CRS.from_user_input(crs).to_string(),
+            params.model_dump(mode="json"), _MODEL_NOISE_CODE,
+        )  # fmt: skip
+        known = read_alias(cache_dir, alias)
+        found = load_grid(cache_dir, known) if known is not None else None
+        if found is not None:
+            return found
     lines = features[features.geom_type.isin(["LineString", "MultiLineString"])]
     sources = noise_sources_from_osm(lines, params)
     if len(sources) == 0:
         log.warning("No roads or railways to model noise from; running without a noise layer")
         return None
+    blds = buildings() if callable(buildings) else buildings
     screens = None
-    if buildings is not None and "building" in buildings.columns:
-        polys = buildings[
-            buildings["building"].notna() & buildings.geom_type.isin(["Polygon", "MultiPolygon"])
-        ]
+    if blds is not None and "building" in blds.columns:
+        polys = blds[blds["building"].notna() & blds.geom_type.isin(["Polygon", "MultiPolygon"])]
         screens = building_heights(polys)
-    buildings = screens
     t0 = time.perf_counter()
     if cache_dir is None:
-        grid = model_lden(sources, bounds, crs, params, buildings=buildings)
+        grid = model_lden(sources, bounds, crs, params, buildings=screens)
     else:
-        from pyproj import CRS
-
-        from sitefinder.gridcache import cached_grid, grid_key
+        from sitefinder.gridcache import cached_grid, grid_key, write_alias
 
         cols = [c for c in sources.columns if c != "geometry"]
-        screens = b""
-        if buildings is not None and len(buildings):
-            screens = (
-                b"".join(shapely.to_wkb(buildings.geometry.to_numpy()).tolist())
-                + buildings["height_m"].to_numpy().tobytes()
+        screen_bytes = b""
+        if screens is not None and len(screens):
+            screen_bytes = (
+                b"".join(shapely.to_wkb(screens.geometry.to_numpy()).tolist())
+                + screens["height_m"].to_numpy().tobytes()
             )
         key = grid_key(
             osm_sha256,
             b"".join(shapely.to_wkb(sources.geometry.to_numpy()).tolist()),
             sources[cols].to_json(orient="split", double_precision=15),
-            screens,
+            screen_bytes,
             list(bounds),
             CRS.from_user_input(crs).to_string(),
             params.model_dump(mode="json"),
         )
         grid, hit = cached_grid(
-            cache_dir, key, lambda: model_lden(sources, bounds, crs, params, buildings=buildings)
+            cache_dir, key, lambda: model_lden(sources, bounds, crs, params, buildings=screens)
         )
+        if alias is not None:
+            write_alias(cache_dir, alias, key)
         if hit:
             return grid
     log.info(
         "Modelled road and rail noise (indicative; screened by %d buildings) from %d line sources "
         "on %d x %d cells in %.1f s",
-        0 if buildings is None else len(buildings),
+        0 if screens is None else len(screens),
         len(sources),
         grid.shape[0],
         grid.shape[1],
         time.perf_counter() - t0,
     )
     return grid
+
+
+#: The code that turns features and buildings into noise sources and screens, part of the
+#: input key of a modelled grid (a change of it must not find an old grid).
+_MODEL_NOISE_CODE = hashlib.sha256(inspect.getsource(model_noise).encode()).hexdigest()
 
 
 def plot_coverage(

@@ -65,3 +65,41 @@ def test_noise_grid_cache_hits_misses_and_rebuilds(tmp_path: Path, caplog: pytes
     with caplog.at_level(logging.INFO):
         model_noise(_roads(), BOUNDS, "EPSG:28992", 10.0, cache_dir=tmp_path, osm_sha256="a")
     assert "reused from cache" in caplog.text
+
+
+def test_input_key_finds_the_grid_without_the_sources_or_the_buildings(tmp_path: Path) -> None:
+    buildings = gpd.GeoDataFrame(
+        {"building": ["house"], "height": ["9"], "osm_id": ["way/9"]},
+        geometry=[shapely.box(X0 + 250, Y0 + 170, X0 + 280, Y0 + 200)],
+        crs=28992,
+    )
+    reads: list[int] = []
+
+    def read_buildings() -> gpd.GeoDataFrame:
+        reads.append(1)
+        return buildings
+
+    kw = {"cache_dir": tmp_path, "osm_sha256": "a", "buildings": read_buildings}
+    cold = model_noise(_roads(), BOUNDS, "EPSG:28992", 10.0, inputs_key="cut-1", **kw)  # type: ignore[arg-type]
+    assert cold is not None and reads == [1]
+    assert len(list((tmp_path / "noise" / "by-input").iterdir())) == 1
+    # Same input key: the grid comes back without reading the buildings or using the lines
+    # (none are given here: computing the sources again would find no road at all).
+    no_lines = _roads().iloc[:0]
+    warm = model_noise(no_lines, BOUNDS, "EPSG:28992", 10.0, inputs_key="cut-1", **kw)  # type: ignore[arg-type]
+    assert warm is not None and reads == [1]
+    np.testing.assert_array_equal(warm.lden, cold.lden)
+    # The screening building is in the grid: the same roads without it give other levels.
+    bare = model_noise(_roads(), BOUNDS, "EPSG:28992", 10.0)
+    assert bare is not None and not np.array_equal(bare.lden, cold.lden, equal_nan=True)
+    # Another input key (other cut files) computes from the inputs given: here none.
+    assert model_noise(no_lines, BOUNDS, "EPSG:28992", 10.0, inputs_key="cut-2", **kw) is None  # type: ignore[arg-type]
+    # Other cells or bounds with the same input key are not the cached grid either.
+    coarse = model_noise(_roads(), BOUNDS, "EPSG:28992", 20.0, inputs_key="cut-1", **kw)  # type: ignore[arg-type]
+    assert coarse is not None and coarse.lden.shape != cold.lden.shape
+    # Broken aliases are ignored (the grid is found by its own key again).
+    for alias in (tmp_path / "noise" / "by-input").iterdir():
+        alias.write_text("not json")
+    again = model_noise(_roads(), BOUNDS, "EPSG:28992", 10.0, inputs_key="cut-1", **kw)  # type: ignore[arg-type]
+    assert again is not None
+    np.testing.assert_array_equal(again.lden, cold.lden)

@@ -92,3 +92,15 @@ def _check_files(folder: Path, files: dict[str, Any]) -> str | None:
         if sha256_file(p) != want["sha256"]:
             return f"{name} does not match its recorded SHA-256"
     return None
+
+
+def entry_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of each file of the entry in ``folder`` as recorded in its ``entry.json`` ({} when unreadable).
+
+    Call it after :func:`read_entry` accepted the entry (which checked the files against these).
+    """
+    try:
+        record = json.loads((Path(folder) / ENTRY_FILE).read_text("utf-8"))
+        return {str(name): str(f["sha256"]) for name, f in record["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}

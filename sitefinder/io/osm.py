@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sitefinder.errors import DataValidationError, InputFileError
 from sitefinder.io.atomic import atomic_path, require_file, sha256_file, write_text_atomic
-from sitefinder.io.cacheentry import read_entry, write_entry
+from sitefinder.io.cacheentry import entry_hashes, read_entry, write_entry
 from sitefinder.osmrules import underground_mask
 
 if TYPE_CHECKING:
@@ -89,6 +89,9 @@ class OsmExtract:
         convex hull of all nodes (not only walkable ones); None for a file without nodes.
     stats : dict
         Counts of what was read and kept.
+    file_sha256 : dict
+        SHA-256 of each file of the cut (``features.parquet``, ...), as its cache entry
+        records them: the content key of products made from them.
     """
 
     source: Path
@@ -100,6 +103,7 @@ class OsmExtract:
     bounds: tuple[float, float, float, float] | None
     coverage: Any
     stats: dict[str, Any]
+    file_sha256: dict[str, str] = field(default_factory=dict)
 
 
 def is_walkable(tags: Any) -> str | None:
@@ -228,6 +232,7 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
         bounds=_bounds(stats),
         coverage=coverage,
         stats=stats,
+        file_sha256=entry_hashes(out_dir),
     )
 
 

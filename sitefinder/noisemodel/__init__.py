@@ -51,6 +51,8 @@ Leefomgeving, END maps) when you have them. See ``docs/noise-model.md``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sitefinder.noisemodel.emission import (
     noise_sources_from_osm,
     parse_lanes,
@@ -58,7 +60,6 @@ from sitefinder.noisemodel.emission import (
     road_vehicle_power_db,
 )
 from sitefinder.noisemodel.geotiff import PROVENANCE_TAG, write_noise_geotiff
-from sitefinder.noisemodel.grid import METHOD, MODEL_VERSION, model_lden
 from sitefinder.noisemodel.params import (
     DEFAULT_RAIL_CLASSES,
     DEFAULT_ROAD_CLASSES,
@@ -66,6 +67,23 @@ from sitefinder.noisemodel.params import (
     RailClassDefaults,
     RoadClassDefaults,
 )
+
+if TYPE_CHECKING:
+    from sitefinder.noisemodel.grid import METHOD, MODEL_VERSION, model_lden
+
+#: Imported on first use: the grid pulls in scipy's FFT and signal modules (seconds of
+#: start-up), which a run whose noise grid comes from the cache never needs.
+_LAZY = {"METHOD": "grid", "MODEL_VERSION": "grid", "model_lden": "grid"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"sitefinder.noisemodel.{_LAZY[name]}"), name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 __all__ = [
     "DEFAULT_RAIL_CLASSES",
