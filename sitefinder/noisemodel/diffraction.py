@@ -140,6 +140,7 @@ def diffracted_attenuation(
     g_under_source: float | None = None,
     favourable: bool = False,
     freq_hz: np.ndarray = OCTAVE_BANDS_HZ,
+    ground_speed_of_sound: float = SPEED_OF_SOUND,
 ) -> dict[str, np.ndarray]:
     """Every term of ``A_dif`` for a path over one or more edges on flat ground.
 
@@ -159,6 +160,9 @@ def diffracted_attenuation(
         Favourable (curved rays) instead of homogeneous conditions.
     freq_hz : array_like
         Band frequencies.
+    ground_speed_of_sound : float
+        ``c`` of the wave number ``k = 2π f / c`` of the two ground terms (m/s);
+        the wavelength of Δdif stays ``340 / f``.
 
     Returns
     -------
@@ -183,10 +187,13 @@ def diffracted_attenuation(
     (xo1, zo1), (xo2, zo2) = edges[0], edges[-1]
     g_s = g_source_side if g_under_source is None else g_under_source
     # Freq-dependent terms use the nominal band frequencies, as the directive's tables do.
-    a_so = ground_attenuation_db(xo1 - xs, freq_hz, zs, zo1, g_source_side, g_s, favourable=favourable)
+    c = ground_speed_of_sound
+    a_so = ground_attenuation_db(
+        xo1 - xs, freq_hz, zs, zo1, g_source_side, g_s, favourable=favourable, speed_of_sound=c
+    )
     # O-R: the edge acts as the source, so G'_path = G_path (no ground under a source).
     a_or = ground_attenuation_db(
-        xr - xo2, freq_hz, zo2, zr, g_receiver_side, g_receiver_side, favourable=favourable
+        xr - xo2, freq_hz, zo2, zr, g_receiver_side, g_receiver_side, favourable=favourable, speed_of_sound=c
     )
     dg_so = delta_ground_db(a_so, d_spr, d_sr)
     dg_or = delta_ground_db(a_or, d_srp, d_sr)

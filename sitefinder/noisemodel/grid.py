@@ -37,7 +37,7 @@ from sitefinder.noisemodel.emission import (
     road_reference_spectrum,
 )
 from sitefinder.noisemodel.params import PERIOD_HOURS, PERIOD_PENALTY_DB, PERIODS, NoiseModelParams
-from sitefinder.noisemodel.propagation import air_absorption_db_per_km, attenuation_kernel
+from sitefinder.noisemodel.propagation import air_absorption_db_per_km, attenuation_kernel, speed_of_sound_m_s
 from sitefinder.noisemodel.screening import PathSetup, screening_margin, screening_ratio
 
 log = logging.getLogger(__name__)
@@ -362,6 +362,7 @@ def model_lden(
             / 1000.0
         )
     den_w = np.array([PERIOD_HOURS[p] / 24 * 10 ** (PERIOD_PENALTY_DB[p] / 10) for p in PERIODS])
+    c_ground = speed_of_sound_m_s(params.air_temperature_c)
 
     # Per kind and propagation condition c (favourable F, homogeneous H), by linearity:
     # Lden energy = sum_c (sum_p w_p P_c,p E_p) * K_c, with w_p the Lden period weights and
@@ -395,6 +396,7 @@ def model_lden(
                 ground_factor=params.ground_factor,
                 favourable=cond == "favourable",
                 alpha_db_per_m=alpha,
+                speed_of_sound=c_ground,
             )
             model.kernels[cond] = kernel
             model.kernel_hats[cond] = scipy.fft.rfft2(kernel, s=fshape, workers=workers)
@@ -416,7 +418,7 @@ def model_lden(
         first = kinds[0]
         p_den = float((screen_total * p_fav).sum() / screen_total.sum()) if screen_total.sum() > 0 else 0.5
         setup = PathSetup(
-            first.spectrum, first.z_s, params.receiver_height_m, params.ground_factor, p_den, alpha
+            first.spectrum, first.z_s, params.receiver_height_m, params.ground_factor, p_den, alpha, c_ground
         )
         kernel = p_den * first.kernels["favourable"] + (1 - p_den) * first.kernels["homogeneous"]
         screen.setup, screen.kernel = setup, kernel

@@ -22,7 +22,22 @@ import numpy as np
 
 from sitefinder.noisemodel.cnossos_tables import OCTAVE_BANDS_HZ
 
-SPEED_OF_SOUND = 340.0  # m/s, CNOSSOS-EU
+#: Speed of sound (m/s) of the CNOSSOS-EU wavelength ``λ = 340 / f`` (diffraction, Eq. 2.5.21).
+SPEED_OF_SOUND = 340.0
+
+
+def speed_of_sound_m_s(temperature_c: float) -> float:
+    """Speed of sound in air at ``temperature_c`` (°C): ``343.2 √(T / 293.15 K)`` m/s (ISO 9613-1).
+
+    The ground term's wave number ``k = 2π f / c`` takes it (as NoiseModelling, the
+    reference implementation of ISO/TR 17534-4, does); 337.3 m/s at 10 °C.
+
+    Examples
+    --------
+    >>> round(speed_of_sound_m_s(10.0), 1)
+    337.3
+    """
+    return 343.2 * math.sqrt((temperature_c + 273.15) / 293.15)
 
 
 def air_absorption_db_per_km(
@@ -86,6 +101,7 @@ def ground_terms(
     g_source: float = 0.0,
     *,
     favourable: bool = False,
+    speed_of_sound: float = SPEED_OF_SOUND,
 ) -> dict[str, np.ndarray]:
     """Ground attenuation over flat ground and its intermediate terms (CNOSSOS-EU 2.5.6).
 
@@ -112,6 +128,9 @@ def ground_terms(
         Ground factor under the source, for ``G'_path`` within ``30 (z_s + z_r)``.
     favourable : bool
         Favourable (downward-refracting) instead of homogeneous conditions.
+    speed_of_sound : float
+        ``c`` of the wave number ``k = 2π f / c`` (m/s); the model passes
+        :func:`speed_of_sound_m_s` at its air temperature.
 
     Returns
     -------
@@ -137,7 +156,7 @@ def ground_terms(
         zs = np.full_like(d, z_s)
         zr = np.full_like(d, z_r)
         g_w = g_prime
-    k = 2 * math.pi * f / SPEED_OF_SOUND
+    k = 2 * math.pi * f / speed_of_sound
     gw26 = g_w**2.6
     w = 0.0185 * f**2.5 * gw26 / (f**1.5 * gw26 + 1.3e3 * f**0.75 * g_w**1.3 + 1.16e6)
     wd = w * d
@@ -161,9 +180,13 @@ def ground_attenuation_db(
     g_source: float = 0.0,
     *,
     favourable: bool = False,
+    speed_of_sound: float = SPEED_OF_SOUND,
 ) -> np.ndarray:
     """Ground attenuation ``A_ground`` over flat ground (dB); see :func:`ground_terms`."""
-    return ground_terms(d_p, freq_hz, z_s, z_r, g_path, g_source, favourable=favourable)["A_ground"]
+    terms = ground_terms(
+        d_p, freq_hz, z_s, z_r, g_path, g_source, favourable=favourable, speed_of_sound=speed_of_sound
+    )
+    return terms["A_ground"]
 
 
 def transfer(
@@ -175,6 +198,7 @@ def transfer(
     ground_factor: float,
     favourable: bool,
     alpha_db_per_m: np.ndarray | None,
+    speed_of_sound: float = SPEED_OF_SOUND,
 ) -> np.ndarray:
     """Energy transfer ``T(r)`` from a point source of unit power to a receiver.
 
@@ -192,6 +216,8 @@ def transfer(
         Favourable instead of homogeneous propagation conditions.
     alpha_db_per_m : numpy.ndarray, optional
         Air absorption per band (dB/m); ``None`` for none.
+    speed_of_sound : float
+        ``c`` of the ground term's wave number (m/s), see :func:`ground_terms`.
 
     Returns
     -------
@@ -203,7 +229,13 @@ def transfer(
     d = np.sqrt(r**2 + (z_r - z_s) ** 2)[..., None]
     a_div = 20 * np.log10(d) + 11.0
     a = a_div + ground_attenuation_db(
-        r[..., None], OCTAVE_BANDS_HZ, z_s, z_r, ground_factor, favourable=favourable
+        r[..., None],
+        OCTAVE_BANDS_HZ,
+        z_s,
+        z_r,
+        ground_factor,
+        favourable=favourable,
+        speed_of_sound=speed_of_sound,
     )
     if alpha_db_per_m is not None:
         a = a + alpha_db_per_m * d
@@ -222,6 +254,7 @@ def attenuation_kernel(
     alpha_db_per_m: np.ndarray | None,
     n_sub: int = 8,
     near_cells: int = 2,
+    speed_of_sound: float = SPEED_OF_SOUND,
 ) -> np.ndarray:
     """The point-source energy transfer on a square grid of cell offsets.
 
@@ -245,6 +278,7 @@ def attenuation_kernel(
         ground_factor=ground_factor,
         favourable=favourable,
         alpha_db_per_m=alpha_db_per_m,
+        speed_of_sound=speed_of_sound,
     )
     # Radially symmetric: evaluate one quadrant and mirror it.
     ij = np.arange(p + 1, dtype=float) * resolution_m

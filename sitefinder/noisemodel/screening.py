@@ -66,6 +66,8 @@ class PathSetup:
     ground_factor: float
     p_favourable: float
     alpha_db_per_m: np.ndarray | None
+    #: ``c`` of the ground term's wave number (m/s); the model passes the one at its air temperature.
+    ground_speed_of_sound: float = SPEED_OF_SOUND
 
 
 def _lam() -> np.ndarray:
@@ -120,6 +122,7 @@ def _screened_transfer_table(ring_rho: float, setup: PathSetup, e_m: float = 0.0
                 ground_factor=setup.ground_factor,
                 favourable=fav,
                 alpha_db_per_m=setup.alpha_db_per_m,
+                speed_of_sound=setup.ground_speed_of_sound,
             )[0]
         )
     return np.asarray(np.minimum(t_scr / t_free, 1.0), dtype=np.float32)
@@ -448,7 +451,13 @@ def screening_ratio(
 
 
 def _ground_vec(
-    d: np.ndarray, z_s: np.ndarray, z_r: np.ndarray, g: float, g_s: float, fav: bool
+    d: np.ndarray,
+    z_s: np.ndarray,
+    z_r: np.ndarray,
+    g: float,
+    g_s: float,
+    fav: bool,
+    c: float = SPEED_OF_SOUND,
 ) -> np.ndarray:
     """Vectorised A_ground for paths ``(n, 1)`` with per-path heights (same equations as ground_terms)."""
     f = OCTAVE_BANDS_HZ[None, :]
@@ -466,7 +475,7 @@ def _ground_vec(
         zs, zr, g_w = z_s, z_r, g_prime
     if g == 0:
         return np.asarray(np.broadcast_to(a_min, (len(d), f.shape[1])).copy())
-    k = 2 * math.pi * f / SPEED_OF_SOUND
+    k = 2 * math.pi * f / c
     gw26 = g_w**2.6
     w = 0.0185 * f**2.5 * gw26 / (f**1.5 * gw26 + 1.3e3 * f**0.75 * g_w**1.3 + 1.16e6)
     wd = w * d
@@ -537,9 +546,16 @@ def exact_transfer(
     for fav, prob in ((True, setup.p_favourable), (False, 1 - setup.p_favourable)):
         if prob == 0:
             continue
-        free = ground_terms(dist[:, None], OCTAVE_BANDS_HZ[None, :], z_s, z_r, g, 0.0, favourable=fav)[
-            "A_ground"
-        ]
+        free = ground_terms(
+            dist[:, None],
+            OCTAVE_BANDS_HZ[None, :],
+            z_s,
+            z_r,
+            g,
+            0.0,
+            favourable=fav,
+            speed_of_sound=setup.ground_speed_of_sound,
+        )["A_ground"]
         a_b = np.asarray(free, dtype=float).copy()
         if blocked.any():
             sel = np.flatnonzero(blocked)
@@ -561,8 +577,9 @@ def exact_transfer(
             delta_srp = _delta(x_s, zs_, edges, x0, -zr_, gamma)
             e = np.where(two[:, None], np.hypot(e1x - e2x, e1z - e2z), 0.0)
             d_sr, d_spr, d_srp = _dif(delta_sr, e), _dif(delta_spr, e), _dif(delta_srp, e)
-            a_so = _ground_vec(x_s - e1x, zs_, e1z, g, g, fav)
-            a_or = _ground_vec(e2x, e2z, zr_, g, g, fav)
+            c = setup.ground_speed_of_sound
+            a_so = _ground_vec(x_s - e1x, zs_, e1z, g, g, fav, c)
+            a_or = _ground_vec(e2x, e2z, zr_, g, g, fav, c)
             dg_so = -20 * np.log10(1 + (10 ** (-a_so / 20) - 1) * 10 ** (-(d_spr - d_sr) / 20))
             dg_or = -20 * np.log10(1 + (10 ** (-a_or / 20) - 1) * 10 ** (-(d_srp - d_sr) / 20))
             a_b[sel] = np.minimum(d_sr, MAX_DIFFRACTION_DB) + dg_so + dg_or
@@ -590,7 +607,9 @@ def exact_levels(
     cell_xy : numpy.ndarray
         ``(c, 2)`` receiver coordinates.
     sample_xy, sample_power : numpy.ndarray
-        ``(n, 2)`` source sample points and their sound power (pW).
+        ``(n, 2)`` source sample points and their sound power (pW): ``(n,)``,
+        or ``(n, k)`` for ``k`` power weightings at once (for example Lden and
+        Lnight), which share the rays.
     heights : numpy.ndarray
         Building height raster (m) whose top-left corner is ``height_origin``
         (x, y) with square cells of ``res``.
@@ -604,10 +623,10 @@ def exact_levels(
     Returns
     -------
     numpy.ndarray
-        ``(c,)`` energy (pW/m², ``10 lg`` gives dB).
+        ``(c,)`` or ``(c, k)`` energy (pW/m², ``10 lg`` gives dB).
     """
     x0, y0 = height_origin
-    out = np.zeros(len(cells))
+    out = np.zeros((len(cells), *np.shape(sample_power)[1:]))
     for i in range(len(cells)):
         rx, ry = cell_xy[i]
         dxy = sample_xy - (rx, ry)
@@ -615,7 +634,7 @@ def exact_levels(
         near = (dist <= max_distance) & (dist > 1e-6)
         if not near.any():
             continue
-        total = 0.0
+        total: np.ndarray | float = 0.0
         for sel in np.array_split(np.flatnonzero(near), max(1, int(near.sum()) // 4000 + 1)):
             total += _exact_chunk(rx, ry, dist[sel], dxy[sel], sample_power[sel], heights, x0, y0, res, setup)
         out[i] = total
@@ -633,8 +652,11 @@ def _exact_chunk(
     y0: float,
     res: float,
     setup: PathSetup,
-) -> float:
-    """Energy at one receiver from a chunk of source samples (profiles read every half cell)."""
+) -> np.ndarray:
+    """Energy at one receiver from a chunk of source samples (profiles read every half cell).
+
+    ``w`` is ``(n,)`` or ``(n, k)``; the result is ``()`` or ``(k,)``.
+    """
     step = res / 2
     m = max(1, math.ceil(float(dist.max()) / step))
     tt = (np.arange(1, m + 1) * step)[None, :]
@@ -648,4 +670,4 @@ def _exact_chunk(
     ok = inside & (row >= 0) & (row < nr) & (col >= 0) & (col < nc)
     hh = np.where(ok, heights[np.clip(row, 0, nr - 1), np.clip(col, 0, nc - 1)], 0.0)
     t_prof = np.where(inside, np.broadcast_to(tt, frac.shape), np.nan)
-    return float((w * exact_transfer(dist, t_prof, hh, setup)).sum())
+    return np.asarray(np.tensordot(exact_transfer(dist, t_prof, hh, setup), w, axes=(0, 0)))
