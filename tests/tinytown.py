@@ -8,6 +8,9 @@ stay byte-identical).
 from __future__ import annotations
 
 import hashlib
+import re
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -116,11 +119,14 @@ def run_args(town: Town, out: Path, *extra: str | Path) -> list[str]:
 
 
 def fails(capsys: pytest.CaptureFixture[str], argv: list[str], *fragments: str) -> str:
-    """Run ``argv``; assert exit 2, exactly one error line holding ``fragments``, no traceback."""
-    from sitefinder.cli import main
+    """Run ``argv``; assert exit 2, exactly one error line holding ``fragments``, no traceback, no warning text.
 
-    rc = main(argv)
+    Warnings are filtered as in a user's interpreter (:func:`main_as_user`); with
+    ``capfd`` instead of ``capsys`` GDAL's own messages are seen too.
+    """
+    rc = main_as_user(argv)
     err = capsys.readouterr().err
+    assert_clean_stderr(err)
     assert rc == 2, err
     lines = [line for line in err.splitlines() if line.startswith("sitefinder: error:")]
     assert len(lines) == 1, err
@@ -129,3 +135,34 @@ def fails(capsys: pytest.CaptureFixture[str], argv: list[str], *fragments: str) 
     for f in fragments:
         assert f in lines[0], lines[0]
     return lines[0]
+
+
+#: What must never reach a user's stderr: Python warning text (``RuntimeWarning: ...``),
+#: the source line a warning prints, GDAL's own ``Warning 1:``/``ERROR 1:`` lines, tracebacks.
+NOISE_ON_STDERR = re.compile(
+    r"Traceback|\b[A-Z]\w*Warning\b|^(Warning|ERROR) \d+:|warnings\.warn|^\s+File \"|\.py:\d+: ", re.MULTILINE
+)
+
+
+def main_as_user(argv: Sequence[str]) -> int:
+    """``sitefinder.cli.main(argv)`` with Python's warnings filtered as in a user's interpreter.
+
+    The suite turns warnings into errors; a user's interpreter prints them (all but the
+    deprecation, import and resource warnings Python hides by default). Here they are let
+    through to the CLI (which logs them to stderr) every time, so a test can read stderr
+    with ``capfd`` and see what a user would.
+    """
+    from sitefinder.cli import main
+
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        warnings.simplefilter("always")
+        for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=hidden)
+        return main(list(argv))
+
+
+def assert_clean_stderr(err: str) -> None:
+    """No warning text, no GDAL message, no traceback on stderr (``err`` read with ``capfd``)."""
+    bad = [m.group(0) for m in NOISE_ON_STDERR.finditer(err)]
+    assert not bad, f"stderr holds {bad[:3]}:\n{err[-3000:]}"

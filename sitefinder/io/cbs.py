@@ -43,6 +43,7 @@ from pyproj import CRS
 
 from sitefinder.errors import CRSError, DataValidationError, InputFileError
 from sitefinder.io.atomic import require_file
+from sitefinder.io.gdalnotes import gdal_notes_logged
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,8 @@ def read_neighbourhoods(path: Path, crs: CRS, layer: str | None = None) -> gpd.G
     """
     require_file(path, "neighbourhoods file")
     try:
-        raw = gpd.read_file(path, layer=layer)
+        with gdal_notes_logged(f"neighbourhoods file {path}"):
+            raw = gpd.read_file(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         msg = f"neighbourhoods file {path}: cannot read it as a vector layer ({exc}); give a GeoJSON or GeoPackage"
         raise InputFileError(msg) from None

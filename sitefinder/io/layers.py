@@ -20,6 +20,7 @@ from pyproj import CRS
 from sitefinder.config import LayerSpec
 from sitefinder.errors import CRSError, DataValidationError, InputFileError
 from sitefinder.io.atomic import require_file, sha256_file
+from sitefinder.io.gdalnotes import gdal_notes_logged
 from sitefinder.io.localonly import check_local_only
 from sitefinder.io.plots import READ_ERRORS, first_line, gml_options
 
@@ -74,7 +75,10 @@ def read_layer(spec: LayerSpec, crs: CRS) -> Layer:
         msg = f"{where}: no such layer; layers in the file: {', '.join(names)}"
         raise InputFileError(msg)
     try:
-        gdf = gpd.read_file(path, layer=spec.layer, engine="pyogrio", **gml_options(path))
+        with gdal_notes_logged(where):
+            gdf = gpd.read_file(
+                path, layer=spec.layer or (names[0] if names else None), engine="pyogrio", **gml_options(path)
+            )
     except READ_ERRORS as exc:
         msg = f"{where}: cannot be read ({first_line(exc)}); the file may be corrupt"
         raise InputFileError(msg) from None

@@ -6,7 +6,6 @@ import csv
 import hashlib
 import logging
 import math
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +19,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from sitefinder.errors import CRSError, DataValidationError, InputFileError, NoOverlapError
 from sitefinder.io.atomic import require_file
+from sitefinder.io.gdalnotes import gdal_notes_logged
 from sitefinder.io.localonly import check_local_only
 
 log = logging.getLogger(__name__)
@@ -120,9 +120,8 @@ def _read_vector(path: Path, layer: str | None, where: str) -> gpd.GeoDataFrame:
             layers[0],
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pyogrio notes on measured geometries etc.; checked below
-            return gpd.read_file(path, layer=layer, engine="pyogrio", **gml_options(path))
+        with gdal_notes_logged(where):
+            return gpd.read_file(path, layer=layer or layers[0], engine="pyogrio", **gml_options(path))
     except READ_ERRORS as exc:
         msg = f"{where}: cannot be read ({first_line(exc)}); the file may be corrupt"
         raise InputFileError(msg) from None
@@ -324,7 +323,8 @@ def read_area(path: Path, crs: CRS) -> shapely.Geometry:
     path = require_file(path, "study area file")
     check_local_only(path, "study area file")
     try:
-        gdf = gpd.read_file(path, engine="pyogrio", **gml_options(path))
+        with gdal_notes_logged(f"study area file {path}"):
+            gdf = gpd.read_file(path, engine="pyogrio", **gml_options(path))
     except READ_ERRORS as exc:
         msg = f"study area file {path}: cannot be read ({first_line(exc)}); the file may be corrupt"
         raise InputFileError(msg) from None
