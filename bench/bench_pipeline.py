@@ -54,15 +54,30 @@ def _peak_mb() -> float:
 # --------------------------------------------------------------------------- workers
 
 
-def _wrap(obj: Any, name: str, label: str, times: dict[str, float]) -> None:
+def _cpu_s() -> float:
+    """CPU time (user + system) of this process so far, seconds."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _wrap(
+    obj: Any, name: str, label: str, times: dict[str, float], cpu: dict[str, float] | None = None
+) -> None:
     orig = getattr(obj, name)
+    depth = [0]
 
     def timed(*a: Any, **k: Any) -> Any:
-        t = time.perf_counter()
+        if depth[0]:  # a stage calling itself (or a wrapped alias of itself) is counted once
+            return orig(*a, **k)
+        depth[0] += 1
+        t, c = time.perf_counter(), _cpu_s()
         try:
             return orig(*a, **k)
         finally:
+            depth[0] -= 1
             times[label] += time.perf_counter() - t
+            if cpu is not None:
+                cpu[label] += _cpu_s() - c
 
     setattr(obj, name, timed)
 
@@ -72,28 +87,30 @@ def worker_sample(scale: float, out: Path) -> dict[str, Any]:
 
     t = time.perf_counter()
     rc = main(["-q", "sample", "--scale", str(scale), "--seed", str(SEED), "--out", str(out)])
-    return {"rc": rc, "wall_s": time.perf_counter() - t, "peak_mb": _peak_mb()}
+    return {"rc": rc, "wall_s": time.perf_counter() - t, "cpu_s": _cpu_s(), "peak_mb": _peak_mb()}
 
 
 def worker_run(sample: Path, cache: Path, out: Path) -> dict[str, Any]:
     times: dict[str, float] = defaultdict(float)
-    t0 = time.perf_counter()
+    cpu: dict[str, float] = defaultdict(float)
+    t0, c0 = time.perf_counter(), _cpu_s()
     import sitefinder.pipeline as pl
     from sitefinder import netcache
     from sitefinder.cli import main
     from sitefinder.io import osm
 
     times["imports"] = time.perf_counter() - t0
-    _wrap(osm, "extract", "cut", times)
-    _wrap(netcache.NetworkCache, "network", "network", times)
-    _wrap(osm, "load_features", "features", times)
-    _wrap(osm, "load_buildings", "buildings", times)
-    _wrap(pl, "model_noise", "noise model", times)
-    _wrap(pl, "compute_indicators", "indicators", times)
-    _wrap(pl, "score_profile", "scoring", times)
-    _wrap(pl, "suitability_surfaces", "surfaces", times)
-    _wrap(pl, "write_tables", "tables+map", times)
-    _wrap(pl, "write_map", "tables+map", times)
+    cpu["imports"] = _cpu_s() - c0
+    _wrap(osm, "extract", "cut", times, cpu)
+    _wrap(netcache.NetworkCache, "network", "network", times, cpu)
+    _wrap(osm, "load_features", "features", times, cpu)
+    _wrap(osm, "load_buildings", "buildings", times, cpu)
+    _wrap(pl, "model_noise", "noise model", times, cpu)
+    _wrap(pl, "compute_indicators", "indicators", times, cpu)
+    _wrap(pl, "score_profile", "scoring", times, cpu)
+    _wrap(pl, "suitability_surfaces", "surfaces", times, cpu)
+    _wrap(pl, "write_tables", "tables+map", times, cpu)
+    _wrap(pl, "write_map", "tables+map", times, cpu)
     args = ["-q", "run", "--osm", str(sample / "sample.osm"), "--plots", str(sample / "plots.gpkg")]
     args += ["--out", str(out / "maps"), "--cache", str(cache), "--layers", str(out / "layers")]
     rc = main(args)
@@ -101,7 +118,9 @@ def worker_run(sample: Path, cache: Path, out: Path) -> dict[str, Any]:
     return {
         "rc": rc,
         "wall_s": time.perf_counter() - t0,
+        "cpu_s": _cpu_s(),
         "stages": dict(times),
+        "stages_cpu": dict(cpu),
         "peak_mb": _peak_mb(),
         "nodes": man.get("counts", {}).get("network_nodes"),
         "plots": man.get("counts", {}).get("plots"),
@@ -258,8 +277,13 @@ def worker_baseline(sample: Path, folder: Path, engine_scores: Path) -> dict[str
 # --------------------------------------------------------------------------- driver
 
 
+def _children_cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _subprocess(kind: str, *args: str, timeout: float = 7200) -> dict[str, Any]:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _children_cpu_s()
     res = subprocess.run(
         [sys.executable, __file__, "--worker", kind, *args],
         capture_output=True,
@@ -267,12 +291,17 @@ def _subprocess(kind: str, *args: str, timeout: float = 7200) -> dict[str, Any]:
         check=False,
         timeout=timeout,
     )
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, _children_cpu_s() - c
     if res.returncode != 0:
         tail = (res.stderr or "").strip().splitlines()[-3:]
-        return {"error": f"exit {res.returncode}: {' | '.join(tail)}", "process_s": wall}
+        return {
+            "error": f"exit {res.returncode}: {' | '.join(tail)}",
+            "process_s": wall,
+            "process_cpu_s": cpu,
+        }
     out: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
     out["process_s"] = wall
+    out["process_cpu_s"] = cpu  # the whole subprocess, interpreter start included
     return out
 
 
@@ -309,7 +338,10 @@ def _f(x: Any, nd: int = 1) -> str:
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    print("\n## sitefinder run, per stage (s); peak RSS (MB); load average 1/5/15 min when it ended")
+    print(
+        "\n## sitefinder run, per stage: wall s / CPU s (user + system); the whole process; "
+        "peak RSS (MB); load average 1/5/15 min when it ended"
+    )
     head = ["scale", "run", *STAGES, "process", "peak MB", "nodes", "load"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -319,8 +351,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
             if "error" in m:
                 print(f"| {r['scale']:g} | {kind} | error: {m['error']} |")
                 continue
-            st = m.get("stages", {})
-            cells = [f"{r['scale']:g}", kind, *[_f(st.get(s)) for s in STAGES], _f(m.get("process_s")),
+            st, sc = m.get("stages", {}), m.get("stages_cpu", {})
+            cells = [f"{r['scale']:g}", kind, *[f"{_f(st.get(s))} / {_f(sc.get(s))}" for s in STAGES],
+                     f"{_f(m.get('process_s'))} / {_f(m.get('process_cpu_s'))}",
                      _f(m.get("peak_mb"), 0), str(m.get("nodes")), m.get("load", "")]  # fmt: skip
             print("| " + " | ".join(cells) + " |")
     print("\n## baseline: osmnx + networkx, the same job (s); peak RSS (MB); max |difference| to sitefinder")
@@ -353,7 +386,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
             print(f"scale {r['scale']:g}: error {s['error']}")
         else:
             print(
-                f"scale {r['scale']:g}: {s['process_s']:.1f} s, peak {s['peak_mb']:.0f} MB (load {s['load']})"
+                f"scale {r['scale']:g}: {s['process_s']:.1f} s wall, {s.get('process_cpu_s', float('nan')):.1f} s "
+                f"CPU, peak {s['peak_mb']:.0f} MB (load {s['load']})"
             )
 
 

@@ -133,3 +133,28 @@ def test_basemap_is_cached_and_a_broken_entry_is_rebuilt(
     # Another source (or CRS) is another entry.
     cached_basemap(tmp_path / "cache", src, "sha-b", rd)
     assert len(list((tmp_path / "cache" / "basemap").iterdir())) == 2
+
+
+def test_budgeted_encoding_keeps_the_largest_that_fit_in_their_order() -> None:
+    import shapely
+
+    from sitefinder.render import basemap as bm
+    from sitefinder.render.mapdata import encode_polyline, to_wgs84
+
+    rng = np.random.default_rng(3)
+    rd = CRS.from_epsg(28992)
+    # 5,000 buildings of random size (more than two chunks), most of them left out by the budget.
+    x, y = 150_000 + rng.uniform(0, 3000, 5000), 450_000 + rng.uniform(0, 3000, 5000)
+    w = rng.uniform(3, 40, 5000)
+    parts = shapely.box(x, y, x + w, y + w * rng.uniform(0.5, 2, 5000))
+    sizes = shapely.area(parts)
+    # Reference: encode every one, then keep the largest while the running total fits.
+    every = [[encode_polyline(np.asarray(r.coords)[:, ::-1]) for r in (p.exterior, *p.interiors)]
+             for p in to_wgs84(parts, rd)]  # fmt: skip
+    lengths = np.array([sum(len(r) + 3 for r in e) + 3 for e in every])
+    order = np.argsort(-sizes, kind="stable")
+    budget = 60_000
+    keep = sorted(order[np.cumsum(lengths[order]) <= budget].tolist())
+    got = bm._encode_within_budget(parts, sizes, rd, bm._encode_polygon, budget)
+    assert 0 < len(keep) < 5000 and got == [every[i] for i in keep]
+    assert bm._encode_within_budget(parts, sizes, rd, bm._encode_polygon, None) == every

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,14 +79,49 @@ MIN_BUILDING_M2 = 30.0
 BUDGET_BYTES = {"building": 260_000, "path": 160_000, "local": 400_000}
 
 
-def _within_budget(encoded: list[Any], sizes: np.ndarray, budget: int | None) -> list[Any]:
-    """The largest items (by ``sizes``) whose encoded length fits in ``budget`` bytes."""
+def _encoded_length(e: str | list[str]) -> int:
+    """Bytes an encoded line (str) or polygon (list of rings) takes in the page's JSON."""
+    return (len(e) if isinstance(e, str) else sum(len(r) + 3 for r in e)) + 3
+
+
+#: Geometries reprojected and encoded at a time while filling a budget.
+_CHUNK = 2048
+
+
+def _encode_within_budget(
+    parts: np.ndarray,
+    sizes: np.ndarray,
+    crs: CRS,
+    encode: Callable[[Any], Any],
+    budget: int | None,
+) -> list[Any]:
+    """The encoded ``parts``, in their order; with ``budget``, only the largest (by ``sizes``) that fit.
+
+    Largest first, until the next one would exceed ``budget`` bytes: the rest is never
+    reprojected or encoded (for a town, most buildings and paths).
+    """
     if budget is None:
-        return encoded
+        return [encode(g) for g in mapdata.to_wgs84(parts, crs)]
     order = np.argsort(-sizes, kind="stable")
-    lengths = np.array([len(e) if isinstance(e, str) else sum(len(r) + 3 for r in e) for e in encoded]) + 3
-    keep = order[np.cumsum(lengths[order]) <= budget]
-    return [encoded[i] for i in sorted(keep.tolist())]
+    kept: list[tuple[int, Any]] = []
+    used = 0
+    for start in range(0, len(order), _CHUNK):
+        idx = order[start : start + _CHUNK]
+        for i, g in zip(idx.tolist(), mapdata.to_wgs84(parts[idx], crs), strict=True):
+            e = encode(g)
+            used += _encoded_length(e)
+            if used > budget:
+                return [e for _, e in sorted(kept, key=lambda t: t[0])]
+            kept.append((i, e))
+    return [e for _, e in sorted(kept, key=lambda t: t[0])]
+
+
+def _encode_line(line: Any) -> str:
+    return mapdata.encode_polyline(shapely.get_coordinates(line)[:, ::-1])
+
+
+def _encode_polygon(poly: Any) -> list[str]:
+    return [mapdata.encode_polyline(np.asarray(r.coords)[:, ::-1]) for r in (poly.exterior, *poly.interiors)]
 
 
 def _encode_lines(geoms: np.ndarray, crs: CRS, tolerance_m: float, budget: int | None = None) -> list[str]:
@@ -93,9 +129,7 @@ def _encode_lines(geoms: np.ndarray, crs: CRS, tolerance_m: float, budget: int |
         return []
     parts = shapely.get_parts(mapdata.simplify_m(geoms, tolerance_m))
     parts = parts[shapely.get_num_coordinates(parts) >= 2]
-    wgs = mapdata.to_wgs84(parts, crs)
-    encoded = [mapdata.encode_polyline(shapely.get_coordinates(p)[:, ::-1]) for p in wgs]
-    return _within_budget(encoded, shapely.length(parts), budget)
+    return _encode_within_budget(parts, shapely.length(parts), crs, _encode_line, budget)
 
 
 def _encode_polygons(
@@ -105,12 +139,7 @@ def _encode_polygons(
         return []
     parts = shapely.get_parts(mapdata.simplify_m(geoms, tolerance_m))
     parts = parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
-    wgs = mapdata.to_wgs84(parts, crs)
-    encoded = []
-    for poly in wgs:
-        rings = [poly.exterior, *poly.interiors]
-        encoded.append([mapdata.encode_polyline(np.asarray(r.coords)[:, ::-1]) for r in rings])
-    return _within_budget(encoded, shapely.area(parts), budget)
+    return _encode_within_budget(parts, shapely.area(parts), crs, _encode_polygon, budget)
 
 
 def basemap_block(basemap: Basemap, crs: CRS, bounds: tuple[float, float, float, float]) -> dict[str, Any]:
