@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -17,6 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 AMSTERDAM = SHARED / "osm" / "amsterdam-centrum.osm.gz"
 BARCELONA = SHARED / "noise" / "barcelona-lden-5db-classes-epsg3035.tif"
+
+# --cpu-durations=N: CPU seconds per test (fair on a loaded machine; see tests/cputime.py).
+from tests.cputime import pytest_addoption, pytest_runtest_protocol, pytest_terminal_summary  # noqa: E402, F401
 
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),
@@ -110,3 +114,59 @@ def refresh_args(tmp_path: Path, *names: str, regions: Path | None = None) -> li
         "--layers-dir",
         tmp_path / "layers",
     ]
+
+
+# --- The sample town (seed 42, scale 1), made once per test session ---------------------------------
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """One ``sitefinder run`` of the sample town, shared by the tests that only read its outputs.
+
+    ``args`` are the run's CLI arguments without ``--out`` and ``--layers`` (a test that runs
+    again gives its own); ``result`` is what :func:`sitefinder.api.run` returned.
+    """
+
+    town: Any
+    cache: Path
+    out: Path
+    layers: Path
+    args: list[str]
+    result: Any
+
+
+@pytest.fixture(scope="session")
+def sample_town(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The sample town at seed 42, scale 1 (``sitefinder sample``), generated once; never modify it."""
+    from sitefinder.sample import generate_sample
+
+    return generate_sample(tmp_path_factory.mktemp("sample-town") / "data", seed=42, scale=1.0)
+
+
+@pytest.fixture(scope="session")
+def sample_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder shared by runs on the sample town (its products are keyed by content).
+
+    Tests of the cache itself use their own folder.
+    """
+    return tmp_path_factory.mktemp("sample-cache")
+
+
+@pytest.fixture(scope="session")
+def sample_run(sample_town: Any, sample_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
+    """The sample town through ``sitefinder run`` with every built-in profile and the offline
+    background first, exactly as the CLI configures it (in-process)."""
+    from sitefinder.cli import build_parser
+    from sitefinder.commands.run import config_from_args
+    from sitefinder.api import run
+
+    base = tmp_path_factory.mktemp("sample-run")
+    args = ["--osm", str(sample_town.osm_path), "--plots", str(sample_town.plots_path),
+            "--cache", str(sample_cache), "--tiles", "offline,brt-grijs,osm", "-q"]  # fmt: skip
+    cfg = config_from_args(
+        build_parser().parse_args(
+            ["run", *args, "--out", str(base / "run"), "--layers", str(base / "layers")]
+        )
+    )
+    result = run(cfg, progress=False)
+    return SampleRun(sample_town, sample_cache, base / "run", base / "layers", args, result)

@@ -8,6 +8,7 @@ The browser tests (tests/test_browser.py) open these maps in Chromium.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -388,10 +389,17 @@ def test_write_map_is_atomic(town: MapInputs, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
 
 
+@functools.cache
+def large_town() -> MapInputs:
+    """5,041 plots and 10,000 amenities, made once per test process (map inputs are not changed by
+    rendering; ``test_map`` and ``test_browser`` read the same town)."""
+    return synthetic_town(n_side=71, n_amenities=10_000, draws=0)
+
+
 @pytest.mark.slow
 def test_large_map_stays_small(tmp_path: Path) -> None:
     """5,000 plots and 10,000 amenities with routes: under 10 MB (issue 6 budget)."""
-    town = synthetic_town(n_side=71, n_amenities=10_000, draws=0)
+    town = large_town()
     assert len(town.plots) >= 5000
     page = render_map(town)
     size_mb = len(page.encode()) / 1e6

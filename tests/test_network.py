@@ -284,19 +284,17 @@ def test_amsterdam_node_distances_match_networkx(adam: Region) -> None:
     np.testing.assert_allclose(table["x"], adam.net.node_xy[:, 0])
 
 
-def _sample_region(tmp_path_factory: pytest.TempPathFactory) -> tuple[Region, gpd.GeoDataFrame]:
-    from sitefinder import sample
-
-    out = tmp_path_factory.mktemp("sample")
-    res = sample.generate_sample(out, seed=42, scale=1.0)
-    region = _load_region(Path(res.osm_path), out / "cache")
-    plots = gpd.read_file(res.plots_path).to_crs(RD)
-    return region, plots
-
-
 @pytest.fixture(scope="module")
-def sample_region(tmp_path_factory: pytest.TempPathFactory) -> tuple[Region, gpd.GeoDataFrame]:
-    return _sample_region(tmp_path_factory)
+def sample_region(
+    sample_town: Any, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Region, gpd.GeoDataFrame]:
+    """The session's sample town (seed 42, scale 1): engine network, osmnx graph, plots.
+
+    Its own cache folder: the osmnx reference graph's cut file there is not keyed by content.
+    """
+    region = _load_region(Path(sample_town.osm_path), tmp_path_factory.mktemp("sample-net-cache"))
+    plots = gpd.read_file(sample_town.plots_path).to_crs(RD)
+    return region, plots
 
 
 @pytest.mark.slow

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import shapely
@@ -11,6 +9,7 @@ from pyproj import CRS
 
 from sitefinder.io import osm
 from sitefinder.scoring.noiserule import is_failure_of
+from tests.conftest import SampleRun
 
 MAIN_ROADS = ["motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
               "secondary", "secondary_link"]  # fmt: skip
@@ -19,30 +18,19 @@ NEXT_TO_M = 50.0
 
 
 @pytest.mark.slow
-def test_a_third_of_quiet_plots_pass_prikkelarm_noise_limit(tmp_path: Path) -> None:
-    from sitefinder.api import run
-    from sitefinder.config import RunConfig
-    from sitefinder.sample import generate_sample
+def test_a_third_of_quiet_plots_pass_prikkelarm_noise_limit(sample_run: SampleRun) -> None:
+    """On the session's sample-town run (every built-in profile, noise modelled, shared cache)."""
     from sitefinder.scoring.profiles import load_profile
 
-    town = generate_sample(tmp_path / "data", seed=42, scale=1.0)
+    town = sample_run.town
     text = town.osm_path.read_text("utf-8")
     assert 'k="building:levels"' in text and 'v="retail"' in text and 'v="warehouse"' in text
-    cfg = RunConfig(
-        osm_file=town.osm_path,
-        plots_file=town.plots_path,
-        profiles=("prikkelarm",),
-        out_dir=tmp_path / "out",
-        cache_dir=tmp_path / "cache",
-        layers_dir=tmp_path / "layers",
-        map_tiles="none",
-    )
-    result = run(cfg)
+    result = sample_run.result
     table = result.scores
     assert table["noise_modelled"].all()
     crs = CRS.from_epsg(28992)
     filt = osm.feature_tag_filter({})
-    features = osm.load_features(osm.extract(town.osm_path, filt, tmp_path / "cache"), filt, crs)
+    features = osm.load_features(osm.extract(town.osm_path, filt, sample_run.cache), filt, crs)
     main = features[features["highway"].isin(MAIN_ROADS)]
     tree = shapely.STRtree(main.geometry.to_numpy())
     import geopandas as gpd

@@ -20,13 +20,16 @@ from pyproj import Transformer
 
 from sitefinder.api import run
 from sitefinder.config import RunConfig
-from sitefinder.sample import generate_sample
+from sitefinder.sample import SampleResult
 
 
 @pytest.fixture(scope="module")
-def two_plot_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+def two_plot_run(
+    sample_town: SampleResult, sample_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, Path]:
+    """Two plots of the session's sample town, scored with its boundary as the study area."""
     root = tmp_path_factory.mktemp("two")
-    town = generate_sample(root / "data", seed=42, scale=1.0)
+    town = sample_town
     plots = gpd.read_file(town.plots_path)
     plots.iloc[:2].to_file(root / "two.gpkg")
     cfg = RunConfig(
@@ -35,7 +38,7 @@ def two_plot_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
         study_area_file=town.boundary_path,
         profiles=("senioren", "prikkelarm"),
         out_dir=root / "out",
-        cache_dir=root / "cache",
+        cache_dir=sample_cache,
         layers_dir=root / "layers",
         map_tiles="none",
     )

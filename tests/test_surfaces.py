@@ -8,7 +8,6 @@ it there, and the prikkelarm surface is low along the motorway and in the centre
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from sitefinder.surfaces import (
     suitability_surfaces,
     write_surface,
 )
+from tests.conftest import SampleRun
 
 RD = CRS.from_epsg(28992)
 X0, Y0 = 150_000.0, 450_000.0
@@ -211,30 +211,15 @@ def test_surfaces_and_geotiff_with_provenance(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the sample town
 
-HAS_SAMPLE = importlib.util.find_spec("sitefinder.sample") is not None
-needs_sample = pytest.mark.skipif(
-    not HAS_SAMPLE, reason="sitefinder.sample (the sample town generator) is not there yet"
-)
-
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from sitefinder.api import run
-    from sitefinder.config import RunConfig
-    from sitefinder.sample import generate_sample
-
-    root = tmp_path_factory.mktemp("sample")
-    town = generate_sample(root / "data", seed=42, scale=1.0)
-    cfg = RunConfig(
-        osm_file=town.osm_path,
-        plots_file=town.plots_path,
-        profiles=("prikkelarm", "levendig"),
-        out_dir=root / "out",
-        cache_dir=root / "cache",
-        layers_dir=root / "layers",
-        map_tiles="none",
+def sample_scored(sample_run: SampleRun):  # type: ignore[no-untyped-def]
+    """The session's sample-town run (every built-in profile), its plots and its layers folder."""
+    return (
+        sample_run.result,
+        gpd.read_file(sample_run.town.plots_path).set_index("plot_id"),
+        sample_run.layers,
     )
-    return run(cfg), gpd.read_file(town.plots_path).set_index("plot_id"), root / "layers"
 
 
 def _top(result, k: int = 5) -> list[str]:  # type: ignore[no-untyped-def]
@@ -242,10 +227,9 @@ def _top(result, k: int = 5) -> list[str]:  # type: ignore[no-untyped-def]
     return [str(i) for i in ranks.index[:k]]
 
 
-@needs_sample
 @pytest.mark.slow
-def test_sample_prikkelarm_and_levendig_top5_differ(sample_run) -> None:  # type: ignore[no-untyped-def]
-    result, plots, _ = sample_run
+def test_sample_prikkelarm_and_levendig_top5_differ(sample_scored) -> None:  # type: ignore[no-untyped-def]
+    result, plots, _ = sample_scored
     by = {r.name: r for r in result.profiles}
     prik, lev = _top(by["prikkelarm"]), _top(by["levendig"])
     assert len(prik) >= 3 and len(lev) == 5
@@ -255,10 +239,9 @@ def test_sample_prikkelarm_and_levendig_top5_differ(sample_run) -> None:  # type
     assert plots.loc[prik[0], "setting"] != "motorway"
 
 
-@needs_sample
 @pytest.mark.slow
-def test_sample_explanations_name_the_criteria(sample_run) -> None:  # type: ignore[no-untyped-def]
-    result, _, _ = sample_run
+def test_sample_explanations_name_the_criteria(sample_scored) -> None:  # type: ignore[no-untyped-def]
+    result, _, _ = sample_scored
     for res in result.profiles:
         crit = {c.name for c in res.profile.criteria}
         for pid in _top(res):
@@ -272,10 +255,9 @@ def test_sample_explanations_name_the_criteria(sample_run) -> None:  # type: ign
             assert all(parts[n].delta > 0 for n in ex.drivers)
 
 
-@needs_sample
 @pytest.mark.slow
-def test_sample_prikkelarm_surface_low_by_motorway_and_centre(sample_run) -> None:  # type: ignore[no-untyped-def]
-    result, plots, layers = sample_run
+def test_sample_prikkelarm_surface_low_by_motorway_and_centre(sample_scored) -> None:  # type: ignore[no-untyped-def]
+    result, plots, layers = sample_scored
 
     def mean_in(path: Path, band: int, settings: tuple[str, ...]) -> float:
         """Mean surface value at the plots (one point each) of the given settings."""
