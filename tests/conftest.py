@@ -156,9 +156,9 @@ def sample_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sample_run(sample_town: Any, sample_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     """The sample town through ``sitefinder run`` with every built-in profile and the offline
     background first, exactly as the CLI configures it (in-process)."""
+    from sitefinder.api import run
     from sitefinder.cli import build_parser
     from sitefinder.commands.run import config_from_args
-    from sitefinder.api import run
 
     base = tmp_path_factory.mktemp("sample-run")
     args = ["--osm", str(sample_town.osm_path), "--plots", str(sample_town.plots_path),
