@@ -143,6 +143,10 @@ class OverpassSource(BaseModel):
     #: Seconds without a byte after which a download counts as stalled (None: the common
     #: limit, 60 s or ``SITEFINDER_STALL_S``). A stall is not retried: it fails at once.
     stall_s: float | None = Field(default=None, gt=0)
+    #: Largest area of one query (km²); a larger area is split into squares of this size,
+    #: queried one by one and merged (OSM elements deduplicated by type and id), as osmnx
+    #: does (its default: 2,500 km², 50 x 50 km).
+    max_query_area_km2: float = Field(default=2500.0, gt=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_area(self) -> OverpassSource:

@@ -372,3 +372,71 @@ def test_a_stalled_overpass_run_is_one_line_and_exit_2(
     assert not (tmp_path / "o").exists()
     monkeypatch.setenv("SITEFINDER_STALL_S", "soon")
     fails(capsys, args, "SITEFINDER_STALL_S", "positive number")
+
+
+# --- Subdivision of large areas (as osmnx): N squares, N queries, one merged answer -----------------
+
+
+def _elements(path: Path) -> dict[tuple[str, int], tuple[Any, ...]]:
+    """Every element of an OSM file by (type, id): its tags, node refs or members, location."""
+    out: dict[tuple[str, int], tuple[Any, ...]] = {}
+    for o in osmium.FileProcessor(str(path)):
+        tags = tuple(sorted((t.k, t.v) for t in o.tags))
+        if isinstance(o, osmium.osm.Node):
+            out[("n", o.id)] = (tags, round(o.location.lon, 7), round(o.location.lat, 7))
+        elif isinstance(o, osmium.osm.Way):
+            out[("w", o.id)] = (tags, tuple(n.ref for n in o.nodes))
+        else:
+            out[("r", o.id)] = (tags, tuple((m.type, m.ref, m.role) for m in o.members))
+    return out
+
+
+def test_a_large_area_is_split_into_queries_and_merged(
+    standin: StandIn, town: dict[str, Any], tmp_path: Path, waits: list[float]
+) -> None:
+    import math
+
+    from pyproj import Transformer
+
+    from sitefinder.io.overpass import download
+
+    whole, info1 = download(_source(standin, town), _tag_filter(), tmp_path / "one")
+    assert standin.requests == ["POST /api/interpreter"] and info1["queries"] == 1
+    # The expected number of squares, from the box's size in its UTM zone (computed here).
+    w, s, e, n = (float(v) for v in _bbox(town))
+    zone = int((w + e) / 2 // 6) + 31
+    to_utm = Transformer.from_crs(4326, 32600 + zone, always_xy=True)
+    xs, ys = to_utm.transform([w, e, e, w], [s, s, n, n])
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    max_km2 = width * height / 1e6 / 5.0  # about five squares' worth of area
+    side = math.sqrt(max_km2) * 1000
+    expected = math.ceil(width / side) * math.ceil(height / side)
+    assert expected >= 6
+    standin.requests.clear()
+    merged, info = download(
+        _source(standin, town, max_query_area_km2=max_km2), _tag_filter(), tmp_path / "many"
+    )
+    assert standin.requests == ["POST /api/interpreter"] * expected
+    assert info["queries"] == expected and info["cache"] == "miss"
+    a, b = _elements(whole), _elements(merged)
+    assert len(b) == len(a) and b == a, "the merged answers hold exactly the single query's elements"
+    ids = [(kind, i) for kind, i in b]
+    assert ids == sorted(ids, key=lambda k: ("nwr".index(k[0]), k[1])), "nodes, ways, relations, each by id"
+    assert not list((tmp_path / "many").rglob(".parts-*")), "the parts are removed"
+    standin.requests.clear()
+    again, hit = download(
+        _source(standin, town, max_query_area_km2=max_km2), _tag_filter(), tmp_path / "many"
+    )
+    assert hit["cache"] == "hit" and standin.requests == [] and again == merged
+
+
+def test_a_failing_piece_caches_nothing(
+    standin: StandIn, town: dict[str, Any], tmp_path: Path, waits: list[float]
+) -> None:
+    from sitefinder.errors import DownloadError
+    from sitefinder.io.overpass import download
+
+    standin.mode = "overpass-error"  # every piece answers Overpass's out-of-memory remark
+    with pytest.raises(DownloadError, match=r"out of memory.*--overpass-max-area-km2"):
+        download(_source(standin, town, max_query_area_km2=0.5), _tag_filter(), tmp_path / "c")
+    assert not [p for p in (tmp_path / "c").rglob("*") if p.is_file()], "no piece and no merged file is left"

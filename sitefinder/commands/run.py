@@ -140,6 +140,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, fmt: type) -> None:
         help="without --noise, run without a noise layer instead of modelling road and rail noise",
     )
     p.add_argument(
+        "--overpass-max-area-km2",
+        type=positive_float,
+        default=2500.0,
+        metavar="KM2",
+        help="with --place/--bbox: split a larger area into squares of this size, one Overpass query "
+        "each, merged (default 2500 km², as osmnx)",
+    )
+    p.add_argument(
         "--overpass-url", default="https://overpass-api.de/api/interpreter", help=argparse.SUPPRESS
     )
     p.add_argument("--nominatim-url", default="https://nominatim.openstreetmap.org/", help=argparse.SUPPRESS)
@@ -178,6 +186,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             bbox=tuple(args.bbox) if args.bbox else None,
             overpass_url=args.overpass_url,
             nominatim_url=args.nominatim_url,
+            max_query_area_km2=args.overpass_max_area_km2,
         )
     # A default folder name is made from free text: slugged, so it cannot leave maps/.
     if args.out is not None:

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import logging
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from sitefinder.config import OverpassSource
 from sitefinder.errors import DownloadError, InputFileError
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.download import CONNECT_TIMEOUT_S, stall_s, timeout_message
+from sitefinder.io.osmmerge import area_km2, merge_osm_xml, subdivide
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ def area_polygon(src: OverpassSource, cache_dir: Path) -> Any:
 
 
 def _poly_clauses(area: Any, tolerance: float = 0.0005) -> list[str]:
-    geom = area.simplify(tolerance, preserve_topology=True)
+    geom = area.simplify(tolerance, preserve_topology=True) if tolerance > 0 else area
     parts = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
     clauses = []
     for part in parts:
@@ -109,10 +111,16 @@ def _poly_clauses(area: Any, tolerance: float = 0.0005) -> list[str]:
     return clauses
 
 
-def build_query(area: Any, tag_filter: dict[str, bool | list[str]], timeout_s: float = 180.0) -> str:
-    """The Overpass QL query for the walking network and the tagged features in ``area``."""
+def build_query(
+    area: Any, tag_filter: dict[str, bool | list[str]], timeout_s: float = 180.0, tolerance: float = 0.0005
+) -> str:
+    """The Overpass QL query for the walking network and the tagged features in ``area``.
+
+    ``tolerance`` (degrees) simplifies the polygon first; 0 for pieces of an area that
+    was simplified before it was split (so neighbouring pieces share their edges exactly).
+    """
     lines = []
-    for clause in _poly_clauses(area):
+    for clause in _poly_clauses(area, tolerance):
         lines.append(f'  way["highway"]({clause});')
         for key, vals in sorted(tag_filter.items()):
             if vals is True:
@@ -252,67 +260,107 @@ def download(
 ) -> tuple[Path, dict[str, Any]]:
     """Fetch (or reuse) the OSM XML for ``src``; return its path and provenance.
 
+    An area larger than ``src.max_query_area_km2`` is split into squares of that size
+    (:func:`sitefinder.io.osmmerge.subdivide`), each queried on its own, and the answers
+    merged into one file with every element once (by type and id).
+
     Raises
     ------
     DownloadError
         When Overpass is unreachable, answers with an error, or the answer is truncated.
     """
     cache_dir = Path(cache_dir)
-    area = area_polygon(src, cache_dir)
-    query = build_query(area, tag_filter, src.timeout_s)
-    key = hashlib.sha256((src.overpass_url + "\n" + query).encode()).hexdigest()[:20]
+    area = area_polygon(src, cache_dir).simplify(0.0005, preserve_topology=True)
+    parts = subdivide(area, src.max_query_area_km2)
+    queries = [build_query(part, tag_filter, src.timeout_s, tolerance=0.0) for part in parts]
+    key = hashlib.sha256((src.overpass_url + "\n" + "\n".join(queries)).encode()).hexdigest()[:20]
     path = cache_dir / "overpass" / f"{key}.osm"
     info = {
         "overpass_url": src.overpass_url,
         "place": src.place,
         "bbox": src.bbox,
         "query_sha256": key,
+        "queries": len(queries),
         "path": str(path),
     }
     if path.exists():
         log.info("Overpass answer reused from cache %s (no request)", path)
         return path, {**info, "cache": "hit"}
-    log.info("Requesting OSM data from Overpass %s (%d characters of query)", src.overpass_url, len(query))
-    with overpass_session() as session:
-        resp = _post_with_retries(session, src, query)
-    with atomic_path(path) as tmp:
-        n = 0
-        tail = b""
-        try:
-            with tmp.open("wb") as f:
-                for chunk in resp.iter_content(chunk_size=1 << 16):
-                    f.write(chunk)
-                    n += len(chunk)
-                    tail = (tail + chunk)[-4096:]
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            if _is_stall(exc):
-                msg = (
-                    f"Overpass {src.overpass_url}: download stalled, no data for {_stall_s(src):g} s after "
-                    f"{n} bytes; not cached, retry later or use --osm FILE"
-                )
-            else:
-                msg = (
-                    f"Overpass {src.overpass_url}: answer is truncated, it broke off after {n} bytes "
-                    f"({type(exc).__name__}); not cached, retry or use --osm FILE"
-                )
-            raise DownloadError(msg) from None
-        except requests.RequestException as exc:
+    if len(queries) > 1:
+        log.info(
+            "The area (%.0f km²) is larger than %g km² (max_query_area_km2): %d Overpass queries, merged",
+            area_km2(area), src.max_query_area_km2, len(queries),
+        )  # fmt: skip
+    log.info(
+        "Requesting OSM data from Overpass %s (%d characters of query)",
+        src.overpass_url, sum(len(q) for q in queries),
+    )  # fmt: skip
+    with overpass_session() as session, atomic_path(path) as tmp:
+        if len(queries) == 1:
+            n = _fetch(session, src, queries[0], tmp)
+        else:
+            with tempfile.TemporaryDirectory(dir=path.parent, prefix=".parts-") as folder:
+                files = []
+                n = 0
+                for k, query in enumerate(queries, 1):
+                    log.info("Overpass query %d of %d", k, len(queries))
+                    files.append(Path(folder) / f"{k}.osm")
+                    n += _fetch(session, src, query, files[-1])
+                counts = merge_osm_xml(files, tmp, f"Overpass {src.overpass_url}")
+            log.info(
+                "Merged %d answers: %d nodes, %d ways, %d relations (each once)",
+                len(files), counts["node"], counts["way"], counts["relation"],
+            )  # fmt: skip
+    log.info("Downloaded %.1f MB from Overpass to %s", n / 1e6, path)
+    return path, {**info, "cache": "miss", "bytes": n}
+
+
+def _fetch(session: requests.Session, src: OverpassSource, query: str, dest: Path) -> int:
+    """POST one query (with retries) and stream the answer to ``dest``, checked; return its size in bytes.
+
+    Raises
+    ------
+    DownloadError
+        When the answer stalls, breaks off, is no OSM XML or carries Overpass's error remark.
+    """
+    resp = _post_with_retries(session, src, query)
+    n = 0
+    tail = b""
+    try:
+        with dest.open("wb") as f:
+            for chunk in resp.iter_content(chunk_size=1 << 16):
+                f.write(chunk)
+                n += len(chunk)
+                tail = (tail + chunk)[-4096:]
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        if _is_stall(exc):
+            msg = (
+                f"Overpass {src.overpass_url}: download stalled, no data for {_stall_s(src):g} s after "
+                f"{n} bytes; not cached, retry later or use --osm FILE"
+            )
+        else:
             msg = (
                 f"Overpass {src.overpass_url}: answer is truncated, it broke off after {n} bytes "
                 f"({type(exc).__name__}); not cached, retry or use --osm FILE"
             )
-            raise DownloadError(msg) from None
-        text_tail = tail.decode("utf-8", "replace")
-        if "</osm>" not in text_tail:
-            msg = f"Overpass {src.overpass_url}: answer is truncated ({n} bytes, no closing </osm>); not cached, retry or use --osm FILE"
-            raise DownloadError(msg)
-        head = tmp.read_bytes()[:4096].decode("utf-8", "replace")
-        if "<remark>" in text_tail and "error" in text_tail.lower():
-            remark = text_tail.split("<remark>")[1].split("</remark>")[0].strip()
-            msg = f"Overpass {src.overpass_url}: query failed ({remark[:120]}); the area may be too large, use a Geofabrik extract with --osm FILE"
-            raise DownloadError(msg)
-        if "<osm" not in head:
-            msg = f"Overpass {src.overpass_url}: answer is not OSM XML; not cached, retry or use --osm FILE"
-            raise DownloadError(msg)
-    log.info("Downloaded %.1f MB from Overpass to %s", n / 1e6, path)
-    return path, {**info, "cache": "miss", "bytes": n}
+        raise DownloadError(msg) from None
+    except requests.RequestException as exc:
+        msg = (
+            f"Overpass {src.overpass_url}: answer is truncated, it broke off after {n} bytes "
+            f"({type(exc).__name__}); not cached, retry or use --osm FILE"
+        )
+        raise DownloadError(msg) from None
+    text_tail = tail.decode("utf-8", "replace")
+    if "</osm>" not in text_tail:
+        msg = f"Overpass {src.overpass_url}: answer is truncated ({n} bytes, no closing </osm>); not cached, retry or use --osm FILE"
+        raise DownloadError(msg)
+    with dest.open("rb") as f:
+        head = f.read(4096).decode("utf-8", "replace")
+    if "<remark>" in text_tail and "error" in text_tail.lower():
+        remark = text_tail.split("<remark>")[1].split("</remark>")[0].strip()
+        msg = f"Overpass {src.overpass_url}: query failed ({remark[:120]}); the area may be too large, lower max_query_area_km2 (--overpass-max-area-km2) or use a Geofabrik extract with --osm FILE"
+        raise DownloadError(msg)
+    if "<osm" not in head:
+        msg = f"Overpass {src.overpass_url}: answer is not OSM XML; not cached, retry or use --osm FILE"
+        raise DownloadError(msg)
+    return n
