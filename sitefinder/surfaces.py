@@ -2,18 +2,22 @@
 
 Where plots answer "how good is this plot?", a surface answers "where in the
 municipality would this target group do well?", useful before any plot is drawn.
-Each cell (50 m by default) gets the same indicators as a plot, measured at its
-centre:
+Each cell (50 m by default) is a point site at its centre and gets its indicators
+from the functions that compute them for plots:
 
-* walking distances per amenity category: the centre is snapped to the nearest
-  network edge (within the run's maximum snapping distance) and the distance is
-  ``offset + min(D[u] + along, D[v] + length - along)`` from the per-node distances
-  of the accessibility stage (:func:`sitefinder.network.point_distances`); cells
+* walking distances and times per amenity category, on every network the profiles
+  use: :func:`sitefinder.indicators.access.site_snap` snaps the centre to the nearest
+  network edge (within the run's maximum snapping distance) and
+  :func:`sitefinder.indicators.access.site_distances` measures from the per-node
+  distances of the accessibility stage, as for a plot's access points; cells
   farther from any path are unreachable (NaN, scored as the criterion's
-  ``missing`` rule);
-* nuisance distances (nightlife, major roads, railways), straight from the centre;
-* noise: the Lden of the noise cell under the centre (mean = p90 = that value);
-  where there is none, the noise criteria do not count (as for plots);
+  ``missing`` rule); :func:`sitefinder.indicators.mobility.time_columns` turns them
+  into minutes;
+* nuisance distances (nightlife, major roads, railways), straight from the centre
+  (:func:`sitefinder.indicators.nuisance.nuisance_distances`);
+* noise: :func:`sitefinder.indicators.noise.point_noise_stats`, the energetic mean
+  of the noise cells within the cell's own square (mean = p90 = that value); where
+  there is none, the noise criteria do not count (as for plots);
 * spreading and declared layers: as for plots, from the centre point.
 
 Criteria and constraints on columns a cell does not have (plot area, owner, zoning,
@@ -53,21 +57,25 @@ from pyproj import CRS
 
 from sitefinder import __version__
 from sitefinder.coverage import Coverage, censor_rules, covered_radius
-from sitefinder.datatypes import NoiseGrid, StudyData
-from sitefinder.indicators.mobility import minutes
+from sitefinder.datatypes import StudyData
+from sitefinder.indicators.access import AccessParams, site_distances, site_snap
+from sitefinder.indicators.mobility import time_columns
+from sitefinder.indicators.noise import point_noise_stats, sample_noise
 from sitefinder.indicators.nuisance import NUISANCE_KINDS, nuisance_distances
 from sitefinder.indicators.overlay import layer_indicators
 from sitefinder.indicators.spreading import facility_proximity
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.layers import Layer
 from sitefinder.mobility import MOBILITIES
-from sitefinder.network import Snap, WalkNetwork, point_distances, snap
+from sitefinder.network import Snap, WalkNetwork
 from sitefinder.scoring.profiles import Profile
 from sitefinder.scoring.score import evaluate
 
 log = logging.getLogger(__name__)
 
 WALK_SPEED_KMH = MOBILITIES["walk"].speed_kmh
+
+__all__ = ["sample_noise"]  # re-exported: the noise under a point lives in sitefinder.indicators.noise
 
 #: GeoTIFF dataset tag holding the surface's provenance as JSON.
 PROVENANCE_TAG = "SITEFINDER_PROVENANCE"
@@ -142,39 +150,6 @@ def cell_grid(area: Any, crs: CRS, cell_m: float = 50.0) -> CellGrid:
     return CellGrid(transform=transform, shape=(rows, cols), inside=inside, crs=crs)
 
 
-def sample_noise(grid: NoiseGrid, x: np.ndarray, y: np.ndarray, half_m: float = 0.0) -> np.ndarray:
-    """Lden of the noise cell under each point (NaN outside the grid or where unknown).
-
-    With ``half_m`` > 0: the energetic mean, 10·log10(mean 10^(L/10)), of the known noise
-    cells within ``half_m`` of the point in x and y (a surface cell's own square), so that a
-    cell whose centre falls on a building, where a model gives no level, still gets the
-    level of its streets and gardens.
-    """
-    t = grid.transform
-    rows, cols = grid.shape
-    k = max(0, int(half_m // abs(t.a)))
-    col0 = np.floor((x - t.c) / t.a).astype(np.int64)
-    row0 = np.floor((y - t.f) / t.e).astype(np.int64)
-    if k == 0:
-        ok = (row0 >= 0) & (row0 < rows) & (col0 >= 0) & (col0 < cols)
-        out = np.full(len(x), np.nan)
-        out[ok] = grid.lden[row0[ok], col0[ok]]
-        return out
-    energy = np.zeros(len(x))
-    count = np.zeros(len(x))
-    for dr in range(-k, k + 1):
-        for dc in range(-k, k + 1):
-            row, col = row0 + dr, col0 + dc
-            ok = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
-            v = np.full(len(x), np.nan)
-            v[ok] = grid.lden[row[ok], col[ok]]
-            known = np.isfinite(v)
-            energy[known] += 10.0 ** (v[known] / 10.0)
-            count[known] += 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(count > 0, 10.0 * np.log10(energy / np.maximum(count, 1)), np.nan)
-
-
 def cell_indicators(
     grid: CellGrid,
     data: StudyData,
@@ -221,37 +196,24 @@ def cell_indicators(
     x, y = grid.centres()
     pts = shapely.points(x, y)
     n = len(pts)
-    cols: dict[str, np.ndarray] = {}
-    at = snap(net, pts, np.arange(n), max_snap_m)
-    for cat, nd in node_dist.items():
-        src = amenity_snaps.get(cat, Snap.empty())
-        d = point_distances(net, nd, at, src)
-        cols[f"dist_{cat}_m"] = np.where(np.isfinite(d), np.round(d, 1), np.nan)
-        cols[f"time_{cat}_min"] = minutes(cols[f"dist_{cat}_m"], WALK_SPEED_KMH)
+    index = pd.RangeIndex(n, name="cell")
+    # The cells are point sites: snapped, measured and timed by the functions that do it for plots.
+    params = AccessParams(max_snap_m=max_snap_m)
+    at = site_snap(net, pts, params)
+    networks = [(MOBILITIES["walk"], net, node_dist, amenity_snaps, at)]
     for name, (mnet, mdist, msnaps) in (other_networks or {}).items():
-        mob = MOBILITIES[name]
-        at_m = snap(mnet, pts, np.arange(n), max_snap_m)
-        for cat, nd in mdist.items():
-            d = point_distances(mnet, nd, at_m, msnaps.get(cat, Snap.empty()))
-            col = np.where(np.isfinite(d), np.round(d, 1), np.nan)
-            cols[f"dist_{cat}{mob.suffix}_m"] = col
-            cols[f"time_{cat}{mob.suffix}_min"] = minutes(col, mob.speed_kmh)
-    table = pd.DataFrame(cols, index=pd.RangeIndex(n, name="cell"))
+        networks.append((MOBILITIES[name], mnet, mdist, msnaps, site_snap(mnet, pts, params)))
+    walking = []
+    for mob, mnet, mdist, msnaps, mat in networks:
+        dist = pd.DataFrame(site_distances(mnet, mat, n, mdist, msnaps, list(mdist), mob.suffix), index=index)
+        walking += [dist, time_columns(dist, list(mdist), mob)]
+    table = pd.concat(walking, axis=1)
     table["on_network"] = at.owners_reached(n)
     cells = gpd.GeoDataFrame(index=table.index, geometry=pts, crs=grid.crs)
     parts = [table, nuisance_distances(cells, data.nuisance), facility_proximity(cells, data.amenities)]
     if data.noise is not None:
-        lden = sample_noise(data.noise, x, y, half_m=grid.cell_m / 2.0 - 1e-6)
-        thr = f"{noise_threshold_db:g}".replace(".", "_")
-        with np.errstate(invalid="ignore"):
-            above = np.where(np.isnan(lden), np.nan, (lden > noise_threshold_db).astype(float))
-        parts.append(pd.DataFrame({
-            "noise_lden_mean_db": np.round(lden, 2), "noise_lden_p90_db": np.round(lden, 2),
-            f"noise_lden_share_above_{thr}db": above,
-            "noise_coverage_share": np.isfinite(lden).astype(float),
-            # Hard noise limits treat modelled values with the model's margin (scoring.noiserule).
-            "noise_modelled": bool(data.noise.modelled),
-        }, index=table.index))  # fmt: skip
+        half = grid.cell_m / 2.0 - 1e-6
+        parts.append(point_noise_stats(data.noise, x, y, table.index, noise_threshold_db, half_m=half))
     for lay in layers or []:
         parts.append(layer_indicators(cells, lay.name, lay.geometry, lay.spec.count_within_m))
     return pd.concat(parts, axis=1)

@@ -122,6 +122,42 @@ def _dist_column(d: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(d), np.round(d, 1), np.nan)
 
 
+def site_snap(net: WalkNetwork, sites: gpd.GeoSeries | np.ndarray, params: AccessParams) -> Snap:
+    """The sites' access points snapped to ``net``: points along a plot's outline, a point site itself.
+
+    Plots and the cells of a suitability surface (their centres, as point sites) are
+    snapped the same way (:func:`plot_access_points`, :func:`sitefinder.network.snap`);
+    ``owner`` indexes the sites.
+    """
+    pts, owner = plot_access_points(sites, params.plot_access_spacing_m)
+    return snap(net, pts, owner, params.max_snap_m)
+
+
+def site_distances(
+    net: WalkNetwork,
+    at: Snap,
+    n_sites: int,
+    node_dist: dict[str, np.ndarray],
+    snaps: dict[str, Snap],
+    names: list[str],
+    suffix: str = "",
+) -> dict[str, np.ndarray]:
+    """Walking distance from each site to the nearest amenity, per category: ``dist_<cat><suffix>_m``.
+
+    The one computation of walking distances for plots and grid cells: the best of
+    the site's access points (``at``, see :func:`site_snap`), each reached through
+    the ends of its edge or along it from an amenity on the same edge
+    (:func:`sitefinder.network.nearest_distances`). Metres to 0.1 m, NaN where no
+    amenity of the category is reachable.
+    """
+    return {
+        f"dist_{c}{suffix}_m": _dist_column(
+            nearest_distances(net, node_dist[c], at, n_sites, snaps.get(c, Snap.empty()))
+        )
+        for c in names
+    }
+
+
 def amenity_snaps(
     net: WalkNetwork,
     amenities: gpd.GeoDataFrame,
@@ -337,8 +373,7 @@ def accessibility(
         ``table`` is indexed like ``plots`` with ``dist_<cat>_m`` (NaN when no
         amenity of the category is reachable) and ``n_<cat>_<d>m`` columns.
     """
-    pts, owner = plot_access_points(plots.geometry, params.plot_access_spacing_m)
-    plot_snap = snap(net, pts, owner, params.max_snap_m)
+    plot_snap = site_snap(net, plots.geometry, params)
     reachable_plot = plot_snap.owners_reached(len(plots))
     if not reachable_plot.all():
         bad = plots.index[~reachable_plot].tolist()
@@ -351,10 +386,7 @@ def accessibility(
     snaps, unreachable = amenity_snaps(net, amenities, registry, params)
     if node_dist is None:
         node_dist = category_node_distances(net, snaps, registry.names)
-    cols: dict[str, np.ndarray] = {}
-    for cat in registry:
-        d = nearest_distances(net, node_dist[cat.name], plot_snap, len(plots), snaps[cat.name])
-        cols[f"dist_{cat.name}_m"] = _dist_column(d)
+    cols = site_distances(net, plot_snap, len(plots), node_dist, snaps, registry.names)
     counts = counts_within(
         net, plot_snap, len(plots), group_snaps(amenities, snaps), list(params.count_within_m)
     )

@@ -266,10 +266,15 @@ class Lattice:
         numpy.ndarray
             Plan coordinates.
         """
+        # In plain floats (the same IEEE operations as the vector form, a tenth of the time).
         p = self.xy
-        a = p[i, j] + (p[i + 1, j] - p[i, j]) * fu
-        b = p[i, j + 1] + (p[i + 1, j + 1] - p[i, j + 1]) * fu
-        return np.asarray(a + (b - a) * fv)
+        x00, y00 = p[i, j].tolist()
+        x10, y10 = p[i + 1, j].tolist()
+        x01, y01 = p[i, j + 1].tolist()
+        x11, y11 = p[i + 1, j + 1].tolist()
+        ax, ay = x00 + (x10 - x00) * fu, y00 + (y10 - y00) * fu
+        bx, by = x01 + (x11 - x01) * fu, y01 + (y11 - y01) * fu
+        return np.array([ax + (bx - ax) * fv, ay + (by - ay) * fv])
 
     def block_rect(self, i: int, j: int, fu0: float, fv0: float, fu1: float, fv1: float) -> np.ndarray:
         """Return a closed ring covering a fractional sub-rectangle of block ``(i, j)``.
