@@ -20,12 +20,45 @@ AMSTERDAM = SHARED / "osm" / "amsterdam-centrum.osm.gz"
 BARCELONA = SHARED / "noise" / "barcelona-lden-5db-classes-epsg3035.tif"
 
 # --cpu-durations=N: CPU seconds per test (fair on a loaded machine; see tests/cputime.py).
-from tests.cputime import pytest_addoption, pytest_runtest_protocol, pytest_terminal_summary  # noqa: E402, F401
+from tests.cputime import (  # noqa: E402, F401
+    pytest_addoption,
+    pytest_runtest_call,
+    pytest_runtest_logreport,
+    pytest_runtest_makereport,
+    pytest_runtest_setup,
+    pytest_runtest_teardown,
+    pytest_terminal_summary,
+)
 
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),
     reason=f"real test data folder {SHARED} is absent (it sits beside the repo in CI); these tests need it",
 )
+
+
+#: Doctest files that take more than about 5 s on an idle 2-core machine (marked ``slow``):
+#: docs/api.md scores the Amsterdam extract without a cache (about 9 CPU-seconds).
+SLOW_DOCTESTS = {"api.md"}
+
+
+#: Session fixtures that are expensive to build: under pytest-xdist (``-n 2 --dist loadgroup``)
+#: every file that uses one runs on the same worker, so each is built once.
+SHARED_GROUPS = {"sample_town": "sample-town", "amsterdam_cache": "amsterdam"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow doctest files ``slow`` (a doctest cannot carry a marker itself), and give
+    each file one ``xdist_group``: the group of a shared session fixture one of its tests uses,
+    otherwise its own (so module fixtures are built once too)."""
+    group_of: dict[Path, str] = {}
+    for item in items:
+        if item.path.name in SLOW_DOCTESTS and item.path.suffix == ".md":
+            item.add_marker(pytest.mark.slow)
+        for fixture, group in SHARED_GROUPS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                group_of.setdefault(item.path, group)
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group_of.get(item.path, str(item.path))))
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +77,16 @@ def amsterdam_plots(tmp_path_factory: pytest.TempPathFactory) -> Path:
         crs=28992,
     ).to_file(out, layer="plots")
     return out
+
+
+@pytest.fixture(scope="session")
+def amsterdam_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder shared by the runs on the Amsterdam extract where the cache is not the point.
+
+    Its products (cut files, network, modelled noise, background) are keyed by content, so each
+    is made once per session and read by the later runs. Tests of the cache use their own folder.
+    """
+    return tmp_path_factory.mktemp("amsterdam-cache")
 
 
 @dataclass(frozen=True)

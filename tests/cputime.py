@@ -4,27 +4,28 @@ On a machine shared with other work the wall-clock ``--durations`` table mostly 
 load; CPU seconds (user + system of the test process plus the children it waited for, such as
 a browser or a subprocess CLI run) are a fair figure for a single-threaded test: on an idle
 machine its wall time is about its CPU time. Setup, call and teardown are counted together, so
-a session fixture's cost lands on the first test that needs it.
+a session fixture's cost lands on the first test that needs it. Works with pytest-xdist too
+(each phase's CPU seconds travel with its report).
 """
 
 from __future__ import annotations
 
-import os
 import resource
 import time
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+_PHASE_CPU = pytest.StashKey[dict[str, float]]()
+_times: dict[str, list[float]] = {}
 
-def _cpu_s() -> tuple[float, float]:
-    """CPU seconds of this process and of its waited-for children, and wall seconds."""
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its waited-for children."""
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + kids.ru_utime + kids.ru_stime, time.perf_counter()
-
-
-_times: dict[str, tuple[float, float]] = {}
+    return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,24 +45,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
-    cpu0, wall0 = _cpu_s()
+def _measure(item: pytest.Item, when: str) -> Generator[None, None, None]:
+    start = _cpu_s()
     yield
-    cpu1, wall1 = _cpu_s()
-    _times[item.nodeid] = (cpu1 - cpu0, wall1 - wall0)
+    item.stash.setdefault(_PHASE_CPU, {})[when] = _cpu_s() - start
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    yield from _measure(item, "setup")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    yield from _measure(item, "call")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    yield from _measure(item, "teardown")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
+    outcome = yield
+    cpu = item.stash.get(_PHASE_CPU, {}).get(call.when)
+    if cpu is not None:
+        outcome.get_result().user_properties.append((f"cpu_s_{call.when}", cpu))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    cpu = dict(report.user_properties).get(f"cpu_s_{report.when}")
+    row = _times.setdefault(report.nodeid, [0.0, 0.0])
+    row[0] += float(cpu) if isinstance(cpu, (int, float)) else 0.0
+    row[1] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     n = config.getoption("--cpu-durations")
     path = config.getoption("--cpu-durations-file")
     if not _times or (n is None and path is None):
         return
     rows = sorted(_times.items(), key=lambda kv: kv[1][0], reverse=True)
     if path is not None:
-        worker = os.environ.get("PYTEST_XDIST_WORKER")
-        target = Path(path if worker is None else f"{path}.{worker}")
-        target.write_text(
+        Path(path).write_text(
             "".join(f"{cpu:.2f}\t{wall:.2f}\t{nodeid}\n" for nodeid, (cpu, wall) in rows), encoding="utf-8"
         )
     if n is None:

@@ -55,14 +55,17 @@ def test_scores_indexed_by_plot_id(study_in_empty_folder: tuple[sf.Study, sf.Res
 
 
 def test_cli_and_api_give_byte_identical_scores_csv(
-    study_in_empty_folder: tuple[sf.Study, sf.Result, Path], amsterdam_plots: Path, tmp_path: Path
+    study_in_empty_folder: tuple[sf.Study, sf.Result, Path],
+    amsterdam_plots: Path,
+    amsterdam_cache: Path,
+    tmp_path: Path,
 ) -> None:
     _, result, _ = study_in_empty_folder
     saved = result.save(tmp_path / "api", tmp_path / "api-layers")
     assert saved.files["scores.csv"] == tmp_path / "api" / "scores.csv"
     res = run_cli(
         "run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", tmp_path / "cli",
-        "--cache", tmp_path / "cache", "--layers", tmp_path / "cli-layers",
+        "--cache", amsterdam_cache, "--layers", tmp_path / "cli-layers",
         *[a for p in PROFILES for a in ("--profile", p)],
     )  # fmt: skip
     assert res.returncode == 0, res.stderr

@@ -410,10 +410,10 @@ def test_large_map_stays_small(tmp_path: Path) -> None:
 
 @pytest.mark.shared
 @needs_shared
-def test_amsterdam_map_from_a_real_run(amsterdam_plots: Path, tmp_path: Path) -> None:
+def test_amsterdam_map_from_a_real_run(amsterdam_plots: Path, amsterdam_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     res = run_cli("run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", out,
-                  "--cache", tmp_path / "cache", "--layers", tmp_path / "layers", "--tiles", "none")  # fmt: skip
+                  "--cache", amsterdam_cache, "--layers", tmp_path / "layers", "--tiles", "none")  # fmt: skip
     assert res.returncode == 0, res.stderr
     page = (out / "map.html").read_text("utf-8")
     data = _data(page)

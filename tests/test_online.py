@@ -24,7 +24,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from sitefinder.sample import generate_sample
 
     out = tmp_path_factory.mktemp("town")
-    res = generate_sample(out, seed=11, scale=0.25)
+    res = generate_sample(out, seed=11, scale=0.1)
     pbf = out / "town.osm.pbf"
     with osmium.SimpleWriter(str(pbf)) as w:
         for o in osmium.FileProcessor(str(res.osm_path)):

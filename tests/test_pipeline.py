@@ -17,9 +17,9 @@ pytestmark = [needs_shared]
 
 
 @pytest.fixture(scope="module")
-def adam_run(amsterdam_plots: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def adam_run(amsterdam_plots: Path, amsterdam_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("adam-run") / "out"
-    cache = tmp_path_factory.mktemp("cache")
+    cache = amsterdam_cache
     res = run_cli(
         "run",
         "--osm",
@@ -31,7 +31,7 @@ def adam_run(amsterdam_plots: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "--cache",
         cache,
         "--layers",
-        cache / "layers",
+        out.parent / "layers",
     )
     assert res.returncode == 0, res.stderr
     return out
@@ -117,7 +117,11 @@ def test_map_has_profile_layers_legend_and_attribution(adam_run: Path) -> None:
 
 
 def test_failed_run_keeps_previous_outputs(
-    adam_run: Path, amsterdam_plots: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    adam_run: Path,
+    amsterdam_plots: Path,
+    amsterdam_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The map fails after the tables were staged: the folder still holds the previous run, unchanged."""
     from sitefinder import pipeline
@@ -133,7 +137,7 @@ def test_failed_run_keeps_previous_outputs(
     with pytest.raises(OSError, match="No space left on device"):
         run_cli(
             "run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", adam_run,
-            "--cache", tmp_path / "cache", "--layers", tmp_path / "layers", "--profile", "levendig",
+            "--cache", amsterdam_cache, "--layers", tmp_path / "layers", "--profile", "levendig",
         )  # fmt: skip
     # The failure came inside the staging folder, after new tables were written there.
     assert {"scores.csv", "scores.gpkg"} <= {p.name for p in staged}

@@ -13,7 +13,7 @@ import shapely
 from sitefinder.cli import main
 from tests.conftest import AMSTERDAM, needs_shared
 
-pytestmark = [needs_shared, pytest.mark.slow]
+pytestmark = [needs_shared]
 
 CODES = ["BU03630001", "BU03630002", "BU03630003", "BU03630004"]
 
@@ -43,12 +43,12 @@ def cbs_files(tmp_path: Path, plots: Path) -> tuple[Path, Path]:
 
 
 def test_run_with_neighbourhoods(
-    tmp_path: Path, amsterdam_plots: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, amsterdam_plots: Path, amsterdam_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     buurten, csv = cbs_files(tmp_path, amsterdam_plots)
     out = tmp_path / "out"
     args = ["run", "--osm", str(AMSTERDAM), "--plots", str(amsterdam_plots), "--out", str(out),
-            "--cache", str(tmp_path / "cache"), "--layers", str(tmp_path / "layers"), "--tiles", "none",
+            "--cache", str(amsterdam_cache), "--layers", str(tmp_path / "layers"), "--tiles", "none",
             "--profile", "senioren", "--profile", "beperking", "--no-noise-model",
             "--neighbourhoods", str(buurten), "--neighbourhood-figures", str(csv)]  # fmt: skip
     assert main(args) == 0

@@ -141,7 +141,7 @@ top_k = 2
 
 
 @pytest.fixture(scope="module")
-def layer_run(amsterdam_plots: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def layer_run(amsterdam_plots: Path, amsterdam_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("layers")
     plots = gpd.read_file(amsterdam_plots).set_index("plot_id")
     a1 = plots.geometry["A1"]
@@ -170,7 +170,7 @@ def layer_run(amsterdam_plots: Path, tmp_path_factory: pytest.TempPathFactory) -
         "--out",
         out,
         "--cache",
-        folder / "cache",
+        amsterdam_cache,
         "--layers",
         folder / "l",
     )
@@ -179,7 +179,6 @@ def layer_run(amsterdam_plots: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @needs_shared
-@pytest.mark.slow
 def test_layer_constraint_and_indicators_end_to_end(layer_run: Path) -> None:
     csv = pd.read_csv(layer_run / "scores.csv", dtype={"plot_id": str}).set_index("plot_id")
     assert csv.loc["A1", "share_in_groenblauw"] == pytest.approx(0.5, abs=0.01)
@@ -204,7 +203,6 @@ def test_layer_constraint_and_indicators_end_to_end(layer_run: Path) -> None:
 
 
 @needs_shared
-@pytest.mark.slow
 def test_select_and_explain_commands(layer_run: Path, tmp_path: Path) -> None:
     res = run_cli(
         "select",

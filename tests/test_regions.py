@@ -53,7 +53,7 @@ def test_bad_region_files(tmp_path: Path, body: str, fragment: str) -> None:
 def _region(folder: Path, name: str, seed: int) -> Path:
     p = folder / f"{name}.toml"
     p.write_text(
-        f'name = "{name}"\ntitle = "{name}"\nprofiles = ["levendig"]\n[osm]\nsample = {{ seed = {seed}, scale = 0.25 }}\n'
+        f'name = "{name}"\ntitle = "{name}"\nprofiles = ["levendig"]\n[osm]\nsample = {{ seed = {seed}, scale = 0.1 }}\n'
     )
     return p
 

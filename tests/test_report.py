@@ -220,10 +220,10 @@ def test_corrupt_manifest(tmp_path: Path) -> None:
 
 @pytest.mark.shared
 @needs_shared
-def test_compare_on_a_real_run(amsterdam_plots: Path, tmp_path: Path) -> None:
+def test_compare_on_a_real_run(amsterdam_plots: Path, amsterdam_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     res = run_cli("run", "--osm", AMSTERDAM, "--plots", amsterdam_plots, "--out", out,
-                  "--cache", tmp_path / "cache", "--layers", tmp_path / "layers", "--tiles", "none")  # fmt: skip
+                  "--cache", amsterdam_cache, "--layers", tmp_path / "layers", "--tiles", "none")  # fmt: skip
     assert res.returncode == 0, res.stderr
     res = run_cli("compare", "A1", "A3", "--run", out)
     assert res.returncode == 0, res.stderr

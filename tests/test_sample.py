@@ -87,14 +87,14 @@ def test_files_and_summary(town: SampleResult) -> None:
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
-    a = generate_sample(tmp_path / "a", seed=11, scale=0.25)
-    b = generate_sample(tmp_path / "b", seed=11, scale=0.25)
-    c = generate_sample(tmp_path / "c", seed=12, scale=0.25)
+    a = generate_sample(tmp_path / "a", seed=11, scale=0.1)
+    b = generate_sample(tmp_path / "b", seed=11, scale=0.1)
+    c = generate_sample(tmp_path / "c", seed=12, scale=0.1)
     assert _digest(a.osm_path) == _digest(b.osm_path)
     assert a.amenities == b.amenities and a.inhabitants == b.inhabitants
     assert _digest(a.osm_path) != _digest(c.osm_path)
     # regenerating in place replaces the files
-    again = generate_sample(tmp_path / "a", seed=11, scale=0.25)
+    again = generate_sample(tmp_path / "a", seed=11, scale=0.1)
     assert _digest(again.osm_path) == _digest(a.osm_path)
 
 

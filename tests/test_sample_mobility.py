@@ -14,8 +14,6 @@ from sitefinder.config import RunConfig
 from sitefinder.io.cbs import read_key_figures, read_neighbourhoods
 from sitefinder.pipeline import compute_indicators, load, load_neighbourhoods
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
