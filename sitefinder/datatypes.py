@@ -120,3 +120,32 @@ class StudyData:
     residential: gpd.GeoDataFrame | None = None
     network_key: str | None = None
     buildings: gpd.GeoDataFrame | None = None
+
+
+#: Columns of :attr:`Routes.table` besides the geometry.
+ROUTE_COLUMNS = ("plot_id", "category", "distance_m", "amenity")
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The walking route from every plot to its nearest amenity of a few categories.
+
+    Computed in the indicator stage (:func:`sitefinder.routes.route_table`) on the
+    network the distances were computed on, stored in a run folder as
+    ``routes.parquet`` (GeoParquet) and drawn by the map; nothing downstream routes
+    again.
+
+    Attributes
+    ----------
+    categories : tuple of str
+        The categories routed to, in the map's order (a category may have no row when
+        no plot reaches one of its amenities).
+    table : geopandas.GeoDataFrame
+        One row per plot and category reached: ``plot_id`` (str), ``category``,
+        ``distance_m`` (equal to the plot's ``dist_<category>_m``), ``amenity`` (its
+        name, may be empty) and the route as a LineString in the working CRS, from the
+        plot's outline to the amenity.
+    """
+
+    categories: tuple[str, ...]
+    table: gpd.GeoDataFrame

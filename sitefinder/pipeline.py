@@ -31,7 +31,7 @@ from sitefinder import RESULT_FORMAT_VERSION, __version__
 from sitefinder.categories import CategoryRegistry, classify, count_groups
 from sitefinder.config import RunConfig
 from sitefinder.coverage import Coverage, censor_rules, censored_notes, covered_radius
-from sitefinder.datatypes import NoiseGrid, StudyData
+from sitefinder.datatypes import NoiseGrid, Routes, StudyData
 from sitefinder.errors import DataValidationError, UnknownNameError
 from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
 from sitefinder.indicators.mobility import build_mobility_network, mobility_indicators, time_columns
@@ -55,6 +55,7 @@ from sitefinder.io.plots import (
     read_plots,
     validate_geometries,
 )
+from sitefinder.io.runfolder import ROUTES_FILE, write_routes
 from sitefinder.mobility import get_mobility
 from sitefinder.netbuild import build_network
 from sitefinder.netcache import NetworkCache
@@ -63,6 +64,7 @@ from sitefinder.render.map import MapInputs, write_map
 from sitefinder.render.memo import BASEMAP_FILE, write_basemap
 from sitefinder.render.panel import describe_sources
 from sitefinder.render.tables import write_tables
+from sitefinder.routes import ROUTE_CATEGORIES, route_table
 from sitefinder.scoring.profiles import Profile, declared_layers, load_profile
 from sitefinder.scoring.score import ProfileResult, score_profile
 from sitefinder.surfaces import Surface, suitability_surfaces, write_surface
@@ -576,6 +578,7 @@ class BaseIndicators:
     access: AccessResult
     network: WalkNetwork
     max_snap_m: float = 250.0
+    routes: Routes | None = None
 
 
 def profile_mobilities(profiles: Sequence[Profile]) -> tuple[str, ...]:
@@ -592,7 +595,11 @@ def indicator_stage(
     :func:`profile_mobilities`).
     """
     table, access, net = compute_indicators(data, registry, cfg, list(mobilities))
-    return BaseIndicators(table=table, access=access, network=net, max_snap_m=cfg.max_snap_m)
+    t0 = time.perf_counter()
+    cats = [c for c in ROUTE_CATEGORIES if c in registry]
+    routes = route_table(net, access, data.plots, data.amenities, cats, table)
+    log.info("Walking routes: %d in %.1f s", len(routes.table), time.perf_counter() - t0)
+    return BaseIndicators(table=table, access=access, network=net, max_snap_m=cfg.max_snap_m, routes=routes)
 
 
 @dataclass(frozen=True)
@@ -680,6 +687,7 @@ def build_manifest(
     started: datetime,
     noise_layer: str | None = None,
     surfaces: dict[str, str] | None = None,
+    routes: Routes | None = None,
 ) -> Manifest:
     """The run's ``manifest.json``: versions, configuration, sources, counts, profiles, layers.
 
@@ -710,6 +718,12 @@ def build_manifest(
         "noise": noise,
         "surfaces": surfaces or {},
     }
+    if routes is not None:
+        raw["routes"] = {
+            "path": ROUTES_FILE,
+            "categories": list(routes.categories),
+            "count": len(routes.table),
+        }
     # Through JSON, so that what is validated is what the file holds (paths and numpy
     # numbers in the sources become text and numbers, as json.dumps(default=str) did).
     return Manifest.model_validate_json(json.dumps(raw, default=str))
@@ -755,8 +769,7 @@ def map_inputs(
         study_area=data.study_area,
         noise=data.noise,
         title=cfg.title,
-        access=scored.base.access,
-        network=scored.base.network,
+        routes=scored.base.routes,
         tiles=cfg.map_tiles,
         surfaces=surfaces,
         created=created,
@@ -767,7 +780,9 @@ def map_inputs(
 
 
 #: The files of a run folder.
-OUT_FILES = ("scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json")
+OUT_FILES = (
+    "scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json", ROUTES_FILE,
+)  # fmt: skip
 
 
 #: Columns the outputs add besides indicators and scores (scores.csv's point; the index).
@@ -837,12 +852,14 @@ def write_outputs(
         return (rel / name).as_posix() if rel is not None else str((layers / name).resolve())
 
     modelled = data.noise is not None and data.noise.modelled
+    routes = scored.base.routes or Routes((), gpd.GeoDataFrame(geometry=[], crs=data.crs))
     manifest = build_manifest(
         scored,
         cfg,
         started or scored.started,
         noise_layer=recorded("noise_lden_modelled.tif") if modelled else None,
         surfaces={name: recorded(f"suitability_{name}.tif") for name in surfaces},
+        routes=routes,
     )
     inputs = map_inputs(scored, cfg, surfaces, manifest.created, cache_dir)
     with staged_outputs(out) as stage, contextlib.ExitStack() as more:
@@ -851,6 +868,7 @@ def write_outputs(
         if inputs.basemap is not None:
             margin = shapely.box(*data.plots.total_bounds).buffer(1500).bounds
             write_basemap(inputs.basemap, margin, stage / BASEMAP_FILE)
+        write_routes(routes, stage / ROUTES_FILE)
         write_manifest(manifest, stage)
         # Layers are staged last: a failed map leaves no trace in a --layers folder either.
         lstage = stage / rel if rel is not None else more.enter_context(staged_outputs(layers))

@@ -12,7 +12,8 @@ from __future__ import annotations
 #: Product name -> schema version.
 SCHEMA_VERSIONS: dict[str, int] = {
     # A region's run folder (scores, map, manifest) as ``sitefinder refresh`` makes it.
-    "run": 1,
+    # 2: the run folder keeps the walking routes (routes.parquet, listed in the manifest).
+    "run": 2,
     # The generated sample town (OSM file, plots, boundary) for a seed and scale.
     "sample": 1,
     # A municipal outline fetched from PDOK (OGC API Features), as cached GeoJSON.

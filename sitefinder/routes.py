@@ -23,14 +23,20 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
 from shapely.ops import nearest_points, substring
 
+from sitefinder.datatypes import ROUTE_COLUMNS, Routes
 from sitefinder.indicators.access import AccessResult
 from sitefinder.network import Snap, WalkNetwork, with_sources
 
 log = logging.getLogger(__name__)
+
+#: Categories whose nearest walking route is kept and drawn when a plot is clicked on the
+#: map (the seniors' daily "triple A" minus the pharmacy, plus public transport; see DOMAIN.md).
+ROUTE_CATEGORIES = ("supermarket", "gp", "pt_stop")
 
 _NO_PRED = -9999  # scipy's marker for "no predecessor"
 
@@ -261,3 +267,66 @@ def _nearest_on(geom: shapely.Geometry, xy: np.ndarray) -> np.ndarray:
         return np.asarray(xy, dtype=float)
     near = nearest_points(geom.boundary if polygonal else geom, pt)[0]
     return np.asarray(shapely.get_coordinates(near)[0], dtype=float)
+
+
+def route_table(
+    net: WalkNetwork,
+    access: AccessResult,
+    plots: gpd.GeoDataFrame,
+    amenities: gpd.GeoDataFrame,
+    categories: Sequence[str],
+    indicators: pd.DataFrame | None = None,
+) -> Routes:
+    """The routes of :func:`nearest_routes` as a table, checked against the distances.
+
+    Parameters
+    ----------
+    net, access, plots, amenities, categories
+        As for :func:`nearest_routes`.
+    indicators : pandas.DataFrame, optional
+        The plots' indicators: a category whose route lengths differ from its
+        ``dist_<category>_m`` (another network than the indicators used) is left out,
+        with a warning.
+
+    Returns
+    -------
+    Routes
+    """
+    routes = nearest_routes(net, access, plots, amenities, categories)
+    for cat in list(routes):
+        col = f"dist_{cat}_m"
+        if indicators is None or col not in indicators.columns:
+            continue
+        want = indicators[col].reindex(plots.index).to_numpy(dtype=float)
+        got = np.array([np.nan if r is None else r.distance_m for r in routes[cat]])
+        if not np.allclose(got, want, atol=0.5, rtol=1e-3, equal_nan=True):
+            log.warning("walking routes to %s left out: they do not match %s", cat, col)
+            del routes[cat]
+    ids = plots.index.astype(str).to_numpy()
+    rows: dict[str, list[object]] = {c: [] for c in ROUTE_COLUMNS}
+    lines: list[shapely.LineString] = []
+    for cat, per_plot in routes.items():
+        sel = amenities.loc[amenities["category"] == cat]
+        named = sel["name"] if "name" in sel.columns else pd.Series("", index=sel.index)
+        names = named.fillna("").astype(str).to_numpy()
+        for i, r in enumerate(per_plot):
+            if r is None:
+                continue
+            for key, value in zip(
+                ROUTE_COLUMNS,
+                (ids[i], cat, r.distance_m, names[r.amenity] if 0 <= r.amenity < len(names) else ""),
+                strict=True,
+            ):
+                rows[key].append(value)
+            lines.append(r.line)
+    table = gpd.GeoDataFrame(
+        {
+            "plot_id": pd.Series(rows["plot_id"], dtype=object),
+            "category": pd.Series(rows["category"], dtype=object),
+            "distance_m": pd.Series(rows["distance_m"], dtype=float),
+            "amenity": pd.Series(rows["amenity"], dtype=object),
+        },
+        geometry=gpd.GeoSeries(lines, crs=plots.crs),
+        crs=plots.crs,
+    )
+    return Routes(categories=tuple(routes), table=table)

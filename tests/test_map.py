@@ -29,6 +29,7 @@ from sitefinder.network import WalkNetwork
 from sitefinder.pipeline import compute_indicators
 from sitefinder.render.map import MapInputs, Tiles, render_map, write_map
 from sitefinder.render.mapdata import encode_polyline
+from sitefinder.routes import ROUTE_CATEGORIES, route_table
 from sitefinder.scoring.profiles import SensitivitySettings, load_profile
 from sitefinder.scoring.score import score_profile
 from tests.conftest import AMSTERDAM, needs_shared, run_cli
@@ -151,8 +152,8 @@ def synthetic_town(
     results = [score_profile(scoring, load_profile(p), settings) for p in ("prikkelarm", "levendig")]
     return MapInputs(
         plots=plots, indicators=indicators, profiles=results, amenities=amenities, registry=registry,
-        study_area=area, noise=noise, title="Testkaart {{ sitefinder }}", access=access, network=net,
-        tiles=tiles,
+        study_area=area, noise=noise, title="Testkaart {{ sitefinder }}", tiles=tiles,
+        routes=route_table(net, access, plots, amenities, ROUTE_CATEGORIES, indicators),
     )  # fmt: skip
 
 
@@ -337,19 +338,19 @@ def test_routes_match_the_walking_distances(town: MapInputs, town_html: str) -> 
 
 
 def test_route_geometry_follows_the_streets(town: MapInputs) -> None:
-    from sitefinder.routes import nearest_routes
-
-    assert town.network is not None and town.access is not None
-    routes = nearest_routes(town.network, town.access, town.plots, town.amenities, ["supermarket"])
-    streets = shapely.union_all(town.network.edge_geom).buffer(0.5)
-    for r in routes["supermarket"]:
-        assert r is not None
-        inner = shapely.LineString(r.line.coords[1:-1]) if len(r.line.coords) > 3 else None
+    assert town.routes is not None
+    table = town.routes.table
+    routes = table[table["category"] == "supermarket"]
+    # Every plot reaches a supermarket in the grid town, one route each.
+    assert sorted(routes["plot_id"]) == sorted(town.plots.index)
+    streets = shapely.union_all(WalkNetwork.from_osmnx(_grid_graph(4)).edge_geom).buffer(0.5)
+    for line, dist in zip(routes.geometry, routes["distance_m"], strict=True):
+        inner = shapely.LineString(line.coords[1:-1]) if len(line.coords) > 3 else None
         if inner is not None:
             assert streets.contains(inner), "the route between plot and amenity runs along streets"
         # Drawn length: network part plus the straight bits at both ends, close to the distance.
-        assert r.line.length <= r.distance_m + 1.0
-        assert r.line.length >= r.distance_m - 60.0
+        assert line.length <= dist + 1.0
+        assert line.length >= dist - 60.0
 
 
 def test_names_with_template_syntax_are_rendered_literally() -> None:

@@ -81,11 +81,19 @@ class NoiseEntry(_Strict):
     layer: str | None = None
 
 
+class RoutesEntry(_Strict):
+    """The run's walking routes (:class:`~sitefinder.datatypes.Routes`) as stored."""
+
+    path: str
+    categories: list[str]
+    count: int
+
+
 class Manifest(_Strict):
     """A run folder's ``manifest.json``.
 
     Layer paths (``noise.layer``, ``surfaces``) are relative to the run folder when the
-    layers are inside it, else absolute.
+    layers are inside it, else absolute; ``routes.path`` is relative to the run folder.
     """
 
     sitefinder_version: str
@@ -100,6 +108,7 @@ class Manifest(_Strict):
     layers: dict[str, dict[str, Any]] = {}
     noise: NoiseEntry | None = None
     surfaces: dict[str, str] = {}
+    routes: RoutesEntry | None = None
 
     def config_value(self, key: str, default: Any = None) -> Any:
         """A key of the run's configuration (``RunConfig`` as JSON), or ``default``."""

@@ -16,10 +16,15 @@ from pydantic import ValidationError
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from sitefinder import RESULT_FORMAT_VERSION, __version__
+from sitefinder.datatypes import Routes
 from sitefinder.errors import RunFolderError, UnknownNameError
-from sitefinder.io.manifest import MANIFEST_FILE, Manifest, ProfileEntry, first_problem
+from sitefinder.io.atomic import atomic_path
+from sitefinder.io.manifest import MANIFEST_FILE, Manifest, ProfileEntry, RoutesEntry, first_problem
 
 log = logging.getLogger(__name__)
+
+#: The walking routes in a run folder (GeoParquet).
+ROUTES_FILE = "routes.parquet"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ class RunFolder:
         """Profiles scored in the run."""
         return list(self.manifest.profiles)
 
+    def routes(self) -> Routes | None:
+        """The walking routes stored with the run (None for a run folder made without them)."""
+        entry = self.manifest.routes
+        return None if entry is None else read_routes(self.path, entry)
+
     def profile_entry(self, name: str) -> ProfileEntry:
         """What the manifest records about one profile.
 
@@ -61,6 +71,29 @@ class RunFolder:
             msg = f"run folder {self.path}: no profile {name!r}; profiles in this run: {', '.join(self.profile_names)}"
             raise UnknownNameError(msg)
         return entry
+
+
+def write_routes(routes: Routes, path: Path) -> None:
+    """Write the routes as GeoParquet (working CRS), atomically."""
+    with atomic_path(path) as tmp:
+        routes.table.to_parquet(tmp, index=False)
+
+
+def read_routes(folder: Path, entry: RoutesEntry) -> Routes:
+    """The routes a manifest lists, read back.
+
+    Raises
+    ------
+    RunFolderError
+        When the file is missing or unreadable.
+    """
+    path = folder / entry.path
+    try:
+        table = gpd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        msg = f"run folder {folder}: {entry.path} cannot be read ({str(exc).splitlines()[0]}); re-run 'sitefinder run'"
+        raise RunFolderError(msg) from None
+    return Routes(categories=tuple(entry.categories), table=table)
 
 
 def read_manifest(folder: Path) -> Manifest:

@@ -15,7 +15,7 @@ import base64
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,9 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from sitefinder import __version__
 from sitefinder.categories import CategoryRegistry
-from sitefinder.datatypes import NoiseGrid
-from sitefinder.indicators.access import AccessResult
+from sitefinder.datatypes import NoiseGrid, Routes
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.basemap import Basemap
-from sitefinder.network import WalkNetwork
 from sitefinder.presets import parse_tiles
 from sitefinder.render import basemap as basemaps
 from sitefinder.render import live, mapdata
@@ -46,7 +44,6 @@ from sitefinder.render.escape import html_text, template_text
 from sitefinder.render.labels import ColumnLabel, column_label
 from sitefinder.render.panel import LegendSection, legend_html, panel_html
 from sitefinder.render.raster import class_index, palette_png
-from sitefinder.routes import nearest_routes
 from sitefinder.scoring import status
 from sitefinder.scoring.score import ProfileResult
 from sitefinder.surfaces import Surface
@@ -82,9 +79,6 @@ CATEGORY_COLOURS = {
     "care": "#b2182b",
 }
 FALLBACK_COLOURS = ["#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"]
-#: Categories whose nearest walking route is drawn when a plot is clicked (the seniors'
-#: daily "triple A" minus the pharmacy, plus public transport; see DOMAIN.md).
-ROUTE_CATEGORIES = ("supermarket", "gp", "pt_stop")
 #: Amenity layers switched on when the map opens (the others are one click away)...
 SHOWN_CATEGORIES = ("supermarket", "gp")
 #: ... unless the run has more amenities than this: then all start off, so that the plots stay readable.
@@ -118,10 +112,9 @@ class MapInputs:
         Noise levels, when the run had any.
     title : str
         Page title.
-    access : AccessResult, optional
-        The accessibility result; with ``network`` it lets the map draw walking routes.
-    network : WalkNetwork, optional
-        The walking network the accessibility was computed on.
+    routes : Routes, optional
+        The walking routes of the indicator stage (:func:`sitefinder.routes.route_table`),
+        drawn when a plot is clicked.
     tiles : str
         Backgrounds offered, comma-separated, the first shown when the map opens:
         ``offline`` (drawn from ``basemap``), ``brt-grijs``, ``brt``, ``luchtfoto``, ``osm``;
@@ -150,8 +143,7 @@ class MapInputs:
     study_area: Any
     noise: NoiseGrid | None
     title: str
-    access: AccessResult | None = None
-    network: WalkNetwork | None = None
+    routes: Routes | None = None
     tiles: Tiles = "osm"
     basemap: Basemap | None = None
     self_contained: bool = True
@@ -442,37 +434,17 @@ def _add_amenities(fmap: folium.Map, inputs: MapInputs, data: dict[str, Any]) ->
 
 
 def _routes(inputs: MapInputs, data: dict[str, Any]) -> list[str]:
-    """Add the walking routes to ``data``; return the categories that have them.
-
-    A category whose route lengths differ from the plots' ``dist_<cat>_m`` (the map
-    was given another network than the indicators used) gets no routes, with a warning.
-    """
-    if inputs.access is None or inputs.network is None:
+    """Add the stored walking routes (:attr:`MapInputs.routes`) to ``data``; return their categories."""
+    if inputs.routes is None:
         return []
-    cats = [c for c in ROUTE_CATEGORIES if c in inputs.registry]
+    cats = [c for c in inputs.routes.categories if c in inputs.registry]
     if not cats:
         return []
-    t0 = time.perf_counter()
-    routes = nearest_routes(inputs.network, inputs.access, inputs.plots, inputs.amenities, cats)
-    for cat in list(routes):
-        col = f"dist_{cat}_m"
-        if col not in inputs.indicators.columns:
-            continue
-        want = inputs.indicators[col].reindex(inputs.plots.index).to_numpy(dtype=float)
-        got = np.array([np.nan if r is None else r.distance_m for r in routes[cat]])
-        if not np.allclose(got, want, atol=0.5, rtol=1e-3, equal_nan=True):
-            log.warning("map: walking routes to %s left out: they do not match %s", cat, col)
-            del routes[cat]
-    if not routes:
-        return []
-    cats = [c for c in cats if c in routes]
+    routes = replace(inputs.routes, categories=tuple(cats))
     colours = _category_colours(inputs.registry)
     labels = {c: inputs.registry.get(c).label for c in cats}
-    data["routes"] = mapdata.route_block(
-        routes, inputs.amenities, inputs.plots.crs, labels, colours, len(inputs.plots)
-    )
-    log.info("Walking routes for the map in %.1f s", time.perf_counter() - t0)
-    return [c for c in cats if c in routes]
+    data["routes"] = mapdata.route_block(routes, inputs.plots.index, inputs.plots.crs, labels, colours)
+    return cats
 
 
 #: Classes of the neighbourhood layer: share of inhabitants aged 65+ (upper bounds, %).

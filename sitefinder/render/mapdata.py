@@ -19,9 +19,9 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from sitefinder.datatypes import Routes
 from sitefinder.render.escape import script_json
 from sitefinder.render.labels import ColumnLabel
-from sitefinder.routes import Route
 
 #: Decimals kept per value kind (metres to 0.1 m, shares to 0.1 %).
 _DECIMALS = {"m": 1, "db": 1, "share": 3, "points": 2, "count": 0, "rank": 0, "number": 3}
@@ -116,38 +116,29 @@ def encode_polyline(latlon: np.ndarray, precision: int = 5) -> str:
 
 
 def route_block(
-    routes: Mapping[str, list[Route | None]],
-    amenities: gpd.GeoDataFrame,
+    routes: Routes,
+    plot_ids: pd.Index,
     crs: CRS | str,
     labels: Mapping[str, str],
     colours: Mapping[str, str],
-    n_plots: int,
     tolerance_m: float = 1.5,
 ) -> dict[str, Any]:
-    """Routes per plot as ``[distance_m, amenity name, encoded polyline]`` per category."""
-    cats = list(routes)
-    names: dict[str, np.ndarray] = {}
-    for cat in cats:
-        sel = amenities.loc[amenities["category"] == cat]
-        col = sel["name"] if "name" in sel.columns else pd.Series("", index=sel.index)
-        names[cat] = col.fillna("").astype(str).to_numpy()
-    lines: list[shapely.LineString] = []
-    where: list[tuple[int, int]] = []
-    for k, cat in enumerate(cats):
-        for i, r in enumerate(routes[cat]):
-            if r is not None:
-                lines.append(r.line)
-                where.append((i, k))
-    by_plot: list[list[Any] | None] = [None] * n_plots
-    if lines:
-        wgs = to_wgs84(simplify_m(np.asarray(lines, dtype=object), tolerance_m), crs)
-        for (i, k), line in zip(where, wgs, strict=True):
-            r = routes[cats[k]][i]
-            assert r is not None
+    """Routes per plot (in the order of ``plot_ids``) as ``[distance_m, amenity name, encoded polyline]`` per category."""
+    cats = list(routes.categories)
+    table = routes.table
+    by_plot: list[list[Any] | None] = [None] * len(plot_ids)
+    if len(table):
+        where = pd.Index(plot_ids.astype(str)).get_indexer(table["plot_id"].astype(str))
+        k_of = {c: k for k, c in enumerate(cats)}
+        wgs = to_wgs84(simplify_m(table.geometry.to_numpy(), tolerance_m), crs)
+        for i, cat, dist, name, line in zip(
+            where.tolist(), table["category"], table["distance_m"], table["amenity"], wgs, strict=True
+        ):
+            if i < 0 or cat not in k_of:
+                continue
             row = by_plot[i] or [None] * len(cats)
-            name = names[cats[k]][r.amenity] if 0 <= r.amenity < len(names[cats[k]]) else ""
             latlon = shapely.get_coordinates(line)[:, ::-1]
-            row[k] = [round(r.distance_m, 1), name, encode_polyline(latlon)]
+            row[k_of[cat]] = [round(float(dist), 1), str(name), encode_polyline(latlon)]
             by_plot[i] = row
     return {
         "categories": [{"name": c, "label": labels[c], "colour": colours[c]} for c in cats],

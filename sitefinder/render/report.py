@@ -664,6 +664,7 @@ def default_report_path(run: RunFolder, plot_ids: Sequence[str]) -> Path:
 #: Files that ``sitefinder run`` writes into a run folder; a report never replaces them.
 RUN_OUTPUTS = (
     "scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json", "basemap.gpkg",
+    "routes.parquet",
 )  # fmt: skip
 
 
