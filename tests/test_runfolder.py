@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from sitefinder.cli import main
 from sitefinder.errors import RunFolderError
@@ -131,3 +134,62 @@ def test_every_reader_gives_a_criterion_the_same_maximum(done: Path, profile: st
         pts = np.array([parts[k].points for k in weights])
         assert float(row[f"score_{profile}"]) == pytest.approx(pts.sum(), abs=0.05 + 0.005 * len(pts))
     assert checked > 0
+
+
+def test_the_run_folder_keeps_the_routes_of_the_indicator_stage(done: Path) -> None:
+    run = read_run(done)
+    entry = run.manifest.routes
+    assert entry is not None and entry.path == "routes.parquet"
+    routes = run.routes()
+    assert routes is not None
+    assert routes.categories == ("supermarket", "gp", "pt_stop") == tuple(entry.categories)
+    table = routes.table
+    assert len(table) == entry.count > 0
+    assert table.crs == run.scores.crs
+    # Every route's length is the plot's walking distance in scores.gpkg; a plot without a
+    # distance has no route.
+    for cat in routes.categories:
+        dist = run.scores[f"dist_{cat}_m"]
+        mine = table[table["category"] == cat].set_index("plot_id")
+        assert set(mine.index) == set(dist.dropna().index)
+        assert np.allclose(mine["distance_m"], dist.loc[mine.index], atol=0.5)
+        # A route starts at its plot: its first point lies on (or in) the plot.
+        for pid, line in mine.geometry.items():
+            assert run.scores.geometry[pid].distance(shapely.Point(line.coords[0])) < 0.01
+    # The map of the run draws these routes: same distances, and the amenity names stored.
+    block = _map_data((done / "map.html").read_text("utf-8"))["routes"]
+    assert [c["name"] for c in block["categories"]] == list(routes.categories)
+    drawn = {
+        (pid, cat): (row[k][0], row[k][1])
+        for pid, row in zip(run.scores.index, block["by_plot"], strict=True)
+        if row is not None
+        for k, cat in enumerate(routes.categories)
+        if row[k] is not None
+    }
+    assert drawn == {(r.plot_id, r.category): (round(r.distance_m, 1), r.amenity) for r in table.itertuples()}
+
+
+def test_the_map_draws_the_stored_routes_without_routing(
+    town: Town, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sitefinder as sf
+    import sitefinder.routes
+
+    study = sf.Study.from_osm(town.osm, plots=town.plots, model_noise=False)
+    result = study.score(["senioren"])
+    assert result.scored.base.routes is not None and len(result.scored.base.routes.table) > 0
+
+    def no_routing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the map must not route again")
+
+    monkeypatch.setattr(sitefinder.routes, "nearest_routes", no_routing)
+    page = result.to_map(tmp_path / "map.html", tiles="none").read_text("utf-8")
+    block = _map_data(page)["routes"]
+    assert block is not None and any(row is not None for row in block["by_plot"])
+
+
+def _map_data(page: str) -> dict[str, Any]:
+    m = re.search(r'<script type="application/json" id="sf-data">(.*?)</script>', page, re.S)
+    assert m, "the page carries its data block"
+    data: dict[str, Any] = json.loads(m.group(1))
+    return data
