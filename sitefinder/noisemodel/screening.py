@@ -128,22 +128,6 @@ def _screened_transfer_table(ring_rho: float, setup: PathSetup, e_m: float = 0.0
     return np.asarray(np.minimum(t_scr / t_free, 1.0), dtype=np.float32)
 
 
-def _lookup(table: np.ndarray, delta: np.ndarray, extra: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of a :func:`_screened_transfer_table` in log δ and log (δ' - δ)."""
-
-    def frac(x: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = (np.log10(np.maximum(x, 1e-12)) - grid[0]) / (grid[1] - grid[0])
-        pos = np.clip(pos, 0.0, len(grid) - 1.000001)
-        i = pos.astype(np.intp)
-        return i, (pos - i).astype(np.float32)
-
-    i, fi = frac(delta, _LOG_DELTA)
-    j, fj = frac(extra, _LOG_EXTRA)
-    top = table[i, j] * (1 - fj) + table[i, j + 1] * fj
-    bottom = table[i + 1, j] * (1 - fj) + table[i + 1, j + 1] * fj
-    return np.asarray(top * (1 - fi) + bottom * fi)
-
-
 def screening_margin(res: float) -> int:
     """Cells of building heights the fast method reads beyond a grid's edge (its profile reach)."""
     return math.ceil(PROFILE_REACH_M / res) + 2
@@ -187,7 +171,10 @@ def _ring_rhos(j: int, res: float, max_distance: float) -> tuple[float, float]:
 
 
 class _BuildingCells:
-    """Building cells near the valid grid, to find the receivers whose ray meets one at an offset."""
+    """Building cells near the valid grid, to find the receivers whose ray meets one at an offset.
+
+    Receivers inside buildings are left out: they get no value, so their rays need not be read.
+    """
 
     def __init__(self, heights_pad: np.ndarray, pad: int, rows: int, cols: int, reach: int) -> None:
         lo_r, lo_c = max(pad - reach, 0), max(pad - reach, 0)
@@ -197,6 +184,7 @@ class _BuildingCells:
         self.c = (c + lo_c - pad).astype(np.int32)
         self.h = window[r, c].astype(np.float32)
         self.rows, self.cols = rows, cols
+        self.receiver = (heights_pad[pad : pad + rows, pad : pad + cols] <= 0).reshape(-1)
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def at(self, dr: int, dc: int) -> tuple[np.ndarray, np.ndarray]:
@@ -205,12 +193,20 @@ class _BuildingCells:
         if key not in self._cache:
             rr, cc = self.r - dr, self.c - dc
             ok = (rr >= 0) & (rr < self.rows) & (cc >= 0) & (cc < self.cols)
-            self._cache[key] = ((rr[ok] * self.cols + cc[ok]).astype(np.intp), self.h[ok])
+            flat = (rr[ok] * self.cols + cc[ok]).astype(np.intp)
+            h = self.h[ok]
+            keep = self.receiver[flat]
+            self._cache[key] = (flat[keep], h[keep])
         return self._cache[key]
 
     def clear(self) -> None:
         """Forget cached offsets (call between sectors to bound memory)."""
         self._cache.clear()
+
+
+#: What :func:`_best_deltas` returns per ring: blocked receivers (flat indices), their path
+#: difference δ (m), the image receiver's extra path difference δ' - δ (m) and the edge spacing (m).
+Blocked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _best_deltas(
@@ -220,34 +216,39 @@ def _best_deltas(
     res: float,
     theta: float,
     steps: np.ndarray,
-    rhos: list[np.ndarray],
+    rhos: list[np.ndarray | float],
     z_s: float,
     z_r: float,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+) -> list[Blocked]:
     """Path difference over the building edges along direction ``theta``, per ring.
 
     ``rhos[j]`` is the flat ``(rows * cols,)`` source distance of ring ``j`` per
     cell (the energy-weighted mean distance of the sources in that sector and
-    ring). Among the buildings the ray meets before the source, the edges are
-    the highest seen from the receiver (A) and from the source (B); two edges
-    (spacing ``e``) when B lies beyond A, else one.
+    ring), or one distance for all cells. Among the buildings the ray meets before
+    the source, the edges are the highest seen from the receiver (A) and from the
+    source (B); two edges (spacing ``e``) when B lies beyond A, else one.
 
     Returns
     -------
     list
-        ``out[j] = (delta, extra, e)``: flat float32 arrays of δ (m; -1 where
-        nothing blocks the line of sight), the extra path difference of the
-        image receiver ``δ' - δ`` (m) and the edge spacing (m).
+        ``out[j] = (cells, delta, extra, e)``: the receivers whose line of sight is
+        blocked (flat indices, δ > 0) and, as float32, δ (m), the extra path difference
+        of the image receiver ``δ' - δ`` (m) and the edge spacing (m).
     """
     n = rows * cols
     nr = len(rhos)
-    ang_a = [np.full(n, -np.inf, dtype=np.float32) for _ in range(nr)]
-    ta = [np.zeros(n, dtype=np.float32) for _ in range(nr)]
-    ha = [np.zeros(n, dtype=np.float32) for _ in range(nr)]
-    ang_b = [np.full(n, -np.inf, dtype=np.float32) for _ in range(nr)]
-    tb = [np.zeros(n, dtype=np.float32) for _ in range(nr)]
-    hb = [np.zeros(n, dtype=np.float32) for _ in range(nr)]
-    rho_max = [float(r.max()) if len(r) else 0.0 for r in rhos]
+    f32 = np.float32
+    rho_lo = [float(r.min()) if isinstance(r, np.ndarray) else float(r) for r in rhos]
+    rho_max = [float(r.max()) if isinstance(r, np.ndarray) else float(r) for r in rhos]
+    # Edge A (highest seen from the receiver): while every cell's source in ring j lies beyond
+    # the steps read so far, ring j's A is the same as every other such ring's, so those rings
+    # share one state until their first step at or past their nearest source.
+    shared = (np.full(n, -np.inf, dtype=f32), np.zeros(n, dtype=f32))
+    in_shared = [True] * nr
+    ang_a = [shared[0]] * nr
+    ta = [shared[1]] * nr
+    ang_b = [np.full(n, -np.inf, dtype=f32) for _ in range(nr)]
+    tb = [np.zeros(n, dtype=f32) for _ in range(nr)]
     seen: set[tuple[int, int]] = set()
     for t in steps:
         dc = round(t * math.cos(theta) / res)
@@ -256,45 +257,60 @@ def _best_deltas(
             continue
         seen.add((dr, dc))
         tt = math.hypot(dr, dc) * res
+        for j in range(nr):
+            if in_shared[j] and tt >= rho_lo[j]:
+                in_shared[j] = False
+                ang_a[j], ta[j] = shared[0].copy(), shared[1].copy()
         active = [j for j in range(nr) if tt < rho_max[j]]
         if not active:
             break
         idx, h = cells.at(dr, dc)
         if len(idx) == 0:
             continue
-        ang_r = (h - np.float32(z_r)) / np.float32(tt)
+        ang_r = (h - f32(z_r)) / f32(tt)
+        if any(in_shared[j] for j in active):
+            up = ang_r > shared[0][idx]
+            sel = idx[up]
+            shared[0][sel], shared[1][sel] = ang_r[up], tt
         for j in active:
-            rho = rhos[j][idx]
-            ok = tt < rho
-            up_a = ok & (ang_r > ang_a[j][idx])
-            sel = idx[up_a]
-            ang_a[j][sel], ta[j][sel], ha[j][sel] = ang_r[up_a], tt, h[up_a]
-            ang_s = (h - np.float32(z_s)) / np.maximum(rho - np.float32(tt), np.float32(1e-3))
-            up_b = ok & (ang_s >= ang_b[j][idx])
-            sel = idx[up_b]
-            ang_b[j][sel], tb[j][sel], hb[j][sel] = ang_s[up_b], tt, h[up_b]
-    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+            rho_j = rhos[j]
+            if isinstance(rho_j, np.ndarray):
+                rho = rho_j[idx]
+                ok = tt < rho if tt >= rho_lo[j] else None
+            else:
+                rho, ok = f32(rho_j), None
+            if not in_shared[j]:
+                up = ang_r > ang_a[j][idx]
+                if ok is not None:
+                    up &= ok
+                sel = idx[up]
+                ang_a[j][sel], ta[j][sel] = ang_r[up], tt
+            ang_s = (h - f32(z_s)) / np.maximum(rho - f32(tt), f32(1e-3))
+            up = ang_s >= ang_b[j][idx]
+            if ok is not None:
+                up &= ok
+            sel = idx[up]
+            ang_b[j][sel], tb[j][sel] = ang_s[up], tt
+    out: list[Blocked] = []
     for j in range(nr):
-        delta = np.full(n, -1.0, dtype=np.float32)
-        extra = np.zeros(n, dtype=np.float32)
-        e = np.zeros(n, dtype=np.float32)
         rho_all = rhos[j]
         blocked = np.flatnonzero(ang_a[j] > (z_s - z_r) / np.maximum(rho_all, 1e-3))
-        if len(blocked):
-            rho = rho_all[blocked]
-            t1, h1 = ta[j][blocked], ha[j][blocked]
-            t2, h2 = tb[j][blocked], hb[j][blocked]
-            two = t2 > t1
-            t2, h2 = np.where(two, t2, t1), np.where(two, h2, h1)
-            ra = np.hypot(t1, h1 - z_r)
-            ab = np.hypot(t2 - t1, h2 - h1)
-            bs = np.hypot(rho - t2, h2 - z_s)
-            direct = np.hypot(rho, z_r - z_s)
-            delta[blocked] = ra + ab + bs - direct
-            # Image receiver R' = (0, -z_r): its extra path difference over the same edges.
-            extra[blocked] = np.hypot(t1, h1 + z_r) - ra - np.hypot(rho, z_r + z_s) + direct
-            e[blocked] = ab
-        out.append((delta, np.maximum(extra, 0.0), e))
+        rho = rho_all[blocked] if isinstance(rho_all, np.ndarray) else f32(rho_all)
+        t1 = ta[j][blocked]
+        h1 = ang_a[j][blocked] * t1 + f32(z_r)
+        t2 = tb[j][blocked]
+        h2 = ang_b[j][blocked] * np.maximum(rho - t2, f32(1e-3)) + f32(z_s)
+        two = t2 > t1
+        t2, h2 = np.where(two, t2, t1), np.where(two, h2, h1)
+        ra = np.hypot(t1, h1 - z_r)
+        ab = np.hypot(t2 - t1, h2 - h1)
+        bs = np.hypot(rho - t2, h2 - z_s)
+        direct = np.hypot(rho, z_r - z_s)
+        delta = (ra + ab + bs - direct).astype(np.float32)
+        # Image receiver R' = (0, -z_r): its extra path difference over the same edges.
+        extra = np.maximum(np.hypot(t1, h1 + z_r) - ra - np.hypot(rho, z_r + z_s) + direct, 0.0)
+        keep = delta > 0
+        out.append((blocked[keep], delta[keep], extra[keep].astype(np.float32), ab[keep].astype(np.float32)))
     return out
 
 
@@ -314,6 +330,30 @@ def _conv_valid(power: np.ndarray, kernel: np.ndarray, pad: int, rows: int, cols
     sub = kernel[k - half : k + half + 1, k - half : k + half + 1]
     crop = power[pad - half : pad + rows + half, pad - half : pad + cols + half]
     return np.asarray(scipy.signal.oaconvolve(crop, sub, mode="valid"))
+
+
+def _frac(x: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cell index and fraction of ``log10 x`` on an even ``grid`` (clipped to its ends)."""
+    pos = (np.log10(np.maximum(x, 1e-12)) - grid[0]) / (grid[1] - grid[0])
+    pos = np.clip(pos, 0.0, len(grid) - 1.000001)
+    i = pos.astype(np.intp)
+    return i, (pos - i).astype(np.float32)
+
+
+def _bilinear_binned(
+    tables: np.ndarray, b: np.ndarray, i: np.ndarray, fi: np.ndarray, j: np.ndarray, fj: np.ndarray
+) -> np.ndarray:
+    """Bilinear lookup per point in ``tables[b, :, :]`` over its axes 1 and 2.
+
+    ``tables`` has shape ``(bins, len(_LOG_DELTA), len(_LOG_EXTRA), k)``; returns ``(n, k)``.
+    """
+    nb, ni, nj, k = tables.shape
+    flat = tables.reshape(nb * ni * nj, k)
+    base = (b * ni + i) * nj + j
+    w_j, w_i = fj[:, None], fi[:, None]
+    top = flat[base] * (1 - w_j) + flat[base + 1] * w_j
+    bottom = flat[base + nj] * (1 - w_j) + flat[base + nj + 1] * w_j
+    return np.asarray(top * (1 - w_i) + bottom * w_i)
 
 
 def screening_ratio(
@@ -383,6 +423,8 @@ def screening_ratio(
     width = 2 * math.pi / SECTORS
     _, _, r_kernel = _sector_ring_masks(p, res, max_distance)
 
+    ring_hat: dict[int, tuple[np.ndarray, tuple[int, int], int]] = {}
+
     def conv(part: np.ndarray, j: int) -> np.ndarray:
         nonlocal p_hat
         if j == n_rings - 1 and p > 60:
@@ -391,56 +433,72 @@ def screening_ratio(
             k_hat = scipy.fft.rfft2(part, s=fshape, workers=workers)
             q_full = scipy.fft.irfft2(p_hat * k_hat, s=fshape, workers=workers)
             q = q_full[2 * p : 2 * p + rows, 2 * p : 2 * p + cols]
-        else:
+        elif np.count_nonzero(part) <= 24:
             q = _conv_valid(power_pad, part, pad, rows, cols)
+        else:
+            # FFT of the power crop once per ring, shared by its sectors (and both weightings).
+            if j not in ring_hat:
+                h = min(p, math.ceil(_ring_bounds(j, res, max_distance)[1] / res) + 1)
+                crop = power_pad[pad - h : pad + rows + h, pad - h : pad + cols + h]
+                shape = (
+                    scipy.fft.next_fast_len(rows + 2 * h, real=True),
+                    scipy.fft.next_fast_len(cols + 2 * h, real=True),
+                )
+                ring_hat[j] = (scipy.fft.rfft2(crop, s=shape, workers=workers), shape, h)
+            c_hat, shape, h = ring_hat[j]
+            sub = part[p - h : p + h + 1, p - h : p + h + 1]
+            q_full = scipy.fft.irfft2(
+                c_hat * scipy.fft.rfft2(sub, s=shape, workers=workers), s=shape, workers=workers
+            )
+            q = q_full[2 * h : 2 * h + rows, 2 * h : 2 * h + cols]
         return np.asarray(np.maximum(q, 0.0))  # FFT round-off
 
+    # Per ring the tables over edge-spacing bin at its two reference distances, stacked.
+    # (bins, δ, δ' - δ, [near, far]) per ring.
+    both_t = [np.stack([np.stack(by_rho, axis=-1) for by_rho in t]) for t in tables]
     for k in range(SECTORS):
         q_ring: list[np.ndarray | None] = []
-        rho_ring: list[np.ndarray] = []
+        rho_ring: list[np.ndarray | float] = []
         for j in range(n_rings):
             part = np.where((sector == k) & (ring == j), kernel, 0.0)
             if not part.any():
                 q_ring.append(None)
-                rho_ring.append(np.zeros(rows * cols, dtype=np.float32))
+                rho_ring.append(0.0)
                 continue
             q = conv(part, j)
             lo, hi = _ring_bounds(j, res, max_distance)
             if j == n_rings - 1 and p > 60:
                 # Beyond the profile reach the source distance hardly changes δ: the ring's
                 # log-mean distance saves the second large FFT.
-                rho = np.full(q.shape, math.sqrt(lo * hi))
+                rho_ring.append(float(np.float32(math.sqrt(lo * hi))))
             else:
                 qr = conv(part * r_kernel, j)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     rho = np.where(q > 0, qr / q, math.sqrt(lo * hi))
+                rho_ring.append(np.clip(rho, lo, hi).astype(np.float32).reshape(-1))
             q_ring.append(q)
-            rho_ring.append(np.clip(rho, lo, hi).astype(np.float32).reshape(-1))
-        # Mean screening factor per ring over SUBRAYS rays across the sector.
-        factor_sum = [np.zeros(rows * cols, dtype=np.float32) for _ in range(n_rings)]
+        # Mean screening loss 1 - F per ring over SUBRAYS rays across the sector (0 where open).
+        loss_sum = [np.zeros(rows * cols, dtype=np.float32) for _ in range(n_rings)]
         for sub in range(SUBRAYS):
             theta = -math.pi + (k + (sub + 0.5) / SUBRAYS) * width
             best = _best_deltas(bcells, rows, cols, res, theta, steps, rho_ring, z_s, z_r)
-            for j, (delta, extra, e) in enumerate(best):
-                if q_ring[j] is None:
+            for j, (blocked, delta, extra, e) in enumerate(best):
+                if q_ring[j] is None or len(blocked) == 0:
                     continue
-                f = np.ones(rows * cols, dtype=np.float32)
-                blocked = np.flatnonzero(delta > 0)
                 # Edge spacing rounded down to a table bin (less C'' gain: errs on the loud side).
-                e_bin = np.searchsorted(EDGE_BINS_M, e[blocked], side="right") - 1
-                rho_b = rho_ring[j][blocked]
-                for b, by_rho in enumerate(tables[j]):
-                    m = e_bin == b
-                    # Interpolate between the tables at the ring's two reference distances.
-                    w_far = np.clip(np.log(rho_b[m] / rhos[j][0]) / math.log(rhos[j][1] / rhos[j][0]), 0, 1)
-                    near = _lookup(by_rho[0], delta[blocked[m]], extra[blocked[m]])
-                    far = _lookup(by_rho[1], delta[blocked[m]], extra[blocked[m]])
-                    f[blocked[m]] = near * (1 - w_far) + far * w_far
-                factor_sum[j] += f
+                e_bin = np.searchsorted(EDGE_BINS_M, e, side="right") - 1
+                rho_j = rho_ring[j]
+                rho_b = rho_j[blocked] if isinstance(rho_j, np.ndarray) else np.float32(rho_j)
+                # Interpolate between the tables at the ring's two reference distances.
+                w_far = np.clip(np.log(rho_b / rhos[j][0]) / math.log(rhos[j][1] / rhos[j][0]), 0, 1)
+                i, fi = _frac(delta, _LOG_DELTA)
+                jj, fj = _frac(extra, _LOG_EXTRA)
+                nf = _bilinear_binned(both_t[j], e_bin, i, fi, jj, fj)
+                loss_sum[j][blocked] += 1 - (nf[:, 0] * (1 - w_far) + nf[:, 1] * w_far)
         bcells.clear()
-        for q_j, f_j in zip(q_ring, factor_sum, strict=True):
+        for q_j, l_j in zip(q_ring, loss_sum, strict=True):
             if q_j is not None:
-                num += q_j * (f_j / SUBRAYS).reshape(rows, cols)
+                num += q_j * (1 - l_j / SUBRAYS).reshape(rows, cols)
                 den += q_j
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(den > 0, num / den, 1.0)
