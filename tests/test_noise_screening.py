@@ -186,7 +186,9 @@ def test_grid_too_large_for_memory_is_refused_naming_area_and_resolution(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     src, blocks = _road_and_block()
-    monkeypatch.setattr("sitefinder.noisemodel.grid.available_memory_bytes", lambda: 50 * 1024**2)
+    # The grid is computed in tiles; what must fit is the result plus the smallest tile
+    # (16 x 16 cells with a 2 km margin at 10 m: about 17 MB).
+    monkeypatch.setattr("sitefinder.noisemodel.grid.available_memory_bytes", lambda: 12 * 1024**2)
     with pytest.raises(DataValidationError, match=r"8\.0 x 6\.0 km at 10 m .* GB of memory"):
         model_lden(src, (0, 0, 8000, 6000), RD, buildings=blocks)
     assert memory_needed_bytes(600, 800, 200, True) > memory_needed_bytes(600, 800, 200, False)

@@ -90,3 +90,19 @@ def test_tiled_model_without_buildings_equals_the_untiled_model() -> None:
     assert whole.provenance["screening"] is None
     np.testing.assert_allclose(tiled.lden, whole.lden, atol=1e-4)
     assert whole.lden.max() - whole.lden.min() > 10  # roads and rail, not a flat field
+
+
+def test_tile_budget_is_at_most_half_the_available_memory(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    src, _ = _town()
+    bounds = (-200.0, -150.0, 200.0, 200.0)
+    whole = model_lden(src, bounds, RD)
+    # The whole 40 x 35 grid with its 2 km margin needs about 19 MB: with 30 MB available
+    # the budget is 15 MB and the grid is split.
+    assert tile_memory_bytes(35, 40, 200, False) > 15 * 2**20
+    monkeypatch.setattr("sitefinder.noisemodel.grid.available_memory_bytes", lambda: 30 * 2**20)
+    with caplog.at_level(logging.INFO, logger="sitefinder.noisemodel.grid"):
+        tiled = model_lden(src, bounds, RD)
+    assert "Noise model in 9 tiles" in caplog.text
+    np.testing.assert_allclose(tiled.lden, whole.lden, atol=1e-4)

@@ -160,13 +160,14 @@ def _grid_frame(bounds: tuple[float, float, float, float], res: float) -> tuple[
 
 #: Working memory of the model per cell of one tile (bytes): the padded tile holds the power
 #: grids and their FFTs; the valid tile the energies and, with screening, the per-ring factors.
-_BYTES_PER_PADDED_CELL = 64
+_BYTES_PER_PADDED_CELL = 100
 _BYTES_PER_VALID_CELL = 48
-_BYTES_PER_SCREENED_CELL = 330
+_BYTES_PER_SCREENED_CELL = 1400
 #: Memory per cell of the whole grid that stays for the result (Lden, Lnight, float32).
 _BYTES_PER_OUTPUT_CELL = 8
 #: Default memory budget of one tile of the model (bytes); the grid is computed in tiles of at
-#: most this much working memory each (overlap-save over the kernel radius).
+#: most this much working memory each (overlap-save over the kernel radius). Never more than
+#: half the available memory.
 TILE_BUDGET_BYTES = 384 * 2**20
 #: Smallest tile side (cells); a budget too small for it still gets tiles of this size.
 _MIN_TILE = 16
@@ -316,7 +317,8 @@ def model_lden(
         Threads for the FFTs (``scipy.fft`` ``workers``); -1, the default, uses
         all CPUs.
     memory_budget_bytes : int, optional
-        Working memory of one tile (default :data:`TILE_BUDGET_BYTES`). The grid is
+        Working memory of one tile (default :data:`TILE_BUDGET_BYTES`, at most half the
+        available memory). The grid is
         computed in tiles, each with a margin of ``max_distance_m`` (overlap-save over
         the kernel radius), so memory does not grow with the area beyond the result
         grids; the tiled result equals the untiled one within float round-off.
@@ -350,7 +352,10 @@ def model_lden(
     transform, rows, cols = _grid_frame(bounds, res)
     pad = math.ceil(params.max_distance_m / res)
     screening = buildings is not None and len(buildings) > 0
-    budget = TILE_BUDGET_BYTES if memory_budget_bytes is None else int(memory_budget_bytes)
+    if memory_budget_bytes is None:
+        budget = min(TILE_BUDGET_BYTES, available_memory_bytes() // 2)
+    else:
+        budget = int(memory_budget_bytes)
     tile = tile_shape(rows, cols, pad, screening, budget)
     _check_memory(rows, cols, pad, res, screening, tile)
     fshape = _fft_shape(tile[0] + 2 * pad, tile[1] + 2 * pad)
@@ -496,8 +501,9 @@ def model_lden(
                 )
                 t_scr += time.perf_counter() - t0
                 energy = {name: e * ratio for name, e in energy.items()}
-                att = -10 * np.log10(np.maximum(ratio, 1e-12))
-                att_hist += np.bincount(np.searchsorted(_ATT_BINS_DB, att.ravel()), minlength=len(att_hist))
+                # Median attenuation over the receivers (cells outside buildings).
+                att = -10 * np.log10(np.maximum(ratio[~inside], 1e-12))
+                att_hist += np.bincount(np.searchsorted(_ATT_BINS_DB, att), minlength=len(att_hist))
             else:
                 att_hist[0] += tr * tc
         del screen_power

@@ -32,6 +32,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,23 +188,23 @@ class _BuildingCells:
         self.h = window[r, c].astype(np.float32)
         self.rows, self.cols = rows, cols
         self.receiver = (heights_pad[pad : pad + rows, pad : pad + cols] <= 0).reshape(-1)
-        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
-    def at(self, dr: int, dc: int) -> tuple[np.ndarray, np.ndarray]:
-        """Flat receiver indices and building heights for rays meeting a building at ``(dr, dc)``."""
+    def at(
+        self, dr: int, dc: int, cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Flat receiver indices and building heights for rays meeting a building at ``(dr, dc)``.
+
+        ``cache`` keeps them per offset (one per sector, so memory stays bounded).
+        """
         key = (dr, dc)
-        if key not in self._cache:
+        if key not in cache:
             rr, cc = self.r - dr, self.c - dc
             ok = (rr >= 0) & (rr < self.rows) & (cc >= 0) & (cc < self.cols)
             flat = (rr[ok] * self.cols + cc[ok]).astype(np.intp)
             h = self.h[ok]
             keep = self.receiver[flat]
-            self._cache[key] = (flat[keep], h[keep])
-        return self._cache[key]
-
-    def clear(self) -> None:
-        """Forget cached offsets (call between sectors to bound memory)."""
-        self._cache.clear()
+            cache[key] = (flat[keep], h[keep])
+        return cache[key]
 
 
 #: What :func:`_best_deltas` returns per ring: blocked receivers (flat indices), their path
@@ -211,6 +214,7 @@ Blocked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 def _best_deltas(
     cells: _BuildingCells,
+    cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
     rows: int,
     cols: int,
     res: float,
@@ -264,7 +268,7 @@ def _best_deltas(
         active = [j for j in range(nr) if tt < rho_max[j]]
         if not active:
             break
-        idx, h = cells.at(dr, dc)
+        idx, h = cells.at(dr, dc, cache)
         if len(idx) == 0:
             continue
         ang_r = (h - f32(z_r)) / f32(tt)
@@ -424,12 +428,14 @@ def screening_ratio(
     _, _, r_kernel = _sector_ring_masks(p, res, max_distance)
 
     ring_hat: dict[int, tuple[np.ndarray, tuple[int, int], int]] = {}
+    lock = threading.Lock()
 
     def conv(part: np.ndarray, j: int) -> np.ndarray:
         nonlocal p_hat
         if j == n_rings - 1 and p > 60:
-            if p_hat is None:
-                p_hat = scipy.fft.rfft2(power_pad, s=fshape, workers=workers)
+            with lock:
+                if p_hat is None:
+                    p_hat = scipy.fft.rfft2(power_pad, s=fshape, workers=workers)
             k_hat = scipy.fft.rfft2(part, s=fshape, workers=workers)
             q_full = scipy.fft.irfft2(p_hat * k_hat, s=fshape, workers=workers)
             q = q_full[2 * p : 2 * p + rows, 2 * p : 2 * p + cols]
@@ -437,14 +443,15 @@ def screening_ratio(
             q = _conv_valid(power_pad, part, pad, rows, cols)
         else:
             # FFT of the power crop once per ring, shared by its sectors (and both weightings).
-            if j not in ring_hat:
-                h = min(p, math.ceil(_ring_bounds(j, res, max_distance)[1] / res) + 1)
-                crop = power_pad[pad - h : pad + rows + h, pad - h : pad + cols + h]
-                shape = (
-                    scipy.fft.next_fast_len(rows + 2 * h, real=True),
-                    scipy.fft.next_fast_len(cols + 2 * h, real=True),
-                )
-                ring_hat[j] = (scipy.fft.rfft2(crop, s=shape, workers=workers), shape, h)
+            with lock:
+                if j not in ring_hat:
+                    h = min(p, math.ceil(_ring_bounds(j, res, max_distance)[1] / res) + 1)
+                    crop = power_pad[pad - h : pad + rows + h, pad - h : pad + cols + h]
+                    shape = (
+                        scipy.fft.next_fast_len(rows + 2 * h, real=True),
+                        scipy.fft.next_fast_len(cols + 2 * h, real=True),
+                    )
+                    ring_hat[j] = (scipy.fft.rfft2(crop, s=shape, workers=workers), shape, h)
             c_hat, shape, h = ring_hat[j]
             sub = part[p - h : p + h + 1, p - h : p + h + 1]
             q_full = scipy.fft.irfft2(
@@ -456,7 +463,12 @@ def screening_ratio(
     # Per ring the tables over edge-spacing bin at its two reference distances, stacked.
     # (bins, δ, δ' - δ, [near, far]) per ring.
     both_t = [np.stack([np.stack(by_rho, axis=-1) for by_rho in t]) for t in tables]
-    for k in range(SECTORS):
+
+    def one_sector(k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The sector's share of the numerator and denominator."""
+        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        num_k = np.zeros((rows, cols), dtype=np.float64)
+        den_k = np.zeros((rows, cols), dtype=np.float64)
         q_ring: list[np.ndarray | None] = []
         rho_ring: list[np.ndarray | float] = []
         for j in range(n_rings):
@@ -481,7 +493,7 @@ def screening_ratio(
         loss_sum = [np.zeros(rows * cols, dtype=np.float32) for _ in range(n_rings)]
         for sub in range(SUBRAYS):
             theta = -math.pi + (k + (sub + 0.5) / SUBRAYS) * width
-            best = _best_deltas(bcells, rows, cols, res, theta, steps, rho_ring, z_s, z_r)
+            best = _best_deltas(bcells, cache, rows, cols, res, theta, steps, rho_ring, z_s, z_r)
             for j, (blocked, delta, extra, e) in enumerate(best):
                 if q_ring[j] is None or len(blocked) == 0:
                     continue
@@ -495,11 +507,25 @@ def screening_ratio(
                 jj, fj = _frac(extra, _LOG_EXTRA)
                 nf = _bilinear_binned(both_t[j], e_bin, i, fi, jj, fj)
                 loss_sum[j][blocked] += 1 - (nf[:, 0] * (1 - w_far) + nf[:, 1] * w_far)
-        bcells.clear()
         for q_j, l_j in zip(q_ring, loss_sum, strict=True):
             if q_j is not None:
-                num += q_j * (1 - l_j / SUBRAYS).reshape(rows, cols)
-                den += q_j
+                num_k += q_j * (1 - l_j / SUBRAYS).reshape(rows, cols)
+                den_k += q_j
+        return num_k, den_k
+
+    # Sectors are independent: on several CPUs two at a time (numpy releases the GIL in the
+    # large array operations); summed in sector order, so the result does not depend on it.
+    threads = min(2, os.cpu_count() or 1) if workers == -1 else max(1, min(2, workers))
+    if threads > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for num_k, den_k in pool.map(one_sector, range(SECTORS)):
+                num += num_k
+                den += den_k
+    else:
+        for k in range(SECTORS):
+            num_k, den_k = one_sector(k)
+            num += num_k
+            den += den_k
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(den > 0, num / den, 1.0)
     return np.asarray(np.clip(ratio, 0.0, 1.0))
