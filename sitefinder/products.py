@@ -16,8 +16,8 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "run": 2,
     # The generated sample town (OSM file, plots, boundary) for a seed and scale.
     "sample": 1,
-    # A municipal outline fetched from PDOK (OGC API Features), as cached GeoJSON.
-    "pdok-boundary": 1,
+    # A municipal outline fetched from PDOK (OGC API Features), as a verified cache entry (v2).
+    "pdok-boundary": 2,
     # A Geofabrik extract as cached (the file itself, checked against its MD5).
     "geofabrik": 1,
     # The suitability surfaces of a run's profiles (score, eligibility, judged mask per cell).

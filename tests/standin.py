@@ -21,7 +21,9 @@ half, ``mode = "overpass-error"`` answers Overpass's out-of-memory remark,
 ``overpass_statuses = [429]`` answers those statuses first (then normally),
 ``mode = "504-storm"`` answers 504 to every Overpass query, ``mode = "slow"`` sends the
 first kilobyte and then stalls for ``stall_s`` seconds, ``mode = "silent"`` takes every
-request and says nothing at all for ``stall_s`` seconds (a stalled server). ``GET /api/status`` answers
+request and says nothing at all for ``stall_s`` seconds (a stalled server); PDOK pages carry
+``numberMatched``/``numberReturned``, ``mode = "pdok-lost-page"`` matches one feature more than
+it serves and ``mode = "pdok-no-filter"`` adds a feature of another municipality. ``GET /api/status`` answers
 ``status_text``; ``user_agents`` records the User-Agent of every Overpass request.
 """
 
@@ -304,14 +306,18 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                 feats = [
                     f for f in source["features"] if params.get(state.code_property, [None])[0] == state.code
                 ]
+                if state.mode == "pdok-no-filter":  # a service that ignores the filter parameter
+                    feats = [*feats, {**feats[0], "properties": {state.code_property: "GM0363"}}]
                 page = params.get("page", ["1"])[0]
-                doc: dict[str, Any] = {"type": "FeatureCollection", "links": []}
+                matched = len(feats) + (1 if state.mode == "pdok-lost-page" else 0)
+                doc: dict[str, Any] = {"type": "FeatureCollection", "links": [], "numberMatched": matched}
                 if page == "1":
                     # First page empty with a next link: exercises OGC API paging.
                     doc["features"] = []
                     doc["links"].append({"rel": "next", "href": f"{state.url}{url.path}?{url.query}&page=2"})
                 else:
                     doc["features"] = feats
+                doc["numberReturned"] = len(doc["features"])
                 self._send(json.dumps(doc).encode(), "application/geo+json")
             elif url.path.endswith(".osm.pbf.md5") and state.pbf is not None:
                 digest = hashlib.md5(state.pbf.read_bytes(), usedforsecurity=False).hexdigest()

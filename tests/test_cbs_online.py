@@ -70,3 +70,38 @@ def test_bad_online_answers(cbs: StandIn, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match=r"truncated|not JSON"):
         cbs_key_figures("GM0034", 2024, tmp_path, odata)
     assert not list((tmp_path / "cbs").glob("*.csv")), "nothing cached from a bad answer"
+
+
+def test_pdok_download_verified_and_cache_checked_on_read(cbs: StandIn, tmp_path: Path) -> None:
+    import json
+
+    path, info = pdok_neighbourhoods("GM0034", tmp_path, cbs.url)
+    assert info["cache"] == "miss" and info["features"] == 2 and info["pages"] == 2
+    assert info["number_matched"] == 2 and info["bytes"] == path.stat().st_size
+    assert [f["properties"]["buurtcode"] for f in json.loads(path.read_text())["features"]] == [
+        "BU00340101", "BU00340102",
+    ]  # fmt: skip
+    entry = json.loads((path.parent / "entry.json").read_text())
+    assert entry["files"]["features.geojson"]["bytes"] == path.stat().st_size
+    n = len(cbs.requests)
+    assert pdok_neighbourhoods("GM0034", tmp_path, cbs.url)[1]["cache"] == "hit" and len(cbs.requests) == n
+    # A damaged cached file (same size, other bytes) is noticed on read and fetched again.
+    data = path.read_bytes()
+    damaged = data.replace(b"Buurt 0", b"Buurt X", 1)
+    assert len(damaged) == len(data) and damaged != data
+    path.write_bytes(damaged)
+    again, info3 = pdok_neighbourhoods("GM0034", tmp_path, cbs.url)
+    assert info3["cache"] == "miss" and len(cbs.requests) == n + 2
+    assert again.read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("mode", "fragment"),
+    [("pdok-lost-page", "1 features arrived of the 2|2 features arrived of the 3"),
+     ("pdok-no-filter", "ignored the filter"), ("truncated", "truncated|not JSON")],
+)  # fmt: skip
+def test_pdok_bad_answers_cache_nothing(cbs: StandIn, tmp_path: Path, mode: str, fragment: str) -> None:
+    cbs.mode = mode
+    with pytest.raises(DownloadError, match=fragment):
+        pdok_neighbourhoods("GM0034", tmp_path, cbs.url)
+    assert not [p for p in (tmp_path / "pdok").rglob("*") if p.is_file()], "nothing cached from a bad answer"

@@ -98,6 +98,10 @@ def _get(url: str, what: str, timeout: Timeout | None = None, **kw: Any) -> requ
     return resp
 
 
+#: At most this many pages per OGC API download (a paging that does not end is an error).
+MAX_PAGES = 1000
+
+
 def pdok_boundary(
     code: str,
     cache_dir: Path,
@@ -106,49 +110,115 @@ def pdok_boundary(
     prop: str = PDOK_GEMEENTE_PROPERTY,
     timeout: Timeout | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Fetch a municipal outline (e.g. ``GM0034``) from an OGC API Features service, cached.
+    """Fetch a municipal outline (e.g. ``GM0034``) from an OGC API Features service, cached and verified.
 
-    Follows ``rel=next`` links (OGC API Features paging) and checks that the answer is
-    a GeoJSON FeatureCollection with at least one polygon feature.
+    PDOK serves no files with published hashes but a paged API, so the download is
+    checked the way such an API allows, and then sealed like every sitefinder cache:
+
+    * every page is a GeoJSON FeatureCollection; its ``numberReturned`` (when given)
+      equals the features on the page, the pages' features add up to the
+      ``numberMatched`` of the first page (when given: no page lost), ``rel=next``
+      paging ends (no repeated link, at most :data:`MAX_PAGES` pages);
+    * schema: every feature carries ``prop`` with the value asked for (a server that
+      ignored the filter is caught) and at least one is a Polygon or MultiPolygon;
+      features are kept once by id;
+    * written atomically into a cache entry (``entry.json`` with the file's size and
+      SHA-256, the feature count and the pages; :mod:`sitefinder.io.cacheentry`), which
+      is verified on every read and fetched again when it does not check out.
+
+    A progress bar over the features shows on a terminal. Nothing is cached when a
+    check fails.
 
     Returns
     -------
     path, info : pathlib.Path, dict
-        The cached GeoJSON (WGS84) and provenance (URL, cache hit or miss).
+        The cached GeoJSON (WGS84) and provenance (URL, features, cache hit or miss).
     """
-    schema = schema_version("pdok-boundary")
+    from sitefinder.io.cacheentry import read_entry, write_entry
+
+    kind = "pdok-boundary"
+    schema = schema_version(kind)
     key = hashlib.sha256(f"{schema}|{base_url}|{collection}|{prop}|{code}".encode()).hexdigest()[:16]
-    path = Path(cache_dir) / "pdok" / f"{code}-{key}.geojson"
+    folder = Path(cache_dir) / "pdok" / f"{code}-{key}"
+    path = folder / "features.geojson"
     info: dict[str, Any] = {"url": base_url, "collection": collection, "code": code, "path": str(path)}
-    if path.exists():
-        log.info("Boundary %s reused from cache %s (no request)", code, path)
-        return path, {**info, "cache": "hit"}
-    url: str | None = f"{base_url.rstrip('/')}/collections/{collection}/items"
-    params: dict[str, str] | None = {prop: code, "f": "json", "limit": "100"}
-    features: list[dict[str, Any]] = []
-    while url:
-        resp = _get(url, "PDOK", timeout, params=params)
-        try:
-            doc = resp.json()
-        except ValueError:
-            msg = f"PDOK {url}: answer is not JSON (truncated or an error page); not cached, retry later"
-            raise DownloadError(msg) from None
-        if doc.get("type") != "FeatureCollection":
-            msg = f"PDOK {url}: answer is not a GeoJSON FeatureCollection; check the collection name {collection!r}"
-            raise DownloadError(msg)
-        features += doc.get("features", [])
-        url = next((lk["href"] for lk in doc.get("links", []) if lk.get("rel") == "next"), None)
-        params = None
+    meta = read_entry(folder, kind, schema)
+    if meta is not None:
+        log.info("Boundary %s reused from cache %s (no request; size and SHA-256 checked)", code, path)
+        return path, {**info, **meta, "cache": "hit"}
+    features, pages, matched = _ogc_features(base_url, collection, prop, code, timeout)
     polys = [f for f in features if (f.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
     if not polys:
         msg = (
             f"PDOK {base_url}: no boundary polygon for {prop}={code}; check the code (e.g. GM0034 for Almere)"
         )
         raise DownloadError(msg)
+    folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps({"type": "FeatureCollection", "features": polys}), encoding="utf-8")
-    log.info("Fetched boundary %s from PDOK (%d feature(s))", code, len(polys))
-    return path, {**info, "cache": "miss"}
+    record = {"features": len(polys), "pages": pages, "number_matched": matched, "bytes": path.stat().st_size}
+    write_entry(folder, kind, schema, [path.name], record)
+    log.info(
+        "Fetched %s %s from PDOK (%d feature(s), %d page(s), verified)", collection, code, len(polys), pages
+    )
+    return path, {**info, **record, "cache": "miss"}
+
+
+def _ogc_features(
+    base_url: str, collection: str, prop: str, code: str, timeout: Timeout | None
+) -> tuple[list[dict[str, Any]], int, int | None]:
+    """The features of ``collection`` with ``prop == code``, all pages, checked; with the page count and ``numberMatched``."""
+    import sys
+
+    from tqdm import tqdm
+
+    url: str | None = f"{base_url.rstrip('/')}/collections/{collection}/items"
+    params: dict[str, str] | None = {prop: code, "f": "json", "limit": "100"}
+    features: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    matched: int | None = None
+    pages = 0
+    bar = tqdm(unit=" features", desc=f"PDOK {collection}", leave=False, disable=not sys.stderr.isatty())
+    try:
+        while url:
+            resp = _get(url, "PDOK", timeout, params=params)
+            pages += 1
+            try:
+                doc = resp.json()
+            except ValueError:
+                msg = f"PDOK {url}: answer is not JSON (truncated or an error page); not cached, retry later"
+                raise DownloadError(msg) from None
+            if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+                msg = f"PDOK {url}: answer is not a GeoJSON FeatureCollection; check the collection name {collection!r}"
+                raise DownloadError(msg)
+            page = doc.get("features") or []
+            returned = doc.get("numberReturned")
+            if isinstance(returned, int) and returned != len(page):
+                msg = f"PDOK {url}: page says numberReturned {returned} but holds {len(page)} features (truncated); not cached, retry later"
+                raise DownloadError(msg)
+            if matched is None and isinstance(doc.get("numberMatched"), int):
+                matched = int(doc["numberMatched"])
+                bar.total = matched
+            for k, f in enumerate(page):
+                value = (f.get("properties") or {}).get(prop)
+                if value != code:
+                    msg = f"PDOK {base_url}: a feature of {collection!r} has {prop}={value!r}, not {code!r} (the service ignored the filter); not cached, check the collection and property names"
+                    raise DownloadError(msg)
+                features.setdefault(str(f.get("id", f"{pages}-{k}")), f)
+            bar.update(len(page))
+            nxt = next((lk.get("href") for lk in doc.get("links", []) if lk.get("rel") == "next"), None)
+            if nxt is not None and (nxt in seen or len(seen) >= MAX_PAGES):
+                msg = f"PDOK {base_url}: the paging does not end (rel=next repeats); not cached, retry later"
+                raise DownloadError(msg)
+            if nxt is not None:
+                seen.add(nxt)
+            url, params = nxt, None
+    finally:
+        bar.close()
+    if matched is not None and matched != len(features):
+        msg = f"PDOK {base_url}: {len(features)} features arrived of the {matched} the service matched (a page was lost); not cached, retry later"
+        raise DownloadError(msg)
+    return list(features.values()), pages, matched
 
 
 def _pooch_download(url: str, path: Path, known_hash: str, what: str, timeout: Timeout) -> int:
