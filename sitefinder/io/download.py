@@ -159,7 +159,11 @@ def pdok_boundary(
     record = {"features": len(polys), "pages": pages, "number_matched": matched, "bytes": path.stat().st_size}
     write_entry(folder, kind, schema, [path.name], record)
     log.info(
-        "Fetched %s %s from PDOK (%d feature(s), %d page(s), verified)", collection, code, len(polys), pages
+        "Fetched %s %s from PDOK (%d feature(s), %d page(s), verified)",
+        "boundary" if collection == PDOK_GEMEENTE_COLLECTION else collection,
+        code,
+        len(polys),
+        pages,
     )
     return path, {**info, **record, "cache": "miss"}
 
