@@ -83,6 +83,25 @@ PROVENANCE_TAG = "SITEFINDER_PROVENANCE"
 #: Largest number of grid cells before the cell size is coarsened (with a warning).
 MAX_CELLS = 4_000_000
 
+#: Memory (MiB) for one tile of cells: its indicator table and the arrays of its scoring.
+#: The surfaces are computed in bands of rows that fit in it, so the peak does not grow
+#: with the area (the results do not depend on the tiling).
+TILE_BUDGET_MB = 256.0
+
+
+def tile_rows(grid: CellGrid, n_columns: int, budget_mb: float = TILE_BUDGET_MB) -> int:
+    """Rows per tile, so that a band of cells fits in ``budget_mb``.
+
+    A cell takes 8 bytes per indicator column, four times over for the scoring's
+    per-criterion arrays and temporaries.
+
+    >>> g = CellGrid(Affine(50, 0, 0, 0, -50, 0), (1000, 1000), np.ones((1000, 1000), bool), CRS(28992))
+    >>> tile_rows(g, 64)
+    131
+    """
+    per_cell = 8 * 4 * max(1, n_columns)
+    return max(1, int(budget_mb * 2**20 // (per_cell * max(1, grid.shape[1]))))
+
 
 @dataclass(frozen=True)
 class CellGrid:
@@ -109,6 +128,12 @@ class CellGrid:
     def cell_m(self) -> float:
         """Cell size in metres."""
         return float(self.transform.a)
+
+    def band(self, row0: int, row1: int) -> CellGrid:
+        """The rows ``row0:row1`` of the grid as a grid of their own (a tile)."""
+        t = self.transform
+        return CellGrid(transform=t * Affine.translation(0, row0), shape=(row1 - row0, self.shape[1]),
+                        inside=self.inside[row0:row1], crs=self.crs)  # fmt: skip
 
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates (x, y) of the centres of the cells inside the study area (row-major order)."""
@@ -329,6 +354,7 @@ def suitability_surfaces(
     noise_threshold_db: float = 53.0,
     other_networks: Mapping[str, tuple[WalkNetwork, dict[str, np.ndarray], dict[str, Snap]]] | None = None,
     cache_dir: Path | None = None,
+    tile_budget_mb: float = TILE_BUDGET_MB,
 ) -> dict[str, Surface]:
     """Suitability surface of every profile over the study area (arrays + transform).
 
@@ -359,6 +385,8 @@ def suitability_surfaces(
         The networks besides walking (see :func:`cell_indicators`).
     cache_dir : pathlib.Path, optional
         Cache folder: surfaces of the same inputs are reused (:mod:`sitefinder.surfacecache`).
+    tile_budget_mb : float
+        Memory for one tile of cells (see :func:`tile_rows`); the results do not depend on it.
 
     Returns
     -------
@@ -367,21 +395,44 @@ def suitability_surfaces(
     """
     t0 = time.perf_counter()
 
-    def compute() -> dict[str, Surface]:
-        grid = cell_grid(data.study_area, data.crs, cell_m)
+    def tile(band: CellGrid) -> dict[str, Surface]:
         cells = cell_indicators(
-            grid, data, net, node_dist, amenity_snaps, layers, max_snap_m, noise_threshold_db, other_networks
+            band, data, net, node_dist, amenity_snaps, layers, max_snap_m, noise_threshold_db, other_networks
         )
         coverage = None
         if data.data_area is not None:
-            x, y = grid.centres()
+            x, y = band.centres()
             centres = shapely.points(x, y)
             radius = covered_radius(centres, data.data_area)
             rules = censor_rules(cells.columns, [*node_dist, *NUISANCE_KINDS])
             outside = ~shapely.intersects(data.data_area, centres)
             off = ~cells["on_network"].to_numpy(dtype=bool) & (radius >= max_snap_m)
             coverage = Coverage(radius_m=radius, rules=rules, outside=outside, off_network=off)
-        return {p.name: score_cells(grid, cells, p, data.noise is not None, coverage) for p in profiles}
+        return {p.name: score_cells(band, cells, p, data.noise is not None, coverage) for p in profiles}
+
+    def compute() -> dict[str, Surface]:
+        grid = cell_grid(data.study_area, data.crs, cell_m)
+        n_columns = 2 * len(node_dist) * (1 + len(other_networks or {})) + 24 + 4 * len(layers or [])
+        step = tile_rows(grid, n_columns, tile_budget_mb)
+        if step >= grid.shape[0] or not grid.inside.any():
+            return tile(grid)
+        out: dict[str, Surface] = {}
+        for row0 in range(0, grid.shape[0], step):
+            band = grid.band(row0, min(row0 + step, grid.shape[0]))
+            if not band.inside.any():
+                continue
+            for name, part in tile(band).items():
+                if name not in out:
+                    whole = np.full(grid.shape, np.nan, dtype=np.float32)
+                    out[name] = replace(part, score=whole, eligible=np.zeros(grid.shape, dtype=bool),
+                                        transform=grid.transform, judged=np.ones(grid.shape, dtype=bool))  # fmt: skip
+                rows = slice(row0, row0 + band.shape[0])
+                s = out[name]
+                s.score[rows], s.eligible[rows] = part.score, part.eligible
+                if s.judged is not None and part.judged is not None:
+                    s.judged[rows] = part.judged
+        log.info("Suitability surfaces in tiles of %d rows (%d x %d cells)", step, *grid.shape)
+        return out
 
     hit = False
     if cache_dir is None:

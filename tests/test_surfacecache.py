@@ -91,3 +91,14 @@ def test_a_broken_or_other_schema_entry_is_rebuilt(tmp_path: Path, caplog: pytes
         third = suitability_surfaces([prof], data, net, node_dist, snaps, cell_m=100.0, cache_dir=tmp_path)
     assert "expected 'surfaces'" in caplog.text
     _same(plain, third)
+
+
+def test_tiled_surfaces_equal_the_whole_grid() -> None:
+    data, net, node_dist, snaps = _toy_town()
+    prof = parse_profile(TOY_PROFILE, "toy.toml")
+    whole = suitability_surfaces([prof], data, net, node_dist, snaps, cell_m=50.0)
+    # A budget so small that every band is one row of cells (20 tiles).
+    tiled = suitability_surfaces([prof], data, net, node_dist, snaps, cell_m=50.0, tile_budget_mb=1e-6)
+    _same(whole, tiled)
+    assert whole["toy"].provenance["weights"] == tiled["toy"].provenance["weights"]
+    assert np.isfinite(tiled["toy"].score).sum() > 300 and tiled["toy"].eligible.any()
