@@ -40,10 +40,12 @@ def _weights_block(prof: Profile) -> list[str]:
 
 def explain(name: str) -> str:
     """Plain-text explanation of a profile: constraints, layers, weights and criteria with their sources."""
+    from sitefinder.scoring.points import max_points
     from sitefinder.scoring.profiles import load_profile
 
     prof = load_profile(name)
     weights = prof.weights()
+    most = dict(zip(weights, max_points(list(weights.values())).tolist(), strict=True))
     lines = [f"{prof.name}: {prof.title}", f"  {prof.description}", f"  file: {prof.source_file}", ""]
     if prof.layers:
         lines.append("Layers (overlaid on the plots in the load stage):")
@@ -63,7 +65,7 @@ def explain(name: str) -> str:
     lines += ["", *_weights_block(prof), "", "Criteria (weight share of the score, value function):"]
     for c in prof.criteria:
         w = f"weight {c.weight:g}, " if c.weight is not None else ""
-        lines.append(f"  - {c.name}: {c.label} [{c.indicator}] {w}{100 * weights[c.name]:.0f} %, "
+        lines.append(f"  - {c.name}: {c.label} [{c.indicator}] {w}{most[c.name]:.0f} %, "
                      f"{c.function.describe()}" + (" (missing = best)" if c.missing == "best" else ""))  # fmt: skip
         if c.source:
             lines.append(f"      source: {c.source}")

@@ -24,6 +24,7 @@ from sitefinder.render.labels import ColumnLabel, format_value
 from sitefinder.scoring import status
 from sitefinder.scoring.functions import Categories
 from sitefinder.scoring.noiserule import is_failure_of
+from sitefinder.scoring.points import max_points
 from sitefinder.scoring.profiles import Constraint, Criterion, Profile
 from sitefinder.scoring.score import ProfileResult, criterion_values
 
@@ -182,14 +183,15 @@ def live_block(res: ProfileResult, table: pd.DataFrame, labels: dict[str, Column
     pts = np.array([pd.to_numeric(table[f"pts_{p.name}_{c.name}"], errors="coerce").to_numpy(dtype=float)
                     for c in scored]).reshape(len(scored), len(table))  # fmt: skip
     evaluable = ~np.isnan(pts)
-    total = (w[:, None] * evaluable).sum(axis=0)
+    most = max_points(w, evaluable)
     criteria = []
     for k, c in enumerate(scored):
         u = criterion_utilities(c, table[c.indicator])
         if w[k] > 0:
             with np.errstate(invalid="ignore", divide="ignore"):
-                from_pts = pts[k] * total / (100.0 * w[k])
-                tol = 0.006 * total / (100.0 * w[k]) + 1e-6
+                # The value the run's points imply (points are rounded to 0.01).
+                from_pts = pts[k] / most[k]
+                tol = 0.006 / most[k] + 1e-6
             off = evaluable[k] & (np.abs(u - from_pts) > tol)
             u = np.where(off, np.clip(from_pts, 0.0, 1.0), u)
         u = np.where(evaluable[k], u, 0.0)
