@@ -195,6 +195,14 @@ def test_plot_popup_shows_the_breakdown_and_routes(town: MapInputs, opened_map: 
     assert page.locator(".sf-popup .sf-bar").count() == len(scored)
     for c in scored:
         assert c.label in text
+    # The page's maximum points per criterion (the bars' "X van Y punten") are those of
+    # scoring.points.max_points, as explain gives them for this plot.
+    from sitefinder.scoring.explain import explain
+
+    titles = popup.locator(".sf-bar").evaluate_all("els => els.map(e => e.title)")
+    page_max = [float(t.split(" van ")[1].removesuffix(" punten").replace(",", ".")) for t in titles]
+    parts = {q.name: q for q in explain(town.profiles[0], "K0001").parts}
+    assert page_max == pytest.approx([parts[c.name].max_points for c in scored], abs=0.051)
     assert "Looproute" in text and "\xa0m lopen" in text
     n_routes = page.evaluate("() => sitefinder.state.routes.getLayers().length")
     assert n_routes > 0, "the walking routes are drawn on click"
