@@ -20,7 +20,7 @@ Failure modes for the bad-input tests: ``mode = "truncated"`` cuts every answer 
 half, ``mode = "overpass-error"`` answers Overpass's out-of-memory remark,
 ``overpass_statuses = [429]`` answers those statuses first (then normally),
 ``mode = "504-storm"`` answers 504 to every Overpass query, ``mode = "slow"`` sends the
-first kilobyte and then stalls for ``stall_s`` seconds, ``mode = "silent"`` takes every
+first kilobyte of an Overpass answer or a Geofabrik extract and then stalls for ``stall_s`` seconds, ``mode = "silent"`` takes every
 request and says nothing at all for ``stall_s`` seconds (a stalled server); PDOK pages carry
 ``numberMatched``/``numberReturned``, ``mode = "pdok-lost-page"`` matches one feature more than
 it serves and ``mode = "pdok-no-filter"`` adds a feature of another municipality. ``GET /api/status`` answers
@@ -322,6 +322,16 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
             elif url.path.endswith(".osm.pbf.md5") and state.pbf is not None:
                 digest = hashlib.md5(state.pbf.read_bytes(), usedforsecurity=False).hexdigest()
                 self._send(f"{digest}  {state.pbf.name}\n".encode(), "text/plain")
+            elif url.path.endswith(".osm.pbf") and state.pbf is not None and state.mode == "slow":
+                data = state.pbf.read_bytes()  # the first kilobyte, then nothing for stall_s
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(data[:1024])
+                    self.wfile.flush()
+                    time.sleep(state.stall_s)
             elif url.path.endswith(".osm.pbf") and state.pbf is not None:
                 self._send(state.pbf.read_bytes(), "application/octet-stream")
             else:

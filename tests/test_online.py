@@ -440,3 +440,23 @@ def test_a_failing_piece_caches_nothing(
     with pytest.raises(DownloadError, match=r"out of memory.*--overpass-max-area-km2"):
         download(_source(standin, town, max_query_area_km2=0.5), _tag_filter(), tmp_path / "c")
     assert not [p for p in (tmp_path / "c").rglob("*") if p.is_file()], "no piece and no merged file is left"
+
+
+def test_a_geofabrik_stream_that_stalls_is_an_error_and_not_cached(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from sitefinder.errors import DownloadError
+    from sitefinder.io.download import geofabrik_extract
+
+    monkeypatch.setenv("SITEFINDER_STALL_S", "0.5")
+    standin.mode = "slow"
+    standin.stall_s = 4.0
+    t0 = time.monotonic()
+    with pytest.raises(
+        DownloadError, match=r"^Geofabrik http://127\.0\.0\.1:\d+/.*no answer for 0\.5 s.*not cached"
+    ):
+        geofabrik_extract(f"{standin.url}/europe/netherlands/polder-latest.osm.pbf", tmp_path / "cache")
+    assert time.monotonic() - t0 < 3.0
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()], "no partial file is left"
