@@ -9,6 +9,7 @@ always gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,11 +132,14 @@ class OsmBuilder:
         return np.vstack(self._chunks) if self._chunks else np.zeros((0, 2))
 
 
+@functools.lru_cache(maxsize=65536)
+def _tag_line(key: str, value: str) -> str:
+    """One ``<tag>`` line (the same few thousand key/value pairs recur across a town)."""
+    return f'    <tag k="{escape(key, _ATTR_ESCAPES)}" v="{escape(value, _ATTR_ESCAPES)}"/>\n'
+
+
 def _tag_lines(tags: Tags) -> list[str]:
-    return [
-        f'    <tag k="{escape(k, _ATTR_ESCAPES)}" v="{escape(str(tags[k]), _ATTR_ESCAPES)}"/>\n'
-        for k in sorted(tags)
-    ]
+    return [_tag_line(k, str(tags[k])) for k in sorted(tags)]
 
 
 def write_osm(
@@ -223,7 +227,7 @@ def _write(fh: IO[str], builder: OsmBuilder, lonlat: np.ndarray) -> None:
             buf.clear()
     for w, (ids, tags) in enumerate(builder.ways):
         buf.append(f'  <way id="{w + 1}" version="1" visible="true">\n')
-        buf.extend([f'    <nd ref="{int(i) + 1}"/>\n' for i in ids])
+        buf.extend([f'    <nd ref="{i}"/>\n' for i in (np.asarray(ids, dtype=np.int64) + 1).tolist()])
         buf.extend(_tag_lines(tags))
         buf.append("  </way>\n")
         if len(buf) >= _CHUNK:
