@@ -19,11 +19,17 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed  ## create .venv and install sitefinder with its dev tools
 
-test: setup  ## run the test suite (tests, doctests of sitefinder/ and docs/api.md, browser tests)
-	$(PY) -m pytest
+# Two pytest-xdist workers (the machines have 2 cores); every file, and every group of files
+# sharing an expensive session fixture, stays on one worker (tests/conftest.py). The suite
+# also passes without: PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PAR := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
+
+test: setup  ## run the test suite (tests, doctests of sitefinder/ and docs/api.md, browser tests) on 2 workers
+	$(PY) -m pytest $(PYTEST_PAR)
 
 test-fast: setup  ## the test suite without the tests marked slow
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest $(PYTEST_PAR) -m "not slow"
 
 lint: setup  ## ruff, ruff format and mypy
 	$(VENV)/bin/ruff check sitefinder tests bench docs/figures

@@ -47,9 +47,9 @@ def _expect_error(res: object, *fragments: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache for the module: the Amsterdam extract is cut and its network built once."""
-    return tmp_path_factory.mktemp("errors-cache")
+def cache(amsterdam_cache: Path) -> Path:
+    """The session's Amsterdam cache: the extract is cut and its network built once."""
+    return amsterdam_cache
 
 
 @pytest.fixture
