@@ -158,3 +158,18 @@ def test_budgeted_encoding_keeps_the_largest_that_fit_in_their_order() -> None:
     got = bm._encode_within_budget(parts, sizes, rd, bm._encode_polygon, budget)
     assert 0 < len(keep) < 5000 and got == [every[i] for i in keep]
     assert bm._encode_within_budget(parts, sizes, rd, bm._encode_polygon, None) == every
+
+
+def test_many_polylines_encode_as_one_at_a_time() -> None:
+    from sitefinder.render.mapdata import encode_polyline, encode_polylines
+
+    rng = np.random.default_rng(7)
+    lines = [rng.uniform(-90, 90, (int(n), 2)) * rng.choice([1e-5, 1.0]) for n in rng.integers(0, 12, 500)]
+    lines += [np.zeros((0, 2)), np.array([[0.0, 0.0]]), np.array([[52.1, 5.2], [52.1, 5.2]])]
+    assert encode_polylines(lines) == [encode_polyline(a) for a in lines]
+    # Google's documented example, split over two lines (each starts from zero).
+    assert encode_polylines([np.array([[38.5, -120.2]]), np.array([[40.7, -120.95]])]) == [
+        "_p~iF~ps|U",
+        encode_polyline(np.array([[40.7, -120.95]])),
+    ]
+    assert encode_polylines([]) == []

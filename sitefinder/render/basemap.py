@@ -92,23 +92,23 @@ def _encode_within_budget(
     parts: np.ndarray,
     sizes: np.ndarray,
     crs: CRS,
-    encode: Callable[[Any], Any],
+    encode: Callable[[np.ndarray], list[Any]],
     budget: int | None,
 ) -> list[Any]:
     """The encoded ``parts``, in their order; with ``budget``, only the largest (by ``sizes``) that fit.
 
     Largest first, until the next one would exceed ``budget`` bytes: the rest is never
-    reprojected or encoded (for a town, most buildings and paths).
+    reprojected or encoded (for a town, most buildings and paths). ``encode`` encodes
+    an array of WGS84 geometries.
     """
     if budget is None:
-        return [encode(g) for g in mapdata.to_wgs84(parts, crs)]
+        return encode(mapdata.to_wgs84(parts, crs))
     order = np.argsort(-sizes, kind="stable")
     kept: list[tuple[int, Any]] = []
     used = 0
     for start in range(0, len(order), _CHUNK):
         idx = order[start : start + _CHUNK]
-        for i, g in zip(idx.tolist(), mapdata.to_wgs84(parts[idx], crs), strict=True):
-            e = encode(g)
+        for i, e in zip(idx.tolist(), encode(mapdata.to_wgs84(parts[idx], crs)), strict=True):
             used += _encoded_length(e)
             if used > budget:
                 return [e for _, e in sorted(kept, key=lambda t: t[0])]
@@ -116,12 +116,20 @@ def _encode_within_budget(
     return [e for _, e in sorted(kept, key=lambda t: t[0])]
 
 
-def _encode_line(line: Any) -> str:
-    return mapdata.encode_polyline(shapely.get_coordinates(line)[:, ::-1])
+def _encode_line(lines: np.ndarray) -> list[str]:
+    """Encoded polylines of WGS84 lines (or rings), one per geometry."""
+    xy, owner = shapely.get_coordinates(lines, return_index=True)
+    pieces = np.split(xy, np.searchsorted(owner, np.arange(1, len(lines))))
+    return mapdata.encode_polylines([p[:, ::-1] for p in pieces])
 
 
-def _encode_polygon(poly: Any) -> list[str]:
-    return [mapdata.encode_polyline(np.asarray(r.coords)[:, ::-1]) for r in (poly.exterior, *poly.interiors)]
+def _encode_polygon(polys: np.ndarray) -> list[list[str]]:
+    """Encoded rings (exterior first, then the holes) of WGS84 polygons, one list per polygon."""
+    rings, owner = shapely.get_rings(polys, return_index=True)
+    out: list[list[str]] = [[] for _ in range(len(polys))]
+    for o, e in zip(owner.tolist(), _encode_line(rings), strict=True):
+        out[o].append(e)
+    return out
 
 
 def _encode_lines(geoms: np.ndarray, crs: CRS, tolerance_m: float, budget: int | None = None) -> list[str]:

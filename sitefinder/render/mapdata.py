@@ -115,6 +115,48 @@ def encode_polyline(latlon: np.ndarray, precision: int = 5) -> str:
     return "".join(chars)
 
 
+def encode_polylines(lines: Sequence[np.ndarray], precision: int = 5) -> list[str]:
+    """:func:`encode_polyline` of many (lat, lon) arrays at once, vectorised (the same strings).
+
+    Examples
+    --------
+    >>> encode_polylines([np.array([[38.5, -120.2], [40.7, -120.95]]), np.array([[43.252, -126.453]])])
+    ['_p~iF~ps|U_ulLnnqC', '_t~fGfzxbW']
+    """
+    if not len(lines):
+        return []
+    sizes = np.array([len(a) for a in lines], dtype=np.int64)
+    if not sizes.sum():
+        return [""] * len(lines)
+    factor = 10**precision
+    pts = np.concatenate([np.asarray(a, dtype=float).reshape(-1, 2) for a in lines])
+    ints = np.round(pts * factor).astype(np.int64)
+    deltas = np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    starts = np.cumsum(sizes) - sizes
+    first = starts[sizes > 0]
+    deltas[first] = ints[first]  # each line starts from zero
+    vals = deltas.ravel()
+    v = np.where(vals < 0, ~(vals << 1), vals << 1)
+    # Five bits per character, low bits first; 0x20 marks that another character follows.
+    n_chunks = max(1, -(-int(v.max()).bit_length() // 5))
+    chunks = np.stack([(v >> (5 * k)) & 0x1F for k in range(n_chunks)], axis=1)
+    present = np.stack(
+        [np.ones(len(v), dtype=bool)] + [(v >> (5 * k)) > 0 for k in range(1, n_chunks)], axis=1
+    )
+    more = np.zeros_like(present)
+    more[:, :-1] = present[:, 1:]
+    codes = (chunks | np.where(more, 0x20, 0)) + 63
+    text = codes[present].astype(np.uint8).tobytes().decode("ascii")
+    per_value = present.sum(axis=1)
+    per_line = (
+        np.add.reduceat(per_value, 2 * starts[sizes > 0]) if len(first) else np.zeros(0, dtype=np.int64)
+    )
+    lengths = np.zeros(len(lines), dtype=np.int64)
+    lengths[sizes > 0] = per_line
+    ends = np.cumsum(lengths)
+    return [text[e - n : e] for e, n in zip(ends.tolist(), lengths.tolist(), strict=True)]
+
+
 def route_block(
     routes: Routes,
     plot_ids: pd.Index,
