@@ -102,7 +102,9 @@ def test_point_plots_in_explain_and_compare(
     assert "oppervlakte onbekend" in out
     memo = tmp_path / "memo.html"
     assert main(["compare", "--run", str(rd_run), "P1", "P2", "--out", str(memo)]) == 0
-    assert "oppervlakte onbekend" in memo.read_text("utf-8")
+    html = memo.read_text("utf-8")
+    assert "oppervlakte onbekend (punt zonder omtrek)." in html, "the caption says the area is unknown"
+    assert "– m²" not in html
 
 
 def test_point_csv_bad_inputs(town: Town, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

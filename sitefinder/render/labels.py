@@ -195,6 +195,17 @@ def column_label(
     return ColumnLabel(col, base, unit, kind)
 
 
+def area_text(area: Any) -> str:
+    """A plot's area for a caption: ``1.600 m²``, or that a point plot has none.
+
+    >>> area_text(1600.0), area_text(float("nan"))
+    ('1.600 m²', 'oppervlakte onbekend (punt zonder omtrek)')
+    """
+    if area is None or bool(pd.isna(area)):
+        return "oppervlakte onbekend (punt zonder omtrek)"
+    return f"{format_value(area, 'm')} m²"
+
+
 def format_value(value: Any, kind: str) -> str:
     """A value as text in Dutch notation (decimal comma, dot for thousands); ``–`` when missing.
 

@@ -27,7 +27,7 @@ from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.io.atomic import atomic_path
 from sitefinder.render import live
 from sitefinder.render.escape import csv_safe, html_text
-from sitefinder.render.labels import format_value
+from sitefinder.render.labels import area_text, format_value
 from sitefinder.render.panel import describe_sources
 from sitefinder.render.report import (
     _CSS,
@@ -328,7 +328,7 @@ def _maps(run: RunFolder, ids: Sequence[str]) -> str:
         area = scores.loc[pid, "area_m2"] if "area_m2" in scores.columns else geom.area
         bg = "straten en water uit de OSM-gegevens van de run; " if streets else ""
         figures.append(
-            f"<figure>{svg}<figcaption><b>{html_text(run.plot_label(pid))}</b>: {format_value(area, 'm')} m². "
+            f"<figure>{svg}<figcaption><b>{html_text(run.plot_label(pid))}</b>: {area_text(area)}. "
             f"{bg}stippellijn 500 m hemelsbreed.</figcaption></figure>"
         )
     return f"<section class='keep'><h2>Ligging</h2><div class='maps'>{''.join(figures)}</div></section>"

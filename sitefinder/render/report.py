@@ -36,7 +36,7 @@ from sitefinder.io.manifest import Manifest, ProfileEntry
 from sitefinder.io.paths import is_within
 from sitefinder.io.runfolder import read_run
 from sitefinder.render.escape import csv_safe, html_text
-from sitefinder.render.labels import ColumnLabel, column_label, format_value
+from sitefinder.render.labels import ColumnLabel, area_text, column_label, format_value
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.render.svg import PLOT_COLOURS, Bar, MapShape, contribution_chart, plot_map
 from sitefinder.scoring import status
@@ -557,7 +557,7 @@ def _maps_section(run: RunFolder, plot_ids: Sequence[str]) -> str:
         bg_note = f" Achtergrond: geluid Lden ({noise_kind})." if bg is not None and noise_kind else ""
         figures.append(
             f"<figure>{svg}<figcaption><b>{_esc(run.plot_label(pid))}</b>: "
-            f"{format_value(area, 'm')} m², RD ({format_value(cx, 'm')}, {format_value(cy, 'm')}). "
+            f"{area_text(area)}, RD ({format_value(cx, 'm')}, {format_value(cy, 'm')}). "
             f"Gekleurd: de vergeleken kavels; grijs: andere kavels van de analyse; stippellijn: "
             f"500 m hemelsbreed.{_esc(bg_note)}</figcaption></figure>"
         )
