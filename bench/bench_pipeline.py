@@ -17,6 +17,10 @@ a million inhabitants), every measurement in its own subprocess (so its peak RSS
   snapped amenity points with their offsets (timed on its own). Its plot distances
   are compared with the engine's (``scores.csv``).
 
+Every figure is given as wall time and CPU time (user + system, ``getrusage``): on a
+shared machine the CPU time is the fair one. A warm run's ``buildings`` is empty when
+nothing needed them (the noise grid came from the cache).
+
 Run: ``.venv/bin/python bench/bench_pipeline.py`` (``make bench``); options
 ``--scales 1 2 4 8 32``, ``--work DIR`` (default ``data/cache/bench-pipeline``),
 ``--baseline-max-scale 8`` (the osmnx baseline needs several GB beyond that).
