@@ -508,7 +508,17 @@ def compute_indicators(
         for name in mobilities:
             mnet = build_mobility_network(net, get_mobility(name))
             info[name] = mnet.info
-            table_m, res_m = mobility_indicators(mnet, data.plots, data.amenities, registry, params)
+            mdist = None
+            if data.network_key is not None:
+                # Cached like walking's, under a key of the walking network, the mobility and
+                # its edges (their lengths carry the mobility's factors).
+                m = mnet.network
+                edges = hashlib.sha256(m.edge_u.tobytes() + m.edge_v.tobytes() + m.edge_len.tobytes())
+                mkey = f"{data.network_key}-{name}-{edges.hexdigest()[:16]}"
+                mdist = NetworkCache(cfg.cache_dir).node_distances(m, mkey, data.amenities, registry, params)
+            table_m, res_m = mobility_indicators(
+                mnet, data.plots, data.amenities, registry, params, node_dist=mdist
+            )
             parts.append(table_m)
             access.other_networks[name] = (mnet.network, res_m)
     parts += [

@@ -111,8 +111,12 @@ def mobility_indicators(
     amenities: gpd.GeoDataFrame,
     registry: CategoryRegistry,
     params: AccessParams,
+    node_dist: dict[str, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, AccessResult]:
     """``dist_<cat>_<mobility>_m`` and ``time_<cat>_<mobility>_min`` per plot (one search per category).
+
+    ``node_dist``: node distances on the mobility's network made from the same amenities
+    and parameters (e.g. cached); computed when absent.
 
     Returns
     -------
@@ -120,7 +124,7 @@ def mobility_indicators(
         The columns, and the accessibility result on the mobility's network (node
         distances for the suitability surfaces).
     """
-    res = accessibility(mnet.network, plots, amenities, registry, params)
+    res = accessibility(mnet.network, plots, amenities, registry, params, node_dist=node_dist)
     sfx = mnet.mobility.suffix
     dist = pd.DataFrame(
         {f"dist_{c}{sfx}_m": res.table[f"dist_{c}_m"] for c in registry.names}, index=plots.index
