@@ -88,3 +88,15 @@ def test_sample_cbs_files_have_the_cbs_layout(town: dict[str, Any]) -> None:
     table = town["table"]
     assert (table["pop_total_1000m"].dropna() <= fig["inwoners"].sum()).all()
     assert table["buurt_code"].notna().all()
+
+
+def test_wheelchair_node_distances_are_cached_and_equal(town: dict[str, Any], tmp_path: Path) -> None:
+    data, registry = town["data"], town["registry"]
+    cache = tmp_path / "cache"
+    cfg = RunConfig(osm_file=town["res"].osm_path, cache_dir=cache, model_noise=False)
+    first, _, _ = compute_indicators(data, registry, cfg, ["wheelchair"])
+    folders = [p for p in (cache / "network").iterdir() if "-wheelchair-" in p.name]
+    assert len(folders) == 1 and len(list((folders[0] / "dist").glob("*.npy"))) == len(registry.names)
+    again, _, _ = compute_indicators(data, registry, cfg, ["wheelchair"])
+    cols = [c for c in first.columns if c.endswith("_wheelchair_m")]
+    assert cols and first[cols].equals(again[cols]) and first[cols].equals(town["table"][cols])
