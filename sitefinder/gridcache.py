@@ -116,24 +116,10 @@ def cached_grid(cache_dir: Path, key: str, compute: Callable[[], NoiseGrid]) -> 
     grid, hit : NoiseGrid, bool
         The grid and whether it came from the cache.
     """
+    cached = load_grid(cache_dir, key)
+    if cached is not None:
+        return cached, True
     folder = Path(cache_dir) / "noise" / key
-    meta = read_entry(folder, "noise-grid", SCHEMA)
-    if meta is not None:
-        try:
-            with np.load(folder / _FILE, allow_pickle=False) as z:
-                grid = NoiseGrid(
-                    lden=z["lden"],
-                    transform=Affine(*z["transform"].tolist()),
-                    crs=CRS.from_user_input(meta["crs"]),
-                    lnight=z["lnight"] if "lnight" in z.files else None,
-                    modelled=bool(meta["modelled"]),
-                    provenance=meta["provenance"],
-                )
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("Noise grid cache %s unreadable (%s); modelling again", folder, exc)
-        else:
-            log.info("Modelled noise grid (%d x %d cells) reused from cache %s", *grid.shape, folder)
-            return grid, True
     grid = compute()
     arrays: dict[str, np.ndarray] = {"lden": grid.lden, "transform": np.array(tuple(grid.transform)[:6])}
     if grid.lnight is not None:
