@@ -36,9 +36,9 @@ from sitefinder.render.report import (
     _mobility_lines,
     comparison_table,
     criterion_bars,
-    default_report_path,
     loaded_profile,
     refuse_run_outputs,
+    report_target,
     select_plots,
 )
 from sitefinder.render.svg import PLOT_COLOURS, MapShape, contribution_chart, plot_map
@@ -486,11 +486,7 @@ def write_memo(
         ``html``, ``csv`` and, with ``pdf``, ``pdf`` paths.
     """
     ids = select_plots(run, plot_ids)
-    target = default_report_path(run, ids) if out is None else Path(out)
-    if target.is_dir():
-        target = target / default_report_path(run, ids).name
-    if target.suffix.lower() not in (".html", ".htm"):
-        target = target.with_name(target.name + ".html")
+    target = report_target(run, ids, out)
     files = {"html": target, "csv": target.with_suffix(".csv")}
     refuse_run_outputs(run, *files.values(), *([target.with_suffix(".pdf")] if pdf else []))
     page = render_memo(run, ids, profiles)

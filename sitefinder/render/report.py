@@ -661,6 +661,20 @@ def default_report_path(run: RunFolder, plot_ids: Sequence[str]) -> Path:
     return run.path / f"vergelijking_{stem[:80]}.html"
 
 
+def report_target(run: RunFolder, plot_ids: Sequence[str], out: str | Path | None) -> Path:
+    """The HTML file a comparison report or memo goes to.
+
+    ``out`` as given (a folder gets the default name inside it; a name without ``.html``
+    gets it appended), else :func:`default_report_path` in the run folder.
+    """
+    target = default_report_path(run, plot_ids) if out is None else Path(out)
+    if target.is_dir():
+        target = target / default_report_path(run, plot_ids).name
+    if target.suffix.lower() not in (".html", ".htm"):
+        target = target.with_name(target.name + ".html")
+    return target
+
+
 #: Files that ``sitefinder run`` writes into a run folder; a report never replaces them.
 RUN_OUTPUTS = (
     "scores.gpkg", "scores.csv", "scores_nl.csv", "scores.xlsx", "map.html", "manifest.json", "basemap.gpkg",
@@ -705,11 +719,7 @@ def write_report(run: RunFolder, plot_ids: Sequence[str], out: Path | None = Non
     html_path, csv_path : Path
     """
     ids = select_plots(run, plot_ids)
-    target = default_report_path(run, ids) if out is None else Path(out)
-    if target.is_dir():
-        target = target / default_report_path(run, ids).name
-    if target.suffix.lower() not in (".html", ".htm"):
-        target = target.with_name(target.name + ".html")
+    target = report_target(run, ids, out)
     csv_path = target.with_suffix(".csv")
     refuse_run_outputs(run, target, csv_path)
     page = render_report(run, ids)
