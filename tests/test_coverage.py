@@ -24,6 +24,7 @@ from sitefinder.coverage import (
     reach_m,
     value_intervals,
 )
+from sitefinder.scoring.explain import explain
 from sitefinder.scoring.functions import Decay, Ideal, Linear, Logistic, Step
 from sitefinder.scoring.profiles import parse_profile
 from sitefinder.scoring.score import score_profile
@@ -252,3 +253,21 @@ def test_off_network_plot_with_covered_surroundings_is_a_finding() -> None:
     assert t.loc["P0", "score_t"] == pytest.approx(25.0)  # (0 + 0.5) / 2
     assert math.isnan(t.loc["P1", "pts_t_super"])
     assert t.loc["P1", "score_t"] == pytest.approx(50.0)  # area alone
+
+
+def test_explain_compares_shares_of_each_plots_own_maximum() -> None:
+    """P1's 'spoor' cannot be judged, so its 'super' is worth 75 points (6 of 8), the
+    others' 60 (6 of 10). Eligible plots P0, P1, P3 earn 0.75, 0.9 and 0.6 of 'super':
+    average share 0.75, i.e. 56.25 of P1's 75 points; P1's 67.5 is 11.25 above it (raw
+    points against 45, 67.5 and 36 would have said +18)."""
+    ind, cov = _table()
+    res = score_profile(ind, parse_profile(PROFILE, "t.toml"), coverage=cov)
+    assert list(res.table.index[res.eligible]) == ["P0", "P1", "P3"]
+    ex = explain(res, "P1")
+    sup = next(q for q in ex.parts if q.name == "super")
+    assert sup.max_points == pytest.approx(75.0) and sup.points == pytest.approx(67.5)
+    assert sup.mean_points == pytest.approx(75.0 * (0.75 + 0.9 + 0.6) / 3)
+    assert sup.delta == pytest.approx(11.25)
+    # P0 (every criterion judged, 'super' worth 60): 45 against 60 * 0.75 = 45: no driver.
+    p0 = next(q for q in explain(res, "P0").parts if q.name == "super")
+    assert p0.mean_points == pytest.approx(45.0) and p0.delta == pytest.approx(0.0)

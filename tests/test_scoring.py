@@ -452,3 +452,29 @@ def test_select_plots_respects_min_distance_and_k() -> None:
     few = select_plots(res, geom, 8, 1000.0)
     assert not few.complete and few.plot_ids == ["K0", "K4"]  # edge gaps 300 k - 100 m; K8 is excluded
     assert math.isclose(select_plots(res, geom, 2, 0.0).total_score, res.table["score_t"].nlargest(2).sum())
+
+
+def test_explain_says_what_it_compares_with() -> None:
+    """A lone eligible plot is not compared with itself (no '+0.0'); with no eligible plot
+    the comparison is with the average of all plots, and the text says so."""
+    prof = parse_profile(
+        PROFILE_HEAD + TWO + '[[constraint]]\nindicator = "area_m2"\nop = ">="\nvalue = 1000\nreason = "r"\n',
+        "p.toml",
+    )
+    ind = pd.DataFrame(
+        {"dist_a": [0.0, 80.0], "dist_b": [300.0, 10.0], "area_m2": [5000.0, 10.0]},
+        index=["groot", "klein"],
+    )
+    res = score_profile(ind, prof, SensitivitySettings(draws=20))
+    lone = explain(res, "groot")
+    assert lone.rank == 1 and lone.n_eligible == 1
+    line = next(ln for ln in lone.text.splitlines() if ln.startswith("Most of its points from"))
+    top = max(lone.parts, key=lambda p: p.points)
+    assert "nothing to compare with" in line and f"{top.name} {top.points:.1f}" in line
+    assert "+0.0" not in lone.text
+    none = score_profile(ind.assign(area_m2=[10.0, 10.0]), prof, SensitivitySettings(draws=20))
+    ex = explain(none, "groot")
+    assert ex.rank is None and ex.n_eligible == 0
+    assert ex.drivers == ["a"]  # dist_a 0 m against 80 m: above the average of the two plots
+    assert "Put there by (points vs. the average plot (no plot is eligible)): a +" in ex.text
+    assert "average eligible plot" not in ex.text

@@ -1,7 +1,8 @@
 """Explain one plot's score: which criteria put it where it is, from the score table alone.
 
-A criterion *drives* a plot's position when the plot earns more points on it than
-the average eligible plot does; it *holds the plot back* when it earns fewer. The
+A criterion *drives* a plot's position when the plot earns a larger share of the
+criterion's maximum than the average eligible plot does (in this plot's points); it
+*holds the plot back* when it earns a smaller share. The
 points are the ``pts_<profile>_<criterion>`` columns, which add up to the score, so
 the explanation is exact, not a model of the model.
 """
@@ -39,7 +40,8 @@ class CriterionPart:
     max_points : float
         Weight share × 100: the most this criterion can give.
     mean_points : float
-        Average points of the eligible plots on this criterion.
+        The points this plot would earn with the eligible plots' average share of their
+        maximum on this criterion (the plots' maxima differ where weights are shared).
     evaluable : bool
         False when the data cannot judge this criterion for this plot: it earns no
         points and its weight is shared over the others.
@@ -126,9 +128,15 @@ class Explanation:
             v = "not computed" if _isnan(p.value) else f"{p.indicator} = {_fmt_value(p.value)}"
             return f"{p.name} {p.delta:+.1f} ({v})"
 
-        if self.drivers:
-            lines.append("Put there by (points vs. the average eligible plot): "
-                         + ", ".join(_fmt(n) for n in self.drivers))  # fmt: skip
+        alone = self.rank is not None and self.n_eligible == 1
+        if self.drivers and alone:
+            lines.append("Most of its points from (the only eligible plot: nothing to compare with): "
+                         + ", ".join(f"{n} {parts[n].points:.1f}" for n in self.drivers))  # fmt: skip
+        elif self.drivers:
+            basis = (
+                "the average eligible plot" if self.n_eligible else "the average plot (no plot is eligible)"
+            )
+            lines.append(f"Put there by (points vs. {basis}): " + ", ".join(_fmt(n) for n in self.drivers))
         if self.drags:
             lines.append("Held back by: " + ", ".join(_fmt(n) for n in self.drags))
         if self.not_evaluable:
@@ -174,12 +182,19 @@ def explain(result: ProfileResult, plot_id: object, n_drivers: int = 3) -> Expla
     row = t.loc[key]
     crit = [c for c in result.profile.criteria if f"pts_{p}_{c.name}" in t.columns]
     judged_row = [not pd.isna(row[f"pts_{p}_{c.name}"]) for c in crit]
-    maxima = max_points([result.weights.get(c.name, 0.0) for c in crit], judged_row)
+    weights = [result.weights.get(c.name, 0.0) for c in crit]
+    maxima = max_points(weights, judged_row)
+    # Every plot's own maxima (weights of criteria the data cannot judge are shared over the
+    # others, so they differ per plot): a plot is compared on the share of the maximum it earns.
+    pts_all = t[[f"pts_{p}_{c.name}" for c in crit]].to_numpy(dtype=float).T
+    most_all = max_points(weights, ~np.isnan(pts_all))
+    share_all = np.divide(pts_all, most_all, out=np.full_like(pts_all, np.nan), where=most_all > 0)
+    among = np.asarray(eligible, dtype=bool) if eligible.any() else np.ones(len(t), dtype=bool)
     parts = []
-    for c, most in zip(crit, maxima, strict=True):
+    for i, (c, most) in enumerate(zip(crit, maxima, strict=True)):
         col = f"pts_{p}_{c.name}"
-        pts = t[col]
-        mean = float(pts[eligible].mean()) if eligible.any() else float(pts.mean())
+        shares = share_all[i][among]
+        mean = float(most * np.nanmean(shares)) if np.isfinite(shares).any() else 0.0
         value: float | str = np.nan
         if c.indicator in result.inputs.columns:
             raw = result.inputs[c.indicator].loc[key]
