@@ -28,7 +28,14 @@ from sitefinder.scoring.explain import explain
 from sitefinder.scoring.functions import Decay, Ideal, Linear, Logistic, Step
 from sitefinder.scoring.profiles import parse_profile
 from sitefinder.scoring.score import score_profile
-from sitefinder.scoring.status import metres, most_common_reason, no_eligible
+from sitefinder.scoring.status import (
+    INSUFFICIENT,
+    NO_AREA_CONSTRAINT,
+    insufficient_data,
+    metres,
+    most_common_reason,
+    no_eligible,
+)
 
 AREA = shapely.box(0, 0, 1000, 1000)
 
@@ -271,3 +278,21 @@ def test_explain_compares_shares_of_each_plots_own_maximum() -> None:
     # P0 (every criterion judged, 'super' worth 60): 45 against 60 * 0.75 = 45: no driver.
     p0 = next(q for q in explain(res, "P0").parts if q.name == "super")
     assert p0.mean_points == pytest.approx(45.0) and p0.delta == pytest.approx(0.0)
+
+
+def test_most_common_reason_says_which_data_is_missing() -> None:
+    """Data gaps are counted by kind: the reach text differs per plot, the point-plot area
+    text is the same for all; the summary names the kind, not just 'onvoldoende gegevens'."""
+    area = f"{INSUFFICIENT}: {NO_AREA_CONSTRAINT} (area_m2 >= 2000)"
+    reasons = [
+        f"{area}; {insufficient_data(127, 1500, 0.5)}",
+        f"{area}; {insufficient_data(300, 1500, 0.4)}",
+        area,
+        insufficient_data(90, 800, 0.6),
+    ]
+    assert most_common_reason(reasons) == area
+    reach = [insufficient_data(127, 1500, 0.5), insufficient_data(300, 800, 0.4), "te klein (a)"]
+    assert (
+        most_common_reason(reach)
+        == f"{INSUFFICIENT}: de OSM-gegevens reiken niet ver genoeg voor het profiel"
+    )

@@ -96,14 +96,36 @@ def most_common_reason(reasons: list[str]) -> str:
         if not isinstance(r, str) or not r:
             continue
         parts = [p.strip() for p in _split(r)]
-        # "onvoldoende gegevens: ... (20 % ...)" differs per plot; count it by its head.
-        counts.update(
-            list(dict.fromkeys(INSUFFICIENT if p.startswith(INSUFFICIENT) else p for p in parts if p))
-        )
+        counts.update(list(dict.fromkeys(reason_kind(p) for p in parts if p)))
     if not counts:
         return ""
     # Ties go to the reason met first (hard conditions are written before data notes).
     return counts.most_common(1)[0][0]
+
+
+def reason_kind(part: str) -> str:
+    """One exclusion reason as it is counted over plots.
+
+    Data-gap texts whose figures differ per plot (reach of the OSM data, share of the
+    weight) are counted by what is missing.
+
+    >>> reason_kind("te klein (area_m2 >= 2000)")
+    'te klein (area_m2 >= 2000)'
+    >>> reason_kind(undecided_constraint("area_m2 >= 2000", 120))
+    'onvoldoende gegevens: harde eis area_m2 >= 2000 niet te beoordelen (OSM-gegevens reiken niet ver genoeg)'
+    >>> reason_kind(insufficient_data(112, 500, 0.33))
+    'onvoldoende gegevens: de OSM-gegevens reiken niet ver genoeg voor het profiel'
+    """
+    if not part.startswith(INSUFFICIENT) or part == OUTSIDE_DATA:
+        return part
+    rest = part[len(INSUFFICIENT) + 2 :]
+    if rest.startswith("harde eis ") and ", de OSM-gegevens reiken" in rest:
+        return f"{INSUFFICIENT}: {rest.split(', de OSM-gegevens reiken')[0]} (OSM-gegevens reiken niet ver genoeg)"
+    if rest.startswith("de OSM-gegevens reiken"):
+        return f"{INSUFFICIENT}: de OSM-gegevens reiken niet ver genoeg voor het profiel"
+    if rest.endswith("van het gewicht kan niet beoordeeld worden"):
+        return f"{INSUFFICIENT}: te veel van het gewicht kan niet beoordeeld worden"
+    return part
 
 
 def split_reasons(reason: str) -> list[str]:
