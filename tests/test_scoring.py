@@ -20,6 +20,7 @@ from sitefinder.scoring.explain import explain
 from sitefinder.scoring.functions import Categories, Decay, Ideal, Linear, Logistic, Step
 from sitefinder.scoring.profiles import SensitivitySettings, parse_profile
 from sitefinder.scoring.score import score_profile
+from sitefinder.scoring.sensitivity import min_ranks
 from sitefinder.selection import conflict_pairs, greedy_spread, optimal_spread, select_plots
 
 # --------------------------------------------------------------------------- value functions
@@ -360,6 +361,20 @@ def test_sensitivity_is_reproducible_with_a_seed() -> None:
     assert a["p_top3_t"].between(0, 1).all()
     # Each draw ranks the 12 plots, so the top-3 probabilities sum to 3 (up to ties and rounding).
     assert a["p_top3_t"].sum() == pytest.approx(3.0, abs=0.02)
+
+
+def test_min_ranks_are_scipy_min_ranks_with_ties() -> None:
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(3)
+    values = np.round(rng.normal(size=(40, 25)), 1)  # many ties
+    values[0] = 0.0  # a row of one value: every rank 1
+    values[1, :3] = [-0.0, 0.0, -1.0]
+    got = min_ranks(values)
+    assert np.array_equal(got, rankdata(values, axis=1, method="min"))
+    # And by definition: 1 + the number of smaller values in the row.
+    assert np.array_equal(got, 1 + (values[:, None, :] < values[:, :, None]).sum(axis=2))
+    assert got[0].tolist() == [1] * 25
 
 
 def test_sensitivity_dominant_plot_and_modes() -> None:
