@@ -8,10 +8,12 @@ stderr and exit status 2; the traceback is shown only with ``-v``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sitefinder import __version__
 from sitefinder.errors import SitefinderError
@@ -144,6 +146,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, previous)
 
 
+def _redirect_for_bar(quiet: bool) -> contextlib.AbstractContextManager[Any]:
+    """Route log lines around tqdm's progress bar, when a bar can be shown (not ``-q``, stderr a terminal).
+
+    Otherwise a no-op, and tqdm (with asyncio behind it) is not imported at all.
+    """
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm()
+
+
 def _main(argv: Sequence[str] | None) -> int:
     from sitefinder.io.localonly import disable_gdal_network
 
@@ -156,10 +170,9 @@ def _main(argv: Sequence[str] | None) -> int:
     restore_logging = _setup_logging(verbose, quiet)
     # Imported only now: --help and --version stay fast (no pydantic, no tqdm).
     from pydantic import ValidationError
-    from tqdm.contrib.logging import logging_redirect_tqdm
 
     try:
-        with logging_redirect_tqdm():  # log lines and the progress bar don't garble each other
+        with _redirect_for_bar(quiet):  # log lines and the progress bar don't garble each other
             return int(args.func(args) or 0)
     except SitefinderError as exc:
         if verbose:

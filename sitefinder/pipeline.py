@@ -60,6 +60,8 @@ from sitefinder.mobility import get_mobility
 from sitefinder.netbuild import build_network
 from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
+from sitefinder.products import schema_version
+from sitefinder.render.basemap import LazyBasemap
 from sitefinder.render.map import MapInputs, write_map
 from sitefinder.render.memo import BASEMAP_FILE, write_basemap
 from sitefinder.render.panel import describe_sources
@@ -739,11 +741,13 @@ def build_manifest(
     return Manifest.model_validate_json(json.dumps(raw, default=str))
 
 
-def _basemap(cfg: RunConfig, data: StudyData, cache_dir: Path | None) -> Basemap | None:
+def _basemap(cfg: RunConfig, data: StudyData, cache_dir: Path | None) -> Basemap | LazyBasemap | None:
     """Streets, water, buildings and green for the offline background, when the map offers it.
 
-    Read from the run's OSM file (cached in ``cache_dir`` when given); None when that file
-    is gone (a download into a temporary cache).
+    Read from the run's OSM file; with ``cache_dir``, a :class:`LazyBasemap` keyed by the
+    file's SHA-256, the CRS and the reading code, read (through its own cache) only when
+    the drawing or ``basemap.gpkg`` of it is not cached. None when that file is gone (a
+    download into a temporary cache).
     """
     if "offline" not in cfg.map_tiles.split(","):
         return None
@@ -754,8 +758,11 @@ def _basemap(cfg: RunConfig, data: StudyData, cache_dir: Path | None) -> Basemap
     if not sha or cache_dir is None:
         return read_basemap(Path(path), data.crs)
     from sitefinder.io.basemapcache import cached_basemap
+    from sitefinder.surfacecache import KeyHash, code_hash
 
-    return cached_basemap(cache_dir, Path(path), sha, data.crs)
+    key = KeyHash().add("osm", sha).add("crs", data.crs.to_wkt())
+    key.add("code", code_hash((("sitefinder.io", "basemap.py"), ("sitefinder.io", "basemapcache.py"))))
+    return LazyBasemap(key.hexdigest(), lambda: cached_basemap(cache_dir, Path(path), sha, data.crs))
 
 
 def map_inputs(
@@ -786,6 +793,7 @@ def map_inputs(
         basemap=_basemap(cfg, data, cache_dir),
         sources=describe_sources(data.sources),
         neighbourhoods=data.neighbourhoods,
+        cache_dir=cache_dir,
     )
 
 
@@ -836,6 +844,50 @@ def check_output_folders(cfg: RunConfig) -> None:
     check_output_folder(layers_folder(cfg), "layers folder", "--layers")
 
 
+def _write_memo_basemap(
+    basemap: Basemap | LazyBasemap,
+    bounds: tuple[float, float, float, float],
+    path: Path,
+    cache_dir: Path | None,
+) -> None:
+    """``basemap.gpkg`` for the memo: a copy of the one written for the same background and bounds."""
+    if not isinstance(basemap, LazyBasemap):
+        write_basemap(basemap, bounds, path)
+        return
+    from sitefinder.rendercache import cached_file
+    from sitefinder.surfacecache import KeyHash, code_hash
+
+    key = KeyHash().add("schema", schema_version("memo-basemap"))
+    key.add("code", code_hash((("sitefinder.render", "memo.py"),))).add("basemap", basemap.key)
+    key.add("bounds", [float(b) for b in bounds])
+    cached_file(cache_dir, "memo-basemap", key.hexdigest(), path,
+                lambda p: write_basemap(basemap.get(), bounds, p))  # fmt: skip
+
+
+def _write_noise_layer(grid: NoiseGrid, path: Path, cache_dir: Path | None) -> None:
+    """The modelled noise GeoTIFF: a copy of the one written for the same grid (levels, place, provenance)."""
+    from sitefinder.noisemodel import write_noise_geotiff
+
+    def write(p: Path) -> Path:
+        write_noise_geotiff(grid, p)
+        return p
+
+    if cache_dir is None:
+        write(path)
+        return
+    from sitefinder.rendercache import cached_file
+    from sitefinder.surfacecache import KeyHash, code_hash
+
+    key = KeyHash().add("schema", schema_version("noise-geotiff"))
+    key.add("code", code_hash((("sitefinder.noisemodel", "geotiff.py"),)))
+    key.add("lden", np.asarray(grid.lden, dtype=np.float32))
+    key.add("lnight", None if grid.lnight is None else np.asarray(grid.lnight, dtype=np.float32))
+    key.add("transform", list(tuple(grid.transform)[:6])).add("crs", grid.crs.to_wkt())
+    key.add("provenance", json.dumps(grid.provenance, sort_keys=True, default=str))
+    key.add("modelled", bool(grid.modelled))
+    cached_file(cache_dir, "noise-geotiff", key.hexdigest(), path, write)
+
+
 def write_outputs(
     scored: Scored,
     cfg: RunConfig,
@@ -877,16 +929,14 @@ def write_outputs(
         write_map(inputs, stage / "map.html")
         if inputs.basemap is not None:
             margin = shapely.box(*data.plots.total_bounds).buffer(1500).bounds
-            write_basemap(inputs.basemap, margin, stage / BASEMAP_FILE)
+            _write_memo_basemap(inputs.basemap, margin, stage / BASEMAP_FILE, cache_dir)
         write_routes(routes, stage / ROUTES_FILE)
         write_manifest(manifest, stage)
         # Layers are staged last: a failed map leaves no trace in a --layers folder either.
         lstage = stage / rel if rel is not None else more.enter_context(staged_outputs(layers))
         lstage.mkdir(parents=True, exist_ok=True)
         if data.noise is not None and data.noise.modelled:
-            from sitefinder.noisemodel import write_noise_geotiff
-
-            write_noise_geotiff(data.noise, lstage / "noise_lden_modelled.tif")
+            _write_noise_layer(data.noise, lstage / "noise_lden_modelled.tif", cache_dir)
         for name, surf in surfaces.items():
             write_surface(surf, lstage / f"suitability_{name}.tif")
     files = {name: out / name for name in OUT_FILES}

@@ -22,6 +22,14 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "geofabrik": 1,
     # The suitability surfaces of a run's profiles (score, eligibility, judged mask per cell).
     "surfaces": 1,
+    # Rendered pieces of a run folder (sitefinder.rendercache): the offline background as the
+    # map draws it, a grid as the map's image, the modelled noise GeoTIFF, the memo's basemap.gpkg.
+    "map-basemap": 1,
+    "map-image": 1,
+    "noise-geotiff": 1,
+    "memo-basemap": 1,
+    # A web asset (Leaflet's script, say) as folium-offline ships it, inlined into map.html.
+    "web-asset": 1,
 }
 
 

@@ -14,6 +14,9 @@ import functools
 import logging
 import re
 from importlib import resources
+from pathlib import Path
+
+from sitefinder.products import schema_version
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,27 @@ def _bundle() -> dict[str, str]:
     return {**_res, **_vres}
 
 
-def asset(url: str) -> str | None:
-    """The content of a CDN asset folium links to, or None when no package ships it."""
-    return _bundle().get(url)
+def asset(url: str, cache_dir: Path | None = None) -> str | None:
+    """The content of a CDN asset folium links to, or None when no package ships it.
+
+    With ``cache_dir``, the content is kept per address and ``folium-offline`` version
+    (:mod:`sitefinder.rendercache`, kind ``web-asset``): a warm run does not import the
+    package's seven megabytes of resources.
+    """
+    if cache_dir is None:
+        return _bundle().get(url)
+    from importlib.metadata import PackageNotFoundError, version
+
+    from sitefinder.rendercache import cached_value
+    from sitefinder.surfacecache import KeyHash
+
+    try:
+        shipped_by = version("folium-offline")
+    except PackageNotFoundError:
+        shipped_by = None
+    key = KeyHash().add("schema", schema_version("web-asset")).add("package", shipped_by).add("url", url)
+    body: str | None = cached_value(cache_dir, "web-asset", key.hexdigest(), lambda: _bundle().get(url))
+    return body
 
 
 def own_asset(name: str) -> str:
@@ -48,13 +69,15 @@ def _safe_script(text: str) -> str:
     return re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE)
 
 
-def inline_assets(html: str) -> tuple[str, list[str]]:
+def inline_assets(html: str, cache_dir: Path | None = None) -> tuple[str, list[str]]:
     """Replace external ``<script src>`` and stylesheet ``<link>`` tags by inline content.
 
     Parameters
     ----------
     html : str
         A rendered page.
+    cache_dir : pathlib.Path, optional
+        Where the assets' content is kept for the next page (see :func:`asset`).
 
     Returns
     -------
@@ -67,14 +90,14 @@ def inline_assets(html: str) -> tuple[str, list[str]]:
     missing: list[str] = []
 
     def script(m: re.Match[str]) -> str:
-        body = asset(m.group("url"))
+        body = asset(m.group("url"), cache_dir)
         if body is None:
             missing.append(m.group("url"))
             return m.group(0)
         return f"<script>/* {m.group('url')} */\n{_safe_script(body)}\n</script>"
 
     def style(m: re.Match[str]) -> str:
-        body = asset(m.group("url"))
+        body = asset(m.group("url"), cache_dir)
         if body is None:
             missing.append(m.group("url"))
             return m.group(0)

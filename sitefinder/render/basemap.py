@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ import shapely
 from pyproj import CRS
 
 from sitefinder.io.basemap import Basemap
+from sitefinder.products import schema_version
 from sitefinder.render import mapdata
 
 log = logging.getLogger(__name__)
@@ -172,3 +174,64 @@ def basemap_block(basemap: Basemap, crs: CRS, bounds: tuple[float, float, float,
     kept = {k: len(v) for k, v in (lines | polys).items()}
     log.info("Offline background: %s", ", ".join(f"{n} {k}" for k, n in kept.items()))
     return {"lines": lines, "areas": polys, "style": STYLE}
+
+
+@dataclass
+class LazyBasemap:
+    """A background known by the content it is read from, read only when something needs it.
+
+    Attributes
+    ----------
+    key : str
+        Identifies the background's content (e.g. a hash of the OSM file's SHA-256, the
+        working CRS and the code that reads it): the key of what is drawn from it.
+    read : callable
+        Reads the background (called at most once).
+    """
+
+    key: str
+    read: Callable[[], Basemap]
+    _loaded: list[Basemap] = field(default_factory=list, repr=False)
+
+    def get(self) -> Basemap:
+        """The background, read on the first call."""
+        if not self._loaded:
+            self._loaded.append(self.read())
+        return self._loaded[0]
+
+
+#: The code that draws the offline background (hashed into the key of a cached drawing).
+BLOCK_CODE = (("sitefinder.render", "basemap.py"), ("sitefinder.render", "mapdata.py"))
+
+
+def offline_block(
+    basemap: Basemap | LazyBasemap | None,
+    crs: CRS,
+    bounds: tuple[float, float, float, float],
+    cache_dir: Path | None = None,
+) -> dict[str, Any] | None:
+    """:func:`basemap_block` of ``basemap``; None when there is none or it is empty.
+
+    A :class:`LazyBasemap` with ``cache_dir`` is drawn once per content, CRS and
+    bounds and then reused (:mod:`sitefinder.rendercache`, kind ``map-basemap``)
+    without reading the background at all.
+    """
+    if basemap is None:
+        return None
+    if isinstance(basemap, Basemap):
+        return basemap_block(basemap, crs, bounds) if len(basemap) else None
+
+    def draw() -> dict[str, Any] | None:
+        base = basemap.get()
+        return basemap_block(base, crs, bounds) if len(base) else None
+
+    if cache_dir is None:
+        return draw()
+    from sitefinder.rendercache import cached_value
+    from sitefinder.surfacecache import KeyHash, code_hash
+
+    key = KeyHash().add("schema", schema_version("map-basemap")).add("code", code_hash(BLOCK_CODE))
+    key.add("basemap", basemap.key).add("crs", CRS.from_user_input(crs).to_wkt())
+    key.add("bounds", [float(b) for b in bounds])
+    block: dict[str, Any] | None = cached_value(cache_dir, "map-basemap", key.hexdigest(), draw)
+    return block

@@ -29,7 +29,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.plugins import MarkerCluster
 from folium.template import Template
-from rasterio.warp import Resampling, calculate_default_transform, reproject
+from pyproj import CRS
 
 from sitefinder import __version__
 from sitefinder.categories import CategoryRegistry
@@ -37,6 +37,7 @@ from sitefinder.datatypes import NoiseGrid, Routes
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.basemap import Basemap
 from sitefinder.presets import parse_tiles
+from sitefinder.products import schema_version
 from sitefinder.render import basemap as basemaps
 from sitefinder.render import live, mapdata
 from sitefinder.render.assets import inline_assets, own_asset
@@ -85,6 +86,9 @@ SHOWN_CATEGORIES = ("supermarket", "gp")
 MAX_SHOWN_AMENITIES = 400
 _NAME_COLUMNS = ("naam", "name", "locatie", "location", "titel", "title", "omschrijving")
 
+#: The code that draws a grid as an image (hashed into the key of a cached image).
+_IMAGE_CODE = (("sitefinder.render", "map.py"), ("sitefinder.render", "raster.py"))
+
 #: Backgrounds, comma-separated, the first shown (see :mod:`sitefinder.render.basemap`).
 Tiles = str
 
@@ -119,7 +123,7 @@ class MapInputs:
         Backgrounds offered, comma-separated, the first shown when the map opens:
         ``offline`` (drawn from ``basemap``), ``brt-grijs``, ``brt``, ``luchtfoto``, ``osm``;
         ``none`` draws the map on a plain background.
-    basemap : Basemap, optional
+    basemap : Basemap or LazyBasemap, optional
         Streets, water, buildings and green from the run's OSM file, for ``offline``.
     self_contained : bool
         Inline all JS and CSS (default) instead of linking them from CDNs.
@@ -133,6 +137,9 @@ class MapInputs:
         The data sources in words (``OpenStreetMap-extract ...``), shown under the title.
     neighbourhoods : geopandas.GeoDataFrame, optional
         CBS neighbourhoods (:mod:`sitefinder.io.cbs`), drawn shaded by their share of 65+.
+    cache_dir : pathlib.Path, optional
+        Where the images and the offline background drawn for the same inputs are kept
+        and reused (:mod:`sitefinder.rendercache`); None: drawn every time.
     """
 
     plots: gpd.GeoDataFrame
@@ -145,13 +152,14 @@ class MapInputs:
     title: str
     routes: Routes | None = None
     tiles: Tiles = "osm"
-    basemap: Basemap | None = None
+    basemap: Basemap | basemaps.LazyBasemap | None = None
     self_contained: bool = True
     extra: pd.DataFrame | None = field(default=None)
     surfaces: dict[str, Surface] = field(default_factory=dict)
     created: str = ""
     sources: tuple[str, ...] = ()
     neighbourhoods: gpd.GeoDataFrame | None = None
+    cache_dir: Path | None = None
 
 
 class _JsLayer(Layer):
@@ -212,12 +220,19 @@ def _category_colours(registry: CategoryRegistry) -> dict[str, str]:
 
 
 def classed_png(
-    values: np.ndarray, transform: Any, crs: Any, breaks: Sequence[float], colours: Sequence[str]
+    values: np.ndarray,
+    transform: Any,
+    crs: Any,
+    breaks: Sequence[float],
+    colours: Sequence[str],
+    cache_dir: Path | None = None,
 ) -> tuple[bytes, list[list[float]]]:
     """Colour a grid in classes and warp it to WGS84 for an image overlay.
 
     Class ``i`` (colour ``colours[i]``) holds values from ``breaks[i]`` up to
     ``breaks[i + 1]``; values below ``breaks[0]`` and cells without data are transparent.
+    With ``cache_dir``, an image of the same grid, classes and code is reused
+    (:mod:`sitefinder.rendercache`, kind ``map-image``).
 
     Returns
     -------
@@ -226,6 +241,21 @@ def classed_png(
     bounds : list
         ``[[south, west], [north, east]]`` in degrees.
     """
+    if cache_dir is not None:
+        from sitefinder.rendercache import cached_bytes
+        from sitefinder.surfacecache import KeyHash, code_hash
+
+        key = KeyHash().add("schema", schema_version("map-image")).add("code", code_hash(_IMAGE_CODE))
+        key.add("values", np.asarray(values, dtype="float32")).add("transform", list(tuple(transform)[:6]))
+        key.add("crs", CRS.from_user_input(crs).to_wkt()).add("classes", [list(breaks), list(colours)])
+        return cached_bytes(
+            cache_dir,
+            "map-image",
+            key.hexdigest(),
+            lambda: classed_png(values, transform, crs, breaks, colours),
+        )
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
     dst_crs = "EPSG:4326"
     rows, cols = values.shape
     minx, maxy = transform @ (0, 0)
@@ -245,18 +275,20 @@ def classed_png(
     return png, [[south, west], [north, east]]
 
 
-def noise_png(grid: NoiseGrid) -> tuple[bytes, list[list[float]]]:
+def noise_png(grid: NoiseGrid, cache_dir: Path | None = None) -> tuple[bytes, list[list[float]]]:
     """The noise grid in 5 dB classes (below 45 dB transparent) as a WGS84 image overlay."""
-    return classed_png(grid.lden, grid.transform, grid.crs, NOISE_BREAKS, NOISE_COLOURS)
+    return classed_png(grid.lden, grid.transform, grid.crs, NOISE_BREAKS, NOISE_COLOURS, cache_dir)
 
 
-def surface_png(surface: Surface) -> tuple[bytes, list[list[float]]]:
+def surface_png(surface: Surface, cache_dir: Path | None = None) -> tuple[bytes, list[list[float]]]:
     """A suitability surface in five classes (0-20, ..., 80-100, own palette) as an image overlay.
 
     Cells that fail a hard condition have suitability 0 and fall in the lowest class.
     """
     breaks = [0.0, 20.0, 40.0, 60.0, 80.0]
-    return classed_png(surface.suitability, surface.transform, surface.crs, breaks, SURFACE_COLOURS)
+    return classed_png(
+        surface.suitability, surface.transform, surface.crs, breaks, SURFACE_COLOURS, cache_dir
+    )
 
 
 def _noise_label(grid: NoiseGrid) -> str:
@@ -583,10 +615,11 @@ def build_map(inputs: MapInputs) -> folium.Map:
     shown = False
     for name in parse_tiles(inputs.tiles):
         if name == "offline":
-            if inputs.basemap is None or not len(inputs.basemap):
-                continue
             margin = shapely.box(*plots.total_bounds).union(shapely.envelope(inputs.study_area)).buffer(500)
-            data["basemap"] = basemaps.basemap_block(inputs.basemap, plots.crs, margin.bounds)
+            block = basemaps.offline_block(inputs.basemap, plots.crs, margin.bounds, inputs.cache_dir)
+            if block is None:
+                continue
+            data["basemap"] = block
             layer = _JsLayer("sitefinder.basemapLayer(sf_data)", name="Eigen kaart uit de OSM-gegevens (offline)",
                              overlay=False, show=not shown)  # fmt: skip
             layer.add_to(fmap)
@@ -606,7 +639,7 @@ def build_map(inputs: MapInputs) -> folium.Map:
     ).add_to(fmap)  # fmt: skip
     layer_keys: dict[str, str] = {}
     if inputs.noise is not None:
-        png, bounds = noise_png(inputs.noise)
+        png, bounds = noise_png(inputs.noise, inputs.cache_dir)
         label = "Geluid Lden (dB)" + (", gemodelleerd" if inputs.noise.modelled else "")
         noise_layer = folium.raster_layers.ImageOverlay(
             "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds,
@@ -618,7 +651,7 @@ def build_map(inputs: MapInputs) -> folium.Map:
         surface = inputs.surfaces.get(res.profile.name)
         if surface is None:
             continue
-        png, bounds = surface_png(surface)
+        png, bounds = surface_png(surface, inputs.cache_dir)
         cell = abs(surface.transform.a)
         surface_layer = folium.raster_layers.ImageOverlay(
             "data:image/png;base64," + base64.b64encode(png).decode(), bounds=bounds, opacity=SURFACE_OPACITY,
@@ -666,7 +699,7 @@ def render_map(inputs: MapInputs) -> str:
     page = build_map(inputs).get_root().render()
     page = page.replace("<html>", '<html lang="nl">', 1)
     if inputs.self_contained:
-        page, _missing = inline_assets(page)
+        page, _missing = inline_assets(page, inputs.cache_dir)
     log.info("Rendered map: %d plots, %.1f MB in %.1f s", len(inputs.plots), len(page.encode()) / 1e6,
              time.perf_counter() - t0)  # fmt: skip
     return page
