@@ -107,7 +107,7 @@ def worker_run(sample: Path, cache: Path, out: Path) -> dict[str, Any]:
     cpu["imports"] = _cpu_s() - c0
     _wrap(osm, "extract", "cut", times, cpu)
     _wrap(netcache.NetworkCache, "network", "network", times, cpu)
-    _wrap(osm, "load_features", "features", times, cpu)
+    _wrap(pl, "cached_products", "features", times, cpu)  # read + classify, or the cached products
     _wrap(osm, "load_buildings", "buildings", times, cpu)
     _wrap(pl, "model_noise", "noise model", times, cpu)
     _wrap(pl, "compute_indicators", "indicators", times, cpu)

@@ -28,11 +28,12 @@ import shapely
 from pyproj import CRS
 
 from sitefinder import RESULT_FORMAT_VERSION, __version__
-from sitefinder.categories import CategoryRegistry, classify, count_groups
+from sitefinder.categories import CategoryRegistry
 from sitefinder.config import RunConfig
 from sitefinder.coverage import Coverage, censor_rules, censored_notes, covered_radius
 from sitefinder.datatypes import NoiseGrid, Routes, StudyData
 from sitefinder.errors import DataValidationError, UnknownNameError
+from sitefinder.featurecache import cached_buildings, cached_products
 from sitefinder.indicators.access import AccessParams, AccessResult, accessibility
 from sitefinder.indicators.mobility import build_mobility_network, mobility_indicators, time_columns
 from sitefinder.indicators.noise import noise_stats
@@ -208,39 +209,30 @@ def load(
         params={"min_component_nodes": MIN_COMPONENT_NODES},
         source=str(ext.source),
     )
-    features = osm.load_features(ext, tag_filter, crs)
+    loaded_features: list[gpd.GeoDataFrame] = []
+
+    def features() -> gpd.GeoDataFrame:
+        # Read only when a product needs them and is not cached (residential land).
+        if not loaded_features:
+            loaded_features.append(osm.load_features(ext, tag_filter, crs))
+        return loaded_features[0]
+
+    products = cached_products(cfg.cache_dir, ext, crs, registry, features)
     loaded_buildings: list[gpd.GeoDataFrame] = []
 
     def buildings() -> gpd.GeoDataFrame:
         # Read only when a product needs them (noise screening, residential land) and not cached.
         if not loaded_buildings:
-            loaded_buildings.append(osm.load_buildings(ext, crs))
+            loaded_buildings.append(cached_buildings(cfg.cache_dir, ext, crs))
         return loaded_buildings[0]
 
     area = osm.study_area(ext, crs)
     data_area = queried if queried is not None else osm.covered_area(ext, crs)
     if cfg.study_area_file is not None:
         area = read_area(cfg.study_area_file, crs)
-    amenities = classify(features, registry)
-    amenities["count_group"] = count_groups(amenities, registry, osm.stop_areas(ext))
-    nuisance = osm.nuisance_sources(features)
-    nightlife = amenities[amenities["category"] == "nightlife"]
-    nuisance = gpd.GeoDataFrame(
-        pd.concat(
-            [
-                nuisance,
-                gpd.GeoDataFrame(
-                    {"kind": "nightlife", "osm_id": nightlife["osm_id"]},
-                    geometry=nightlife.geometry.to_numpy(),
-                    crs=crs,
-                ),
-            ],
-            ignore_index=True,
-        ),
-        crs=crs,
-    )
+    amenities, nuisance = products.amenities, products.nuisance
     if plots is None:
-        plots = osm.candidate_plots(features) if len(features) else None
+        plots = products.candidates if products.n_features else None
         if plots is None or len(plots) == 0:
             msg = (
                 f"OSM file {ext.source}: no plots file given and no landuse=construction|brownfield|"
@@ -257,10 +249,10 @@ def load(
     # again for the whole area.
     if cfg.noise and (noise is None or not _covers(noise, _noise_bounds(plots, also=area))):
         noise = load_noise(list(cfg.noise), crs, _noise_bounds(plots, also=area), cfg.noise_resolution_m)
-    elif not cfg.noise and cfg.model_noise and len(features):
+    elif not cfg.noise and cfg.model_noise and products.n_features:
         # Modelled noise knows only the roads in the data: never model beyond them.
         noise = model_noise(
-            features,
+            products.noise_lines,
             _noise_bounds(plots, data_area, also=area),
             crs,
             cfg.noise_resolution_m,
@@ -275,7 +267,7 @@ def load(
     if neighbourhoods is not None:
         parts = [
             f[[c, "geometry"]]
-            for f, c in ((buildings(), "building"), (features, "landuse"))
+            for f, c in ((buildings(), "building"), (features(), "landuse"))
             if c in f.columns
         ]
         if parts:

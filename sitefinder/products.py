@@ -28,6 +28,11 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "map-image": 1,
     "noise-geotiff": 1,
     "memo-basemap": 1,
+    # What a run makes of an OSM cut's features in the working CRS (sitefinder.featurecache):
+    # classified amenities with count groups, nuisance sources, noise lines, candidate plots.
+    "osm-products": 1,
+    # The cut's buildings in the working CRS (sitefinder.featurecache).
+    "osm-buildings": 1,
     # A web asset (Leaflet's script, say) as folium-offline ships it, inlined into map.html.
     "web-asset": 1,
 }

@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("render", "selection"),
     ("surfaces", "surfacecache", "routes"),
     ("scoring", "coverage"),
-    ("indicators", "netcache", "gridcache", "rendercache", "noisemodel", "netbuild", "categories"),
+    ("indicators", "netcache", "gridcache", "rendercache", "featurecache", "noisemodel", "netbuild", "categories"),
     ("io",),
     ("config", "datatypes", "network", "mobility", "osmrules", "products", "presets", "progress", "sample",
      "errors"),
