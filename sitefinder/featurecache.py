@@ -113,8 +113,13 @@ def make_products(
         if len(features)
         else gpd.GeoDataFrame({"plot_id": []}, geometry=[], crs=crs)
     )
-    frames = (_nulls_as_none(f) for f in (amenities, nuisance, lines, candidates))
-    return OsmProducts(*frames, n_features=len(features))
+    return OsmProducts(
+        amenities=_nulls_as_none(amenities),
+        nuisance=_nulls_as_none(nuisance),
+        noise_lines=_nulls_as_none(lines),
+        candidates=_nulls_as_none(candidates),
+        n_features=len(features),
+    )
 
 
 def _nulls_as_none(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
