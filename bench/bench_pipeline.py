@@ -110,7 +110,7 @@ def worker_run(sample: Path, cache: Path, out: Path) -> dict[str, Any]:
     _wrap(pl, "cached_products", "features", times, cpu)  # read + classify, or the cached products
     _wrap(osm, "load_buildings", "buildings", times, cpu)
     _wrap(pl, "model_noise", "noise model", times, cpu)
-    _wrap(pl, "compute_indicators", "indicators", times, cpu)
+    _wrap(pl, "indicator_stage", "indicators", times, cpu)  # indicators + routes, or their cache
     _wrap(pl, "score_profile", "scoring", times, cpu)
     _wrap(pl, "suitability_surfaces", "surfaces", times, cpu)
     _wrap(pl, "write_tables", "tables+map", times, cpu)

@@ -475,12 +475,17 @@ def plot_area_m2(geoms: gpd.GeoSeries) -> pd.Series:
 
 
 def compute_indicators(
-    data: StudyData, registry: CategoryRegistry, cfg: RunConfig, mobilities: Sequence[str] = ()
+    data: StudyData,
+    registry: CategoryRegistry,
+    cfg: RunConfig,
+    mobilities: Sequence[str] = (),
+    factors: dict[str, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, AccessResult, WalkNetwork]:
     """All indicators per plot, indexed by plot id, units in the column names.
 
     ``mobilities``: the networks besides walking that the profiles use (one
-    accessibility pass each); what their rules did goes to ``data.sources["mobility"]``.
+    accessibility pass each); what their rules did goes to ``data.sources["mobility"]``,
+    and the edge factors of their networks to ``factors`` (when given).
     """
     t0 = time.perf_counter()
     params = AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m)
@@ -502,14 +507,14 @@ def compute_indicators(
         for name in mobilities:
             mnet = build_mobility_network(net, get_mobility(name))
             info[name] = mnet.info
+            if factors is not None and mnet.factor is not None:
+                factors[name] = mnet.factor
             mdist = None
             if data.network_key is not None:
-                # Cached like walking's, under a key of the walking network, the mobility and
-                # its edges (their lengths carry the mobility's factors).
-                m = mnet.network
-                edges = hashlib.sha256(m.edge_u.tobytes() + m.edge_v.tobytes() + m.edge_len.tobytes())
-                mkey = f"{data.network_key}-{name}-{edges.hexdigest()[:16]}"
-                mdist = NetworkCache(cfg.cache_dir).node_distances(m, mkey, data.amenities, registry, params)
+                mdist = NetworkCache(cfg.cache_dir).node_distances(
+                    mnet.network, _mobility_key(data.network_key, name, mnet.network), data.amenities,
+                    registry, params,
+                )  # fmt: skip
             table_m, res_m = mobility_indicators(
                 mnet, data.plots, data.amenities, registry, params, node_dist=mdist
             )
@@ -590,20 +595,107 @@ def profile_mobilities(profiles: Sequence[Profile]) -> tuple[str, ...]:
     return tuple(sorted({p.mobility for p in profiles} - {"walk"}))
 
 
+def _mobility_key(network_key: str, name: str, m: WalkNetwork) -> str:
+    """The node-distance cache key of a mobility's network.
+
+    Cached like walking's, under a key of the walking network, the mobility and its
+    edges (their lengths carry the mobility's factors).
+    """
+    edges = hashlib.sha256(m.edge_u.tobytes() + m.edge_v.tobytes() + m.edge_len.tobytes())
+    return f"{network_key}-{name}-{edges.hexdigest()[:16]}"
+
+
 def indicator_stage(
     data: StudyData, registry: CategoryRegistry, cfg: RunConfig, mobilities: Sequence[str] = ()
 ) -> BaseIndicators:
     """Compute the indicators that depend on no profile's criteria (see :func:`compute_indicators`).
 
     ``mobilities`` adds the accessibility of other networks than walking (see
-    :func:`profile_mobilities`).
+    :func:`profile_mobilities`). With a cache folder and a network key, the stage's
+    results are reused for the same inputs (:mod:`sitefinder.indicatorcache`).
     """
-    table, access, net = compute_indicators(data, registry, cfg, list(mobilities))
-    t0 = time.perf_counter()
-    cats = [c for c in ROUTE_CATEGORIES if c in registry]
-    routes = route_table(net, access, data.plots, data.amenities, cats, table)
-    log.info("Walking routes: %d in %.1f s", len(routes.table), time.perf_counter() - t0)
+    from sitefinder import indicatorcache
+
+    mobilities = tuple(mobilities)
+    params = {"max_snap_m": cfg.max_snap_m, "count_within_m": list(cfg.count_within_m),
+              "noise_threshold_db": cfg.noise_threshold_db}  # fmt: skip
+    key = None
+    if cfg.cache_dir is not None:
+        key = indicatorcache.indicator_key(data, registry, mobilities, params, _INDICATOR_CODE)
+    if key is not None:
+        found = indicatorcache.load(cfg.cache_dir, key)
+        if found is not None:
+            return _cached_indicators(found, data, registry, cfg)
+    factors: dict[str, np.ndarray] = {}
+    with indicatorcache.collected_warnings() as warnings:
+        table, access, net = compute_indicators(data, registry, cfg, list(mobilities), factors)
+        t0 = time.perf_counter()
+        cats = [c for c in ROUTE_CATEGORIES if c in registry]
+        routes = route_table(net, access, data.plots, data.amenities, cats, table)
+        log.info("Walking routes: %d in %.1f s", len(routes.table), time.perf_counter() - t0)
+    if key is not None:
+        nets = {"walk": access, **{name: res for name, (_n, res) in access.other_networks.items()}}
+        indicatorcache.save(cfg.cache_dir, key, indicatorcache.CachedIndicators(
+            table=table, routes=routes,
+            snaps={n: {"plots": r.plot_snap, **r.amenity_snaps} for n, r in nets.items()},
+            access_tables={n: r.table for n, r in nets.items()},
+            unreachable={n: r.unreachable_amenities for n, r in nets.items()},
+            factors=factors, sources=_indicator_sources(data.sources), warnings=warnings,
+        ))  # fmt: skip
     return BaseIndicators(table=table, access=access, network=net, max_snap_m=cfg.max_snap_m, routes=routes)
+
+
+def _indicator_sources(sources: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`compute_indicators` records in the run's sources."""
+    out: dict[str, Any] = {}
+    if "mobility" in sources:
+        out["mobility"] = sources["mobility"]
+    spread = (sources.get("neighbourhoods") or {}).get("spread_over")
+    if spread is not None:
+        out["spread_over"] = spread
+    return out
+
+
+def _cached_indicators(
+    found: Any, data: StudyData, registry: CategoryRegistry, cfg: RunConfig
+) -> BaseIndicators:
+    """The indicator stage from its cache entry.
+
+    Node distances come from :mod:`sitefinder.netcache`, the mobilities' networks are
+    rebuilt from their edge factors and the warnings are logged again.
+    """
+    from sitefinder.indicatorcache import replay
+    from sitefinder.mobility import apply_factors
+
+    assert data.network_key is not None and cfg.cache_dir is not None
+    params = AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m)
+    cache = NetworkCache(cfg.cache_dir)
+
+    def result(net: WalkNetwork, key: str, name: str) -> AccessResult:
+        snaps = dict(found.snaps[name])
+        plot_snap = snaps.pop("plots")
+        node_dist = cache.node_distances(net, key, data.amenities, registry, params)
+        return AccessResult(found.access_tables[name], found.unreachable[name], plot_snap, snaps, node_dist)
+
+    net = data.network
+    access = result(net, data.network_key, "walk")
+    for name, factor in found.factors.items():
+        mnet = apply_factors(net, factor)
+        access.other_networks[name] = (mnet, result(mnet, _mobility_key(data.network_key, name, mnet), name))
+    if "mobility" in found.sources:
+        data.sources["mobility"] = found.sources["mobility"]
+    if "spread_over" in found.sources:
+        data.sources.setdefault("neighbourhoods", {})["spread_over"] = found.sources["spread_over"]
+    replay(found.warnings)
+    return BaseIndicators(
+        table=found.table, access=access, network=net, max_snap_m=cfg.max_snap_m, routes=found.routes
+    )
+
+
+#: The stage functions' own code, part of the indicator cache key (a change of them misses).
+_INDICATOR_CODE = "".join(
+    inspect.getsource(f) for f in (compute_indicators, indicator_stage, plot_area_m2, _mobility_key)
+)
 
 
 @dataclass(frozen=True)

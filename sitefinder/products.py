@@ -22,6 +22,9 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "geofabrik": 1,
     # The suitability surfaces of a run's profiles (score, eligibility, judged mask per cell).
     "surfaces": 1,
+    # The indicator stage (sitefinder.indicatorcache): plot indicator table, snapped access
+    # points, routes and the mobilities' edge factors.
+    "indicators": 1,
     # Rendered pieces of a run folder (sitefinder.rendercache): the offline background as the
     # map draws it, a grid as the map's image, the modelled noise GeoTIFF, the memo's basemap.gpkg.
     "map-basemap": 1,

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("api", "regions"),
     ("pipeline",),
     ("render", "selection"),
-    ("surfaces", "surfacecache", "routes"),
+    ("surfaces", "surfacecache", "indicatorcache", "routes"),
     ("scoring", "coverage"),
     ("indicators", "netcache", "gridcache", "rendercache", "featurecache", "noisemodel", "netbuild", "categories"),
     ("io",),

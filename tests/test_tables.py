@@ -100,3 +100,41 @@ def test_geopackage_opens_styled_in_qgis(written: tuple[Path, gpd.GeoDataFrame])
     # The GeoPackage still reads back as the scores layer.
     back = gpd.read_file(out / "scores.gpkg", layer="scores")
     assert len(back) == len(scores)
+
+
+def test_xlsx_writer_cells_styles_and_panes_read_back_in_openpyxl(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from sitefinder.render.xlsx import Sheet, write_workbook
+
+    rows = [
+        ["Kavel", "Afstand (m)", "Aantal", "Geluid (dB)", "Geschikt"],
+        ["P1", 1234.5, 3, 61.25, True],
+        ["  ruimte  ", float("nan"), None, np.float64(48.0), False],
+        ["'=1+1", np.int64(7), 0, "", "a\x01b\x1fc"],
+    ]
+    sheet = Sheet("Scores", rows=rows, bold_rows={0}, widths={0: 30, 1: 14},
+                  formats={1: "#,##0", 2: "0", 3: "0.0"}, freeze=(1, 1))  # fmt: skip
+    note = Sheet("Toelichting", rows=[["Kolom", "Betekenis"], [], ["Een zin met <, > & ü."]])
+    write_workbook([sheet, note], tmp_path / "t.xlsx")
+    wb = load_workbook(tmp_path / "t.xlsx")
+    assert wb.sheetnames == ["Scores", "Toelichting"]
+    ws = wb["Scores"]
+    assert [[c.value for c in r] for r in ws.iter_rows()] == [
+        ["Kavel", "Afstand (m)", "Aantal", "Geluid (dB)", "Geschikt"],
+        ["P1", 1234.5, 3, 61.25, True],
+        ["  ruimte  ", None, None, 48.0, False],
+        ["'=1+1", 7, 0, None, "abc"],  # characters XML cannot hold are left out
+    ]
+    assert ws.freeze_panes == "B2"
+    assert all(c.font.b for c in ws[1]) and not any(c.font.b for c in ws[2])
+    assert [ws.cell(r, 2).number_format for r in (2, 3, 4)] == ["#,##0"] * 3
+    assert [ws.cell(r, 3).number_format for r in (2, 3, 4)] == ["0"] * 3
+    assert ws.cell(2, 4).number_format == "0.0" and ws.cell(1, 2).number_format == "General"
+    assert ws.cell(2, 1).number_format == "General"
+    assert (ws.column_dimensions["A"].width, ws.column_dimensions["B"].width) == (30, 14)
+    info = wb["Toelichting"]
+    assert [[c.value for c in r] for r in info.iter_rows()] == [
+        ["Kolom", "Betekenis"], [None, None], ["Een zin met <, > & ü.", None],
+    ]  # fmt: skip
+    assert info.freeze_panes is None

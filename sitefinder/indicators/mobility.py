@@ -33,11 +33,16 @@ FEW_TAGS_SHARE = 0.25
 
 @dataclass(frozen=True)
 class MobilityNetwork:
-    """A network for one mobility, with what its rules did."""
+    """A network for one mobility, with what its rules did.
+
+    ``factor`` is the length factor of every edge of the walking network it was made
+    from (``inf``: left out; :func:`sitefinder.mobility.apply_factors`), when known.
+    """
 
     mobility: Mobility
     network: WalkNetwork
     info: dict[str, Any]
+    factor: np.ndarray | None = None
 
 
 def minutes(dist_m: np.ndarray | pd.Series, speed_kmh: float) -> np.ndarray:
@@ -102,7 +107,7 @@ def build_mobility_network(net: WalkNetwork, mobility: Mobility) -> MobilityNetw
             100 * FEW_TAGS_SHARE,
             mobility.name,
         )
-    return MobilityNetwork(mobility, apply_factors(net, factor), info)
+    return MobilityNetwork(mobility, apply_factors(net, factor), info, factor)
 
 
 def mobility_indicators(

@@ -96,45 +96,35 @@ def _for_people(table: pd.DataFrame, labels: dict[str, ColumnLabel]) -> pd.DataF
 
 
 def write_xlsx(table: pd.DataFrame, labels: dict[str, ColumnLabel], path: Path) -> Path:
-    """``scores.xlsx``: sheet "Scores" with Dutch headers, sheet "Toelichting" per column."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    """``scores.xlsx``: sheet "Scores" with Dutch headers, sheet "Toelichting" per column.
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Scores"
+    Written by :mod:`sitefinder.render.xlsx`: bold header rows, the first column and
+    the header frozen, widths per column kind and a number format per column.
+    """
+    from sitefinder.render.xlsx import Sheet, write_workbook
+
     people = csv_safe(_for_people(table, labels))
-    ws.append(_dutch_headers(table, labels))
-    for row in people.itertuples(index=False):
-        ws.append([None if (not isinstance(v, str) and pd.isna(v)) else v for v in row])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "B2"
-    for k, c in enumerate(table.columns, start=1):
+    columns = [people[c].astype(object).where(people[c].notna(), None).tolist() for c in people.columns]
+    scores = Sheet("Scores", rows=[_dutch_headers(table, labels), *map(list, zip(*columns, strict=True))],
+                   bold_rows={0}, freeze=(1, 1))  # fmt: skip
+    for k, c in enumerate(table.columns):
         kind = labels[c].kind
-        ws.column_dimensions[get_column_letter(k)].width = 14 if kind != "text" else 30
+        scores.widths[k] = 14 if kind != "text" else 30
         fmt = {"m": "#,##0", "count": "0", "rank": "0", "db": "0.0", "points": "0.0", "share": "0.0"}.get(
             kind
         )
         if fmt:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=k, max_col=k):
-                cell.number_format = fmt
-    info = wb.create_sheet("Toelichting")
-    info.append(["Kolom (in Excel)", "Kolomnaam (GeoPackage, CSV)", "Eenheid", "Betekenis"])
-    for cell in info[1]:
-        cell.font = Font(bold=True)
+            scores.formats[k] = fmt
+    info = Sheet("Toelichting", rows=[["Kolom (in Excel)", "Kolomnaam (GeoPackage, CSV)", "Eenheid", "Betekenis"]],
+                 bold_rows={0}, widths=dict(enumerate((50, 34, 14, 90))))  # fmt: skip
     for head, c in zip(_dutch_headers(table, labels), table.columns, strict=True):
         lab = labels[c]
-        info.append([head, c, lab.unit or "–", f"{lab.label}; {_KIND_NOTES.get(lab.kind, 'getal')}"])
-    for letter, width in zip("ABCD", (50, 34, 14, 90), strict=True):
-        info.column_dimensions[letter].width = width
-    info.append([])
-    info.append(["Score = 100 · Σ gewicht × waarde / Σ gewicht over de criteria die te beoordelen zijn; "
-                 "een kavel die een harde eis niet haalt houdt zijn score maar krijgt geen rang."])  # fmt: skip
+        info.rows.append([head, c, lab.unit or "–", f"{lab.label}; {_KIND_NOTES.get(lab.kind, 'getal')}"])
+    info.rows.append([])
+    info.rows.append(["Score = 100 · Σ gewicht × waarde / Σ gewicht over de criteria die te beoordelen zijn; "
+                      "een kavel die een harde eis niet haalt houdt zijn score maar krijgt geen rang."])  # fmt: skip
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        write_workbook([scores, info], tmp)
     return path
 
 
