@@ -99,8 +99,43 @@ def save_network(net: WalkNetwork, path: Path) -> None:
         )
 
 
+class LazyGeometryNetwork(WalkNetwork):
+    """A :class:`~sitefinder.network.WalkNetwork` whose edge geometries are made on first use.
+
+    ``edge_geom`` may be given as a function that makes them: a warm run that reads its
+    indicators and surfaces from the cache never needs the network's 100,000s of
+    LineStrings (making them takes half a second at town size), a snap or a route does.
+    """
+
+    @property
+    def edge_geom(self) -> np.ndarray:
+        """The edges' LineStrings, made on first use."""
+        geoms = self.__dict__["_edge_geom"]
+        if callable(geoms):
+            geoms = geoms()
+            self.__dict__["_edge_geom"] = geoms
+        return geoms
+
+    @edge_geom.setter
+    def edge_geom(self, value: np.ndarray | Callable[[], np.ndarray]) -> None:
+        self.__dict__["_edge_geom"] = value
+
+
+def factored_network(net: WalkNetwork, factor: np.ndarray) -> WalkNetwork:
+    """:func:`sitefinder.mobility.apply_factors` with the kept edges' geometries taken on first use."""
+    keep = np.isfinite(factor)
+    return LazyGeometryNetwork(
+        node_ids=net.node_ids,
+        node_xy=net.node_xy,
+        edge_u=net.edge_u[keep],
+        edge_v=net.edge_v[keep],
+        edge_len=net.edge_len[keep] * factor[keep],
+        edge_geom=lambda: net.edge_geom[keep],  # type: ignore[arg-type]
+    )
+
+
 def load_network(path: Path) -> WalkNetwork:
-    """Read a network written by :func:`save_network`.
+    """Read a network written by :func:`save_network` (its edge geometries made on first use).
 
     Raises
     ------
@@ -111,17 +146,19 @@ def load_network(path: Path) -> WalkNetwork:
         if int(z["format"]) != CACHE_FORMAT:
             msg = f"{path}: cache format {int(z['format'])}, expected {CACHE_FORMAT}"
             raise ValueError(msg)
-        geoms = shapely.from_ragged_array(
-            shapely.GeometryType.LINESTRING, z["geom_coords"], (z["geom_offsets"],)
-        )
+        coords, offsets = z["geom_coords"], z["geom_offsets"]
+
+        def geoms() -> np.ndarray:
+            return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
+
         tag_arrays = {k[5:]: z[k] for k in z.files if k.startswith("tags:")}
-        net = WalkNetwork(
+        net = LazyGeometryNetwork(
             node_ids=z["node_ids"],
             node_xy=z["node_xy"],
             edge_u=z["edge_u"],
             edge_v=z["edge_v"],
             edge_len=z["edge_len"],
-            edge_geom=geoms,
+            edge_geom=geoms,  # type: ignore[arg-type]
             tags=EdgeTags.from_arrays(tag_arrays) if tag_arrays else None,
         )
         n = net.n_nodes

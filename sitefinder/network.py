@@ -48,7 +48,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -438,6 +437,8 @@ def node_distances(net: WalkNetwork, sources: Sequence[Snap], limit: float = np.
     group = np.repeat(np.arange(k), [len(s) for s in sources])
     mat = with_sources(net, allsnap, group, k)
     n = net.n_nodes
+    from scipy.sparse.csgraph import dijkstra  # scipy.sparse.linalg behind it: only when searched
+
     dist = dijkstra(mat, directed=True, indices=n + np.arange(k), limit=limit)
     return np.ascontiguousarray(dist[:, :n])
 
@@ -616,6 +617,8 @@ def counts_within(
     log.debug("Counts within %.0f m: %d plots in chunks of %d", limit, n_plots, chunk)
     for start in range(0, n_plots, chunk):
         stop = min(n_plots, start + chunk)
+        from scipy.sparse.csgraph import dijkstra  # scipy.sparse.linalg behind it: only when searched
+
         dist = dijkstra(mat, directed=True, indices=n + np.arange(start, stop), limit=limit)
         d = np.minimum(dist[:, u_m] + am.along, dist[:, v_m] + rest_m)
         d += am.offset

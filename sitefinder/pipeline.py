@@ -56,15 +56,14 @@ from sitefinder.io.plots import (
     read_plots,
     validate_geometries,
 )
-from sitefinder.io.runfolder import ROUTES_FILE, write_routes
+from sitefinder.io.runfolder import BASEMAP_FILE, ROUTES_FILE, write_routes
 from sitefinder.mobility import get_mobility
 from sitefinder.netbuild import build_network
 from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
 from sitefinder.products import schema_version
 from sitefinder.render.basemap import LazyBasemap
-from sitefinder.render.map import MapInputs, write_map
-from sitefinder.render.memo import BASEMAP_FILE, write_basemap
+from sitefinder.render.page import MapInputs, write_map
 from sitefinder.render.panel import describe_sources
 from sitefinder.render.tables import write_tables
 from sitefinder.routes import ROUTE_CATEGORIES, route_table
@@ -665,7 +664,7 @@ def _cached_indicators(
     rebuilt from their edge factors and the warnings are logged again.
     """
     from sitefinder.indicatorcache import replay
-    from sitefinder.mobility import apply_factors
+    from sitefinder.netcache import factored_network
 
     assert data.network_key is not None and cfg.cache_dir is not None
     params = AccessParams(max_snap_m=cfg.max_snap_m, count_within_m=cfg.count_within_m)
@@ -680,7 +679,7 @@ def _cached_indicators(
     net = data.network
     access = result(net, data.network_key, "walk")
     for name, factor in found.factors.items():
-        mnet = apply_factors(net, factor)
+        mnet = factored_network(net, factor)
         access.other_networks[name] = (mnet, result(mnet, _mobility_key(data.network_key, name, mnet), name))
     if "mobility" in found.sources:
         data.sources["mobility"] = found.sources["mobility"]
@@ -936,8 +935,11 @@ def _write_memo_basemap(
 ) -> None:
     """``basemap.gpkg`` for the memo: a copy of the one written for the same background and bounds."""
     if not isinstance(basemap, LazyBasemap):
+        from sitefinder.render.memo import write_basemap
+
         write_basemap(basemap, bounds, path)
         return
+    from sitefinder.render.memo import write_basemap
     from sitefinder.rendercache import cached_file
     from sitefinder.surfacecache import KeyHash, code_hash
 

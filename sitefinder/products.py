@@ -28,6 +28,8 @@ SCHEMA_VERSIONS: dict[str, int] = {
     # Rendered pieces of a run folder (sitefinder.rendercache): the offline background as the
     # map draws it, a grid as the map's image, the modelled noise GeoTIFF, the memo's basemap.gpkg.
     "map-basemap": 1,
+    # map.html for the same inputs and day (sitefinder.render.page).
+    "map-page": 1,
     "map-image": 1,
     "noise-geotiff": 1,
     "memo-basemap": 1,

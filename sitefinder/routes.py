@@ -25,7 +25,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
 from shapely.ops import nearest_points, substring
 
 from sitefinder.datatypes import ROUTE_COLUMNS, Routes
@@ -221,6 +220,8 @@ def nearest_routes(
             continue
         cat_geoms = amenities.loc[amenities["category"] == cat].geometry.to_numpy()
         mat = with_sources(net, src, np.zeros(len(src), dtype=np.int64), 1)
+        from scipy.sparse.csgraph import dijkstra  # scipy.sparse.linalg behind it: only when searched
+
         dist, pred = dijkstra(mat, directed=True, indices=n, return_predecessors=True)
         point, mode, src_pt, total = _best_points(net, dist, ps, src, len(plots))
         for i in np.flatnonzero(np.isfinite(total)).tolist():

@@ -36,7 +36,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
 from sitefinder.io.cbs import FIGURES
 from sitefinder.network import COUNT_CHUNK_BYTES, Snap, WalkNetwork, _same_edge_pairs, snap, with_sources
@@ -222,6 +221,8 @@ def catchment_sums(
     chunk = int(max(1, min(n_plots, max_chunk_bytes // (8 * (n + n_plots + len(pts))))))
     for start in range(0, n_plots, chunk):
         stop = min(n_plots, start + chunk)
+        from scipy.sparse.csgraph import dijkstra  # scipy.sparse.linalg behind it: only when searched
+
         dist = dijkstra(mat, directed=True, indices=n + np.arange(start, stop), limit=limit)
         d = np.minimum(dist[:, u_m] + pts.along, dist[:, v_m] + rest) + pts.offset
         del dist

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: The walking routes in a run folder (GeoParquet).
 ROUTES_FILE = "routes.parquet"
+#: Streets, water and green around the plots for the memo's maps (GeoPackage; :mod:`sitefinder.render.memo`).
+BASEMAP_FILE = "basemap.gpkg"
 
 
 @dataclass(frozen=True)

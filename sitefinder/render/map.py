@@ -15,7 +15,7 @@ import base64
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,8 @@ from pyproj import CRS
 
 from sitefinder import __version__
 from sitefinder.categories import CategoryRegistry
-from sitefinder.datatypes import NoiseGrid, Routes
+from sitefinder.datatypes import NoiseGrid
 from sitefinder.io.atomic import atomic_path
-from sitefinder.io.basemap import Basemap
 from sitefinder.presets import parse_tiles
 from sitefinder.products import schema_version
 from sitefinder.render import basemap as basemaps
@@ -43,6 +42,7 @@ from sitefinder.render import live, mapdata
 from sitefinder.render.assets import inline_assets, own_asset
 from sitefinder.render.escape import html_text, template_text
 from sitefinder.render.labels import ColumnLabel, column_label
+from sitefinder.render.page import MapInputs
 from sitefinder.render.panel import LegendSection, legend_html, panel_html
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.scoring import status
@@ -88,78 +88,6 @@ _NAME_COLUMNS = ("naam", "name", "locatie", "location", "titel", "title", "omsch
 
 #: The code that draws a grid as an image (hashed into the key of a cached image).
 _IMAGE_CODE = (("sitefinder.render", "map.py"), ("sitefinder.render", "raster.py"))
-
-#: Backgrounds, comma-separated, the first shown (see :mod:`sitefinder.render.basemap`).
-Tiles = str
-
-
-@dataclass(frozen=True)
-class MapInputs:
-    """What the map shows; all frames in the working CRS.
-
-    Attributes
-    ----------
-    plots : geopandas.GeoDataFrame
-        Plots indexed by plot id, with their attributes.
-    indicators : pandas.DataFrame
-        Indicator table indexed like ``plots`` (units in the column names).
-    profiles : list of ProfileResult
-        Scores per profile; any extra per-profile column in their tables (for example
-        ``rank_p95_<profile>``) is shown in the popup.
-    amenities : geopandas.GeoDataFrame
-        Classified amenities (``category``, ``name``).
-    registry : CategoryRegistry
-        Amenity category definitions (labels).
-    study_area : shapely geometry
-        Outline of the area the data covers.
-    noise : NoiseGrid or None
-        Noise levels, when the run had any.
-    title : str
-        Page title.
-    routes : Routes, optional
-        The walking routes of the indicator stage (:func:`sitefinder.routes.route_table`),
-        drawn when a plot is clicked.
-    tiles : str
-        Backgrounds offered, comma-separated, the first shown when the map opens:
-        ``offline`` (drawn from ``basemap``), ``brt-grijs``, ``brt``, ``luchtfoto``, ``osm``;
-        ``none`` draws the map on a plain background.
-    basemap : Basemap or LazyBasemap, optional
-        Streets, water, buildings and green from the run's OSM file, for ``offline``.
-    self_contained : bool
-        Inline all JS and CSS (default) instead of linking them from CDNs.
-    extra : pandas.DataFrame, optional
-        More per-plot columns to show (indexed like ``plots``).
-    surfaces : dict of Surface
-        Suitability surfaces by profile name (switchable layers, off when the map opens).
-    created : str
-        Date (ISO) of the run, shown under the title.
-    sources : tuple of str
-        The data sources in words (``OpenStreetMap-extract ...``), shown under the title.
-    neighbourhoods : geopandas.GeoDataFrame, optional
-        CBS neighbourhoods (:mod:`sitefinder.io.cbs`), drawn shaded by their share of 65+.
-    cache_dir : pathlib.Path, optional
-        Where the images and the offline background drawn for the same inputs are kept
-        and reused (:mod:`sitefinder.rendercache`); None: drawn every time.
-    """
-
-    plots: gpd.GeoDataFrame
-    indicators: pd.DataFrame
-    profiles: list[ProfileResult]
-    amenities: gpd.GeoDataFrame
-    registry: CategoryRegistry
-    study_area: Any
-    noise: NoiseGrid | None
-    title: str
-    routes: Routes | None = None
-    tiles: Tiles = "osm"
-    basemap: Basemap | basemaps.LazyBasemap | None = None
-    self_contained: bool = True
-    extra: pd.DataFrame | None = field(default=None)
-    surfaces: dict[str, Surface] = field(default_factory=dict)
-    created: str = ""
-    sources: tuple[str, ...] = ()
-    neighbourhoods: gpd.GeoDataFrame | None = None
-    cache_dir: Path | None = None
 
 
 class _JsLayer(Layer):

@@ -25,6 +25,7 @@ import shapely
 from sitefinder import __version__
 from sitefinder.errors import ConfigError, UnknownNameError
 from sitefinder.io.atomic import atomic_path
+from sitefinder.io.runfolder import BASEMAP_FILE
 from sitefinder.render import live
 from sitefinder.render.escape import csv_safe, html_text
 from sitefinder.render.labels import area_text, format_value
@@ -57,7 +58,6 @@ PREFERRED = (
     "dist_pharmacy_m", "dist_pt_stop_m", "dist_green_m", "dist_nightlife_straight_m",
     "dist_major_road_straight_m", "dist_railway_straight_m", "n_nightlife_straight_500m",
 )  # fmt: skip
-BASEMAP_FILE = "basemap.gpkg"
 CHROMIUM = Path(os.environ.get("SITEFINDER_CHROMIUM", "/usr/bin/chromium"))
 _MEMO_CSS = """
 .memo-box { border: 1px solid #0072B2; background: #f4f8fb; padding: 4px 10px; font-size: 8.5pt; margin-top: 8px; }
