@@ -183,3 +183,80 @@ def test_web_asset_from_the_cache_equals_the_package_copy(tmp_path: Path) -> Non
     assert asset(url, tmp_path) == shipped
     assert asset("https://example.invalid/none.js", tmp_path) is None
     assert len(_entries(tmp_path, "web-asset")) == 2
+
+
+def test_map_page_is_reused_for_the_same_inputs_and_drawn_for_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    import sitefinder.render.map as map_module
+    from sitefinder.render.page import write_map
+    from tests.test_map import synthetic_town
+
+    town = replace(
+        synthetic_town(n_side=3, n_amenities=20, draws=0),
+        cache_dir=tmp_path / "cache",
+        created="2026-12-02T06:00:00+00:00",
+    )
+    drawn: list[str] = []
+    real = map_module.render_map
+
+    def counting(inputs: object) -> str:
+        drawn.append(inputs.title)  # type: ignore[attr-defined]
+        return real(inputs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(map_module, "render_map", counting)
+    write_map(town, tmp_path / "a.html")
+    write_map(town, tmp_path / "b.html")
+    assert len(drawn) == 1
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+    assert "<title>" in (tmp_path / "b.html").read_text("utf-8")
+    # Another title, another day or another score: drawn again, never the cached page.
+    write_map(replace(town, title="Andere titel"), tmp_path / "c.html")
+    assert "Andere titel" in (tmp_path / "c.html").read_text("utf-8")
+    write_map(replace(town, created="2030-01-02T10:00:00+00:00"), tmp_path / "d.html")
+    assert "Stand 2030-01-02" in (tmp_path / "d.html").read_text("utf-8")
+    changed = town.profiles[0].table.copy()
+    score = f"score_{town.profiles[0].name}"
+    changed.loc[changed.index[0], score] = 12.5 if changed[score].iloc[0] != 12.5 else 13.5
+    write_map(replace(town, profiles=[replace(town.profiles[0], table=changed), *town.profiles[1:]]),
+              tmp_path / "e.html")  # fmt: skip
+    assert len(drawn) == 4
+    # The same day at another time is the same page.
+    write_map(replace(town, created="2026-12-02T23:59:59+00:00"), tmp_path / "f.html")
+    assert len(drawn) == 4
+    assert (tmp_path / "f.html").read_bytes() == (tmp_path / "a.html").read_bytes()
+    # A page damaged in the cache is drawn again.
+    for entry in _entries(tmp_path / "cache", "map-page"):
+        (entry / "data.bin").write_bytes(b"<html></html>")
+    write_map(town, tmp_path / "g.html")
+    assert (tmp_path / "g.html").read_bytes() != b"<html></html>" and len(drawn) == 5
+
+
+def test_cached_network_makes_its_edge_geometries_on_first_use(tmp_path: Path) -> None:
+    import shapely
+
+    from sitefinder.mobility import apply_factors
+    from sitefinder.netcache import LazyGeometryNetwork, factored_network, load_network, save_network
+    from sitefinder.network import WalkNetwork
+
+    xy = np.array([[0.0, 0.0], [100.0, 0.0], [100.0, 50.0], [0.0, 80.0]])
+    net = WalkNetwork(
+        node_ids=np.arange(4), node_xy=xy, edge_u=np.array([0, 1, 2, 0]), edge_v=np.array([1, 2, 3, 3]),
+        edge_len=np.array([100.0, 50.0, 104.4, 80.0]),
+        edge_geom=shapely.linestrings([xy[[0, 1]], xy[[1, 2]], xy[[2, 3]], xy[[0, 3]]]),
+    )  # fmt: skip
+    save_network(net, tmp_path / "n.npz")
+    back = load_network(tmp_path / "n.npz")
+    assert isinstance(back, LazyGeometryNetwork)
+    assert callable(back.__dict__["_edge_geom"]), "not made while loading"
+    assert [g.wkt for g in back.edge_geom] == [g.wkt for g in net.edge_geom]
+    assert back.edge_geom is back.edge_geom, "made once"
+    assert np.array_equal(back.matrix.toarray(), net.matrix.toarray())
+    factor = np.array([1.0, np.inf, 1.5, 2.0])
+    lazy, plain = factored_network(back, factor), apply_factors(net, factor)
+    for f in ("edge_u", "edge_v", "edge_len", "node_xy"):
+        assert np.array_equal(getattr(lazy, f), getattr(plain, f)), f
+    assert lazy.edge_len.tolist() == [100.0, 104.4 * 1.5, 160.0]
+    assert [g.wkt for g in lazy.edge_geom] == [g.wkt for g in plain.edge_geom]

@@ -42,7 +42,7 @@ from sitefinder.render import live, mapdata
 from sitefinder.render.assets import inline_assets, own_asset
 from sitefinder.render.escape import html_text, template_text
 from sitefinder.render.labels import ColumnLabel, column_label
-from sitefinder.render.page import MapInputs
+from sitefinder.render.page import MapInputs, Tiles  # noqa: F401  (both still importable from here)
 from sitefinder.render.panel import LegendSection, legend_html, panel_html
 from sitefinder.render.raster import class_index, palette_png
 from sitefinder.scoring import status
