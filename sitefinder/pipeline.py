@@ -58,7 +58,6 @@ from sitefinder.io.plots import (
 )
 from sitefinder.io.runfolder import BASEMAP_FILE, ROUTES_FILE, write_routes
 from sitefinder.mobility import get_mobility
-from sitefinder.netbuild import build_network
 from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
 from sitefinder.products import schema_version
@@ -204,7 +203,7 @@ def load(
     net, net_key = NetworkCache(cfg.cache_dir).network(
         ext.sha256,
         crs,
-        lambda: build_network(osm.load_walk_ways(ext), crs, MIN_COMPONENT_NODES)[0],
+        lambda: _build_network(ext, crs),
         params={"min_component_nodes": MIN_COMPONENT_NODES},
         source=str(ext.source),
     )
@@ -286,6 +285,13 @@ def load(
         network_key=net_key,
         buildings=loaded_buildings[0] if loaded_buildings else None,
     )
+
+
+def _build_network(ext: osm.OsmExtract, crs: CRS) -> WalkNetwork:
+    """The walking network from the cut's ways (:mod:`sitefinder.netbuild`, imported only on a cache miss)."""
+    from sitefinder.netbuild import build_network
+
+    return build_network(osm.load_walk_ways(ext), crs, MIN_COMPONENT_NODES)[0]
 
 
 def _cut_key(ext: osm.OsmExtract) -> str | None:
@@ -933,21 +939,26 @@ def _write_memo_basemap(
     path: Path,
     cache_dir: Path | None,
 ) -> None:
-    """``basemap.gpkg`` for the memo: a copy of the one written for the same background and bounds."""
-    if not isinstance(basemap, LazyBasemap):
+    """``basemap.gpkg`` for the memo: a copy of the one written for the same background and bounds.
+
+    The memo module (and the report behind it) is imported only when the file is written.
+    """
+
+    def write(p: Path) -> Path | None:
         from sitefinder.render.memo import write_basemap
 
-        write_basemap(basemap, bounds, path)
+        return write_basemap(basemap.get() if isinstance(basemap, LazyBasemap) else basemap, bounds, p)
+
+    if not isinstance(basemap, LazyBasemap):
+        write(path)
         return
-    from sitefinder.render.memo import write_basemap
     from sitefinder.rendercache import cached_file
     from sitefinder.surfacecache import KeyHash, code_hash
 
     key = KeyHash().add("schema", schema_version("memo-basemap"))
     key.add("code", code_hash((("sitefinder.render", "memo.py"),))).add("basemap", basemap.key)
     key.add("bounds", [float(b) for b in bounds])
-    cached_file(cache_dir, "memo-basemap", key.hexdigest(), path,
-                lambda p: write_basemap(basemap.get(), bounds, p))  # fmt: skip
+    cached_file(cache_dir, "memo-basemap", key.hexdigest(), path, write)
 
 
 def _write_noise_layer(grid: NoiseGrid, path: Path, cache_dir: Path | None) -> None:
