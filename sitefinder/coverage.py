@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import shapely
 
+from sitefinder.nearest import nearest_distance
 from sitefinder.scoring.functions import Categories, Ideal, Step
 
 #: Largest spread of a criterion's value (0-1) over a censored interval for which the
@@ -152,7 +153,12 @@ def covered_radius(geoms: np.ndarray, area: Any) -> np.ndarray:
         return np.zeros(len(geoms))
     shapely.prepare(area)
     inside = shapely.contains(area, geoms) if len(geoms) else np.zeros(0, dtype=bool)
-    dist = shapely.distance(geoms, shapely.boundary(area)) if len(geoms) else np.zeros(0)
+    if len(geoms) and (shapely.get_type_id(geoms) == 0).all():
+        # Points (the cells of a surface): the nearest segment of the edge, the same value
+        # as the distance to the whole edge (sitefinder.nearest), without measuring all of it.
+        dist = nearest_distance(geoms, np.array([shapely.boundary(area)]), math.inf)
+    else:
+        dist = shapely.distance(geoms, shapely.boundary(area)) if len(geoms) else np.zeros(0)
     return np.where(inside, np.round(dist, 1), 0.0)
 
 

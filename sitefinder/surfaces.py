@@ -227,7 +227,7 @@ def cell_indicators(
     at = site_snap(net, pts, params)
     networks = [(MOBILITIES["walk"], net, node_dist, amenity_snaps, at)]
     for name, (mnet, mdist, msnaps) in (other_networks or {}).items():
-        networks.append((MOBILITIES[name], mnet, mdist, msnaps, site_snap(mnet, pts, params)))
+        networks.append((MOBILITIES[name], mnet, mdist, msnaps, snap_via(net, at, mnet, pts, params)))
     walking = []
     for mob, mnet, mdist, msnaps, mat in networks:
         dist = pd.DataFrame(site_distances(mnet, mat, n, mdist, msnaps, list(mdist), mob.suffix), index=index)
@@ -242,6 +242,53 @@ def cell_indicators(
     for lay in layers or []:
         parts.append(layer_indicators(cells, lay.name, lay.geometry, lay.spec.count_within_m))
     return pd.concat(parts, axis=1)
+
+
+def snap_via(net: WalkNetwork, at: Snap, other: WalkNetwork, pts: np.ndarray, params: AccessParams) -> Snap:
+    """Point sites snapped to ``other``, a network whose edges are edges of ``net``, reusing ``at``.
+
+    A mobility's network (wheelchair) keeps a subset of the walking edges, with the same
+    geometries. Where the walking edge nearest to a point is kept, it is the nearest edge of
+    the subset too (no edge of the subset is nearer than the nearest of all), at the same
+    distance; where nothing of ``net`` lies within reach, nothing of ``other`` does. Only the
+    points whose nearest walking edge was dropped are snapped again. Falls back to
+    :func:`~sitefinder.indicators.access.site_snap` when ``other`` has an edge ``net`` has not.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        The walking network, which ``at`` snapped ``pts`` to (one access point per site).
+    at : Snap
+        :func:`~sitefinder.indicators.access.site_snap` of ``pts`` on ``net``.
+    other : WalkNetwork
+        The other network.
+    pts : numpy.ndarray
+        The point sites.
+    params : AccessParams
+        As for ``at``.
+    """
+    if len(at) != len(pts) or not other.n_edges or not net.n_edges:
+        return site_snap(other, pts, params)
+    walk_wkb = shapely.to_wkb(net.edge_geom)
+    shapes = pd.Index(walk_wkb).unique()  # parallel edges of one geometry are one shape
+    mapped = shapes.get_indexer(shapely.to_wkb(other.edge_geom))
+    if (mapped < 0).any():
+        return site_snap(other, pts, params)
+    shape_to_other = np.full(len(shapes), -1, dtype=np.int64)
+    shape_to_other[mapped] = np.arange(other.n_edges)
+    to_other = shape_to_other[shapes.get_indexer(walk_wkb)]
+    edge = np.where(at.ok, to_other[np.maximum(at.edge, 0)], -1)
+    along = np.zeros(len(pts))
+    offset = np.where(at.ok, at.offset, np.inf)
+    kept = edge >= 0
+    frac = shapely.line_locate_point(other.edge_geom[edge[kept]], pts[kept], normalized=True)
+    along[kept] = np.clip(frac, 0.0, 1.0) * other.edge_len[edge[kept]]
+    again = np.flatnonzero(at.ok & ~kept)
+    if len(again):
+        s = site_snap(other, pts[again], params)
+        edge[again], along[again], offset[again] = s.edge, s.along, s.offset
+    offset[edge < 0] = np.inf
+    return Snap(owner=at.owner, edge=edge, along=along, offset=offset)
 
 
 @dataclass(frozen=True)

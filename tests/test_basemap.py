@@ -173,3 +173,31 @@ def test_many_polylines_encode_as_one_at_a_time() -> None:
         encode_polyline(np.array([[40.7, -120.95]])),
     ]
     assert encode_polylines([]) == []
+
+
+def test_read_basemap_takes_multipolygons_and_skips_undrawn_objects(tmp_path: Path) -> None:
+    # A lake as a multipolygon relation (untagged member ways), a closed way with building=no
+    # and natural=water (water, not a building), a tagged node and an untagged way (not drawn).
+    d = 0.0005
+    pts = {1: (0, 0), 2: (0, 3), 3: (3, 3), 4: (3, 0), 5: (5, 5), 6: (5, 6), 7: (6, 6), 8: (6, 5)}
+    nodes = "\n".join(
+        f'<node id="{k}" lat="{52.37 + r * d:.6f}" lon="{5.21 + c * d:.6f}"/>' for k, (r, c) in pts.items()
+    )
+    xml = f"""<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+{nodes}
+<node id="9" lat="52.371" lon="5.211"><tag k="amenity" v="bench"/></node>
+<way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/></way>
+<way id="2"><nd ref="3"/><nd ref="4"/><nd ref="1"/></way>
+<way id="3"><nd ref="5"/><nd ref="6"/><nd ref="7"/><nd ref="8"/><nd ref="5"/><tag k="building" v="no"/><tag k="natural" v="water"/></way>
+<way id="4"><nd ref="1"/><nd ref="5"/><tag k="barrier" v="fence"/></way>
+<relation id="1"><member type="way" ref="1" role="outer"/><member type="way" ref="2" role="outer"/><tag k="type" v="multipolygon"/><tag k="natural" v="water"/></relation>
+</osm>
+"""
+    path = tmp_path / "lake.osm"
+    path.write_text(xml, encoding="utf-8")
+    b = read_basemap(path, CRS.from_epsg(28992))
+    assert len(b.streets) == 0
+    assert sorted(b.areas["kind"]) == ["water", "water"]
+    # The lake: 3 x 3 steps of 55.6 m by 34.0 m, about 17,000 m².
+    assert max(b.areas.area) == pytest.approx(9 * 1890, rel=0.03)

@@ -9,6 +9,7 @@ it there, and the prikkelarm surface is low along the motorway and in the centre
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -285,3 +286,37 @@ def test_sample_prikkelarm_surface_low_by_motorway_and_centre(sample_scored) -> 
     # Levendig is the other way round.
     lev = layers / "suitability_levendig.tif"
     assert mean_in(lev, 1, ("centre",)) > mean_in(lev, 1, ("edge", "park")) + 20
+
+
+def test_snap_via_a_subset_network_equals_snapping_to_it() -> None:
+    from sitefinder.indicators.access import AccessParams, site_distances, site_snap
+    from sitefinder.surfaces import snap_via
+
+    data, net, _, _ = _toy_town()
+    # A wheelchair-like network: the same edges without every third one.
+    keep = np.arange(net.n_edges) % 3 != 0
+    sub = WalkNetwork(node_ids=net.node_ids, node_xy=net.node_xy, edge_u=net.edge_u[keep], edge_v=net.edge_v[keep],
+                      edge_len=net.edge_len[keep], edge_geom=net.edge_geom[keep])  # fmt: skip
+    rng = np.random.default_rng(0)
+    pts = shapely.points(X0 - 300 + rng.random(400) * 1600, Y0 - 300 + rng.random(400) * 1600)
+    params = AccessParams(max_snap_m=120.0)
+    at = site_snap(net, pts, params)
+    got, ref = snap_via(net, at, sub, pts, params), site_snap(sub, pts, params)
+    assert np.array_equal(got.offset, ref.offset)  # the same distance to the nearest kept edge
+    assert np.array_equal(got.ok, ref.ok) and (~got.ok).any()
+    assert (~keep[at.edge[at.ok]]).any()  # some points' nearest walking edge is not in the subset
+    sub_snaps = {c: snap(sub, data.amenities.geometry[data.amenities["category"] == c].to_numpy(), np.array([0]), 250.0)
+                 for c in ("supermarket", "nightlife")}  # fmt: skip
+    nd = node_distances(sub, [sub_snaps["supermarket"], sub_snaps["nightlife"]])
+    sub_dist = {"supermarket": nd[0], "nightlife": nd[1]}
+    a = site_distances(sub, got, len(pts), sub_dist, sub_snaps, list(sub_dist))
+    b = site_distances(sub, ref, len(pts), sub_dist, sub_snaps, list(sub_dist))
+    for col in a:
+        assert np.array_equal(a[col], b[col], equal_nan=True)
+    # A network with an edge the walking network has not: snapped on its own.
+    extra = replace(
+        sub,
+        edge_geom=np.concatenate([sub.edge_geom[:-1], [shapely.LineString([(X0, Y0), (X0 + 7, Y0 + 3)])]]),
+    )
+    other = snap_via(net, at, extra, pts, params)
+    assert np.array_equal(other.offset, site_snap(extra, pts, params).offset)

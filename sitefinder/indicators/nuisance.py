@@ -5,7 +5,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+
+from sitefinder.nearest import nearest_distance
 
 NUISANCE_KINDS = ("nightlife", "major_road", "railway")
 
@@ -35,12 +36,5 @@ def nuisance_distances(
     geoms = plots.geometry.to_numpy()
     for kind in NUISANCE_KINDS:
         sel = sources.geometry[sources["kind"] == kind].to_numpy()
-        dist = np.full(len(geoms), np.nan)
-        if len(sel):
-            tree = shapely.STRtree(sel)
-            (pi, _), d = tree.query_nearest(
-                geoms, max_distance=search_m, return_distance=True, all_matches=False
-            )
-            dist[pi] = d
-        out[f"dist_{kind}_straight_m"] = np.round(dist, 1)
+        out[f"dist_{kind}_straight_m"] = np.round(nearest_distance(geoms, sel, search_m), 1)
     return out

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from sitefinder.nearest import nearest_distance
+
 if TYPE_CHECKING:
     from sitefinder.io.layers import Layer
 
@@ -34,6 +36,7 @@ def proximity(
     name: str,
     count_within_m: Sequence[float],
     search_m: float = 5000.0,
+    distance: bool = True,
 ) -> dict[str, np.ndarray]:
     """Straight-line distance to the nearest feature and counts of features within distances.
 
@@ -49,6 +52,8 @@ def proximity(
         Radii for the counts.
     search_m : float
         Features farther than this are not looked for (distance NaN).
+    distance : bool
+        False: only the counts (no ``dist_<name>_straight_m``).
 
     Returns
     -------
@@ -57,16 +62,14 @@ def proximity(
     """
     n = len(geoms)
     out: dict[str, np.ndarray] = {}
-    dist = np.full(n, np.nan)
     counts = {d: np.zeros(n, dtype=np.int64) for d in count_within_m}
     if len(features) and n:
         tree = shapely.STRtree(features)
-        (gi, _), d = tree.query_nearest(geoms, max_distance=search_m, return_distance=True, all_matches=False)
-        dist[gi] = d
         for r in count_within_m:
             gi2, _ = tree.query(geoms, predicate="dwithin", distance=r)
             counts[r] = np.bincount(gi2, minlength=n).astype(np.int64)
-    out[f"dist_{name}_straight_m"] = np.round(dist, 1)
+    if distance:
+        out[f"dist_{name}_straight_m"] = np.round(nearest_distance(geoms, features, search_m), 1)
     for r in count_within_m:
         out[f"n_{name}_straight_{int(r)}m"] = counts[r]
     return out

@@ -68,7 +68,6 @@ def facility_proximity(
     out = pd.DataFrame(index=plots.index)
     for cat in [*categories, *count_only]:
         feats = np.asarray(amenities.geometry[amenities["category"] == cat].to_numpy(), dtype=object)
-        for col, arr in proximity(geoms, feats, cat, count_within_m).items():
-            if cat in categories or not col.startswith("dist_"):
-                out[col] = arr
+        for col, arr in proximity(geoms, feats, cat, count_within_m, distance=cat in categories).items():
+            out[col] = arr
     return out

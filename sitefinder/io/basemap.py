@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import osmium
+import osmium.filter
 import shapely
 from pyproj import CRS
 
@@ -39,6 +40,8 @@ _GREEN = {
     ("landuse", "village_green"), ("natural", "wood"), ("natural", "scrub"), ("natural", "heath"),
     ("landuse", "cemetery"), ("leisure", "pitch"),
 }  # fmt: skip
+#: Every tag key a drawn object has (the filter libosmium applies before Python sees an object).
+_KEYS = ("highway", "waterway", "building", *sorted({k for k, _ in _WATER | _GREEN} - {"waterway"}))
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,17 @@ def read_basemap(path: Path, crs: CRS) -> Basemap:
     line_kind: list[str] = []
     polys: list[str] = []
     poly_kind: list[str] = []
+    keys = _KEYS
     try:
-        fp = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        # libosmium drops in C++ what cannot be drawn (untagged nodes, nodes and relations
+        # themselves, ways and areas without a drawn key): Python sees only candidates.
+        fp = (
+            osmium.FileProcessor(str(path))
+            .with_locations()
+            .with_areas(osmium.filter.KeyFilter(*keys))
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY | osmium.osm.AREA))
+            .with_filter(osmium.filter.KeyFilter(*keys))
+        )
         for obj in fp:
             if isinstance(obj, osmium.osm.Way):
                 hw = obj.tags.get("highway")
