@@ -50,6 +50,7 @@ _FILE = "surfaces.npz"
 CODE = (
     ("sitefinder", "surfaces.py"),
     ("sitefinder", "coverage.py"),
+    ("sitefinder", "nearest.py"),
     ("sitefinder", "network.py"),
     ("sitefinder", "mobility.py"),
     ("sitefinder.indicators", None),
