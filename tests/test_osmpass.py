@@ -257,3 +257,63 @@ def test_feature_geometries_follow_osmnx_rules(tmp_path: Path) -> None:
     assert feats.loc["way/3"].geometry.geom_type == "LineString"
     assert len(feats.loc["relation/7"].geometry.interiors) == 1
     assert feats.loc["node/5", "name"] == "Buurtsuper"
+
+
+def test_tag_values_with_opl_special_characters_survive_the_pass(tmp_path: Path) -> None:
+    # Space, comma, '=', '%', '@', a newline and an Arabic letter are escaped in the OPL the
+    # pass reads back; the features and the way tags must hold the values as the file has them.
+    name = "Bakker & Zn, 100% vers = lekker @ hoek\nاسم"
+    nodes = _line_nodes(3)
+    nodes[9] = (5.001, LAT0, {"shop": "supermarket", "name": name})
+    text = _xml(nodes, [(1, [1, 2, 3], {"highway": "footway", "name": name})])
+    text = text.replace("&", "&amp;").replace("\n" + "اسم", "&#10;اسم")
+    ext = _extract(tmp_path, text)
+    feats = osm.load_features(ext, {}, RD).set_index("osm_id")
+    assert feats.loc["node/9", "name"] == name
+    assert osm.load_walk_ways(ext).way_tags["name"].tolist() == [name]
+
+
+def test_stop_areas_are_read_with_the_cut(tmp_path: Path) -> None:
+    nodes = _line_nodes(3)
+    nodes[9] = (5.001, LAT0, {"highway": "bus_stop"})
+    rel = (
+        '<relation id="70" version="1"><member type="node" ref="9" role="platform"/>'
+        '<member type="way" ref="1" role=""/><tag k="public_transport" v="stop_area"/></relation>'
+        '<relation id="71" version="1"><member type="node" ref="9" role=""/>'
+        '<tag k="public_transport" v="stop_area"/></relation>'
+    )
+    ext = _extract(tmp_path, _xml(nodes, [(1, [1, 2, 3], {"highway": "footway"})], rel))
+    assert (ext.folder / osm.STOP_AREAS_FILE).exists()
+    # A member of two stop areas belongs to the first in the file.
+    assert osm.stop_areas(ext) == {"node/9": "relation/70", "way/1": "relation/70"}
+
+
+def test_relations_are_read_from_the_relations_part_of_plain_xml(tmp_path: Path) -> None:
+    from sitefinder.io import osmrelations
+
+    rel = (
+        '<relation id="7" version="1"><member type="way" ref="1" role="outer"/>'
+        '<tag k="type" v="multipolygon"/><tag k="landuse" v="construction"/></relation>'
+        '<relation id="8" version="1"><member type="node" ref="2" role=""/>'
+        '<tag k="public_transport" v="stop_area"/></relation>'
+    )
+    with_rel = tmp_path / "r.osm"
+    with_rel.write_text(_xml(_line_nodes(3), [(1, [1, 2, 3, 1], {})], rel), encoding="utf-8")
+    assert not isinstance(osmrelations.relations_source(with_rel), str)
+
+    def match(tags: object) -> bool:
+        return True
+
+    part = osmrelations.read_relations(with_rel, match)
+    whole = osmrelations._read(str(with_rel), match)
+    assert (
+        part.features
+        == whole.features
+        == [(7, {"type": "multipolygon", "landuse": "construction"}, [("w", 1, "outer")])]
+    )
+    assert part.stop_areas == whole.stop_areas == {"node/2": "relation/8"}
+    without = tmp_path / "n.osm"
+    without.write_text(_xml(_line_nodes(3), []), encoding="utf-8")
+    assert osmrelations.read_relations(without, match).features == []
+    # Compressed files are read whole by libosmium.
+    assert osmrelations.relations_source(tmp_path / "x.osm.gz") == str(tmp_path / "x.osm.gz")

@@ -5,9 +5,10 @@ One pyosmium pass (:mod:`sitefinder.io.osmpass`) reads the source and keeps, in 
 cache folder keyed by the source's content hash, the tag filter and a schema
 version: the walkable ways with node locations and tags (``walk.npz``, from which
 :mod:`sitefinder.netbuild` makes the network), the buildings
-(``buildings.parquet``) and the tagged features the categories, nuisance sources
+(``buildings.parquet``), the tagged features the categories, nuisance sources
 and candidate plots need (``features.parquet``, geometries built by osmnx's
-rules: :mod:`sitefinder.io.osmfeatures`). No XML is written or parsed again. Every cache entry is verified on read (schema, sizes, SHA-256)
+rules: :mod:`sitefinder.io.osmfeatures`) and the stop-area members
+(``stop_areas.json``). No XML is written or parsed again. Every cache entry is verified on read (schema, sizes, SHA-256)
 and rebuilt when it fails.
 """
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Bump when the files of the OSM cut change meaning or layout.
-CUT_SCHEMA = 3
+CUT_SCHEMA = 4
 
 OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".xml")
 
@@ -66,6 +67,9 @@ NOISE_LINE_TAGS: dict[str, list[str] | bool] = {
 
 #: Candidate development sites when no plots file is given.
 CANDIDATE_LANDUSE = ["construction", "brownfield", "greenfield"]
+
+#: The cut's file of stop-area members (:func:`stop_areas`).
+STOP_AREAS_FILE = "stop_areas.json"
 
 
 @dataclass(frozen=True)
@@ -135,11 +139,16 @@ def _feature_keys(tag_filter: dict[str, bool | list[str]]) -> dict[str, set[str]
 
 
 def _matches(tags: Any, keys: dict[str, set[str] | None]) -> bool:
-    for key, vals in keys.items():
-        v = tags.get(key)
-        if v is None:
+    # A dict of tags (the pass) is walked by its own few items; a TagList by the filter's keys.
+    pairs = tags.items() if isinstance(tags, dict) else ((k, tags.get(k)) for k in keys)
+    for key, v in pairs:
+        if v is None or key not in keys:
             continue
-        if vals is None or any(part.strip() in vals for part in v.split(";")):
+        vals = keys[key]
+        if vals is None or v in vals:
+            return True
+        # "a;b" lists and padded values: the parts, stripped (most values are neither).
+        if (";" in v or v != v.strip()) and any(part.strip() in vals for part in v.split(";")):
             return True
     return False
 
@@ -199,7 +208,12 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
     digest = sha256_file(src)
     key = digest[:16] + "-" + _short_hash(json.dumps([CUT_SCHEMA, tag_filter], sort_keys=True))
     out_dir = Path(cache_dir) / "osm" / key
-    files = {"walk": "walk.npz", "features": "features.parquet", "buildings": "buildings.parquet"}
+    files = {
+        "walk": "walk.npz",
+        "features": "features.parquet",
+        "buildings": "buildings.parquet",
+        "stop_areas": STOP_AREAS_FILE,
+    }
     meta = read_entry(out_dir, "osm-cut", CUT_SCHEMA)
     if meta is None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -263,9 +277,12 @@ def _cut(
     from sitefinder.io import osmpass
 
     keys = _feature_keys(tag_filter)
-    res = osmpass.scan(src, is_walkable, lambda tags: _matches(tags, keys))
+    res = osmpass.scan(
+        src, is_walkable, lambda tags: _matches(tags, keys), feature_keys=keys, work_dir=out_dir
+    )
     with atomic_path(out_dir / files["walk"]) as tmp:
         res.walk.save(tmp)
+    write_text_atomic(out_dir / files["stop_areas"], json.dumps(res.stop_areas))
     from sitefinder.io.osmfeatures import features_frame
 
     feats = features_frame(res.feature_rows, tag_filter)
@@ -281,6 +298,7 @@ def _cut(
     with atomic_path(out_dir / files["buildings"]) as tmp:
         buildings.to_parquet(tmp)
     dropped = stats["walk_ways_dropped"]
+    log.info("Stop areas: %d members of public_transport=stop_area relations", len(res.stop_areas))
     log.info(
         "Cut %s: %d walkable ways kept of %d highway ways (dropped: %s), %d buildings",
         src.name,
@@ -427,24 +445,18 @@ def stop_areas(ext: OsmExtract) -> dict[str, str]:
     """Members of OSM ``public_transport=stop_area`` relations: ``osm_id -> "relation/<id>"``.
 
     Used only to count a stop or station once (:func:`sitefinder.categories.count_groups`).
-    Read in one relations-only pass over the source and cached beside the cut files.
+    Collected when the cut reads the relations (:mod:`sitefinder.io.osmrelations`) and
+    kept with the cut files; read again from the source only when that file is missing.
     """
-    cache = ext.folder / "stop_areas.json"
+    cache = ext.folder / STOP_AREAS_FILE
     if cache.exists():
         return dict(json.loads(cache.read_text("utf-8")))
-    out: dict[str, str] = {}
-    kinds = {"n": "node", "w": "way", "r": "relation"}
-    try:
-        import osmium
+    from sitefinder.io.osmrelations import read_relations
 
-        for rel in osmium.FileProcessor(str(ext.source), osmium.osm.RELATION):
-            if not isinstance(rel, osmium.osm.Relation) or rel.tags.get("public_transport") != "stop_area":
-                continue
-            for m in rel.members:
-                out.setdefault(f"{kinds.get(m.type, m.type)}/{m.ref}", f"relation/{rel.id}")
+    try:
+        out = read_relations(ext.source, lambda tags: False).stop_areas
     except (RuntimeError, ValueError) as exc:
         msg = f"OSM file {ext.source}: libosmium cannot read its relations ({str(exc).splitlines()[0]})"
         raise InputFileError(msg) from None
     write_text_atomic(cache, json.dumps(out))
-    log.info("Stop areas: %d members of public_transport=stop_area relations", len(out))
     return out

@@ -87,6 +87,52 @@ def way_geometry(coords: list[tuple[float, float] | None], polygon: bool) -> Any
         return shapely.Polygon() if polygon else shapely.LineString()
 
 
+def way_geometries(
+    xy: np.ndarray, valid: np.ndarray, ptr: np.ndarray, rows: np.ndarray, polygon: np.ndarray
+) -> np.ndarray:
+    """:func:`way_geometry` of many ways at once.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        (n, 2) lon/lat of the nodes of all ways, flat.
+    valid : numpy.ndarray
+        (n,) whether each node has a valid location.
+    ptr : numpy.ndarray
+        ``ptr[r]:ptr[r+1]`` are the nodes of way ``r``.
+    rows : numpy.ndarray
+        The ways to make geometries of.
+    polygon : numpy.ndarray
+        (len(rows),) whether each becomes a Polygon (:func:`way_is_polygon`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of LineStrings and Polygons, empty where :func:`way_geometry`
+        gives an empty one (a node without location, too few nodes).
+    """
+    start, stop = ptr[rows], ptr[rows + 1]
+    count = stop - start
+    missing = np.cumsum(np.concatenate([[0], ~valid]))
+    complete = (missing[stop] - missing[start]) == 0
+    out = np.empty(len(rows), dtype=object)
+    out[polygon] = shapely.Polygon()
+    out[~polygon] = shapely.LineString()
+    for want, minimum, make in ((False, 2, shapely.linestrings), (True, 4, None)):
+        sel = np.flatnonzero((polygon == want) & complete & (count >= minimum))
+        if len(sel) == 0:
+            continue
+        lengths = count[sel]
+        offsets = np.repeat(start[sel] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        pos = np.arange(int(lengths.sum())) + offsets
+        index = np.repeat(np.arange(len(sel)), lengths)
+        if make is None:
+            out[sel] = shapely.polygons(shapely.linearrings(xy[pos], indices=index))
+        else:
+            out[sel] = make(xy[pos], indices=index)
+    return out
+
+
 def relation_geometry(members: Iterable[tuple[str, int, str]], way_geoms: Mapping[int, Any]) -> Any:
     """(Multi)polygon of a multipolygon relation from its member ways (osmnx's construction)."""
     outer_lines: list[Any] = []

@@ -1,9 +1,17 @@
-"""One streaming pass over an OSM file: walkable ways, feature ids, buildings, coverage.
+"""The pass over an OSM file: walkable ways, feature ids, buildings, coverage, stop areas.
 
-libosmium (through pyosmium) reads the file once with node locations and area
-assembly switched on. What the pass keeps is small and grows with what is kept,
-never with the range of OSM ids (ids are collected in plain arrays, not bitmaps
-over the id range):
+Libosmium (through pyosmium) reads the file twice, and Python sees only what it needs:
+
+1. the relations (:mod:`sitefinder.io.osmrelations`; for plain XML only the part of the
+   file that holds them): the ``building=*`` multipolygons for the area assembler, the
+   multipolygon features with their member ways, the stop areas;
+2. the nodes and ways (:mod:`sitefinder.io.osmobjects`): libosmium stores the node
+   locations, assembles the areas and hands them to Python one by one, and writes the
+   nodes and ways that carry a wanted key as OPL text, read back in bulk
+   (:mod:`sitefinder.io.osmopl`).
+
+What the pass keeps is small and grows with what is kept, never with the range of
+OSM ids (ids are collected in plain arrays, not bitmaps over the id range):
 
 * every walkable way (:func:`sitefinder.io.osm.is_walkable`): its id, its node
   ids with their locations (consecutive duplicate nodes removed, as osmnx does),
@@ -12,10 +20,9 @@ over the id range):
   :data:`NODE_TAG_KEYS`);
 * the tagged objects that categories, nuisance sources, noise lines and candidate
   plots need, with their geometries built as osmnx builds them
-  (:mod:`sitefinder.io.osmfeatures`; multipolygon members that are no feature
-  themselves are read in a second pass, only when there are any);
-* ``building=*`` polygons (closed ways and multipolygon relations) with their
-  height tags (:data:`BUILDING_TAG_KEYS`);
+  (:mod:`sitefinder.io.osmfeatures`);
+* the areas libosmium assembles (closed ways and ``building=*`` multipolygon
+  relations) with their height tags (:data:`BUILDING_TAG_KEYS`);
 * the area the data covers: the file header's bounds when present, else the
   convex hull of all nodes.
 """
@@ -25,7 +32,7 @@ from __future__ import annotations
 import logging
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,6 +147,7 @@ class PassResult:
     buildings_tags: dict[str, list[str | None]]
     header_bounds: tuple[float, float, float, float] | None
     coverage_wgs84: Any
+    stop_areas: dict[str, str] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -157,6 +165,17 @@ class _Hull:
         self.ys.append(y)
         if len(self.xs) >= _HULL_CHUNK:
             self._reduce()
+
+    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        """Add many points (reduced at the same counts as one by one with :meth:`add`)."""
+        i = 0
+        while i < len(xs):
+            take = min(len(xs) - i, _HULL_CHUNK - len(self.xs))
+            self.xs.extend(xs[i : i + take].tolist())
+            self.ys.extend(ys[i : i + take].tolist())
+            i += take
+            if len(self.xs) >= _HULL_CHUNK:
+                self._reduce()
 
     def _reduce(self) -> None:
         if not len(self.xs):
@@ -177,8 +196,10 @@ def scan(
     src: Path,
     is_walkable: Callable[[Any], str | None],
     feature_match: Callable[[Any], bool],
+    feature_keys: Iterable[str] | None = None,
+    work_dir: Path | None = None,
 ) -> PassResult:
-    """Read ``src`` once and collect what :class:`PassResult` describes.
+    """Read ``src`` and collect what :class:`PassResult` describes.
 
     Parameters
     ----------
@@ -188,212 +209,263 @@ def scan(
         ``tags -> None`` when a ``highway=*`` way is walkable, else the reason it is not.
     feature_match : callable
         ``tags -> bool``: whether an object is a feature the run needs.
+    feature_keys : iterable of str, optional
+        Keys without one of which ``feature_match`` is never true: libosmium then
+        hands on only the objects that have one (None: every tagged object).
+    work_dir : pathlib.Path, optional
+        Folder for the pass's temporary OPL file (default: the system's).
 
     Returns
     -------
     PassResult
     """
-    import osmium
-    import osmium.filter
+    import tempfile
 
-    way_ids = array("q")
-    way_ptr = array("q", [0])
-    ref_ids = array("q")
-    ref_lon = array("d")
-    ref_lat = array("d")
-    way_tags: dict[str, list[str]] = {k: [] for k in WAY_TAG_KEYS}
-    tagged_nodes: dict[int, tuple[str, ...]] = {}
-    f_nodes = array("q")
-    f_ways = array("q")
-    f_way_refs = array("q")
-    f_rels = array("q")
-    rel_member_ways = array("q")
-    rel_member_nodes = array("q")
-    f_rows: list[tuple[str, int, dict[str, str], Any]] = []
-    f_way_geoms: dict[int, Any] = {}
-    f_rel_rows: list[tuple[int, dict[str, str], list[tuple[str, int, str]]]] = []
-    b_wkb: list[bytes] = []
-    b_ids: list[str] = []
-    b_tags: dict[str, list[str | None]] = {k: [] for k in BUILDING_TAG_KEYS}
-    dropped: Counter[str] = Counter()
-    n_ways = n_nodes = bad_buildings = 0
-    nan = float("nan")
-    wkb = osmium.geom.WKBFactory()
-    fp = (
-        osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION)
-        .with_locations()
-        .with_areas(osmium.filter.KeyFilter("building"))
+    from sitefinder.io import osmobjects, osmopl
+    from sitefinder.io.osmrelations import read_relations
+
+    header_bounds = _header_bounds(src)
+    rels = read_relations(src, feature_match)
+    member_way_ids = np.array(rels.member_ids("w"), dtype=np.int64)
+    keys = None if feature_keys is None else tuple(dict.fromkeys(feature_keys))
+    wanted = osmobjects.Wanted(
+        node_keys=None if keys is None else tuple(dict.fromkeys((*keys, *NODE_TAG_KEYS))),
+        way_keys=None if keys is None else tuple(dict.fromkeys(("highway", *keys))),
+        all_nodes=header_bounds is None,
     )
-    header_box = fp.header.box()
-    header_bounds = None
-    if header_box.valid():
-        bl, tr = header_box.bottom_left, header_box.top_right
-        header_bounds = (bl.lon, bl.lat, tr.lon, tr.lat)
+    buildings = osmobjects.Buildings(BUILDING_TAG_KEYS)
+    members = osmobjects.MemberWays(member_way_ids.tolist()) if len(member_way_ids) else None
+    reader = _OplReader(is_walkable, feature_match, set(member_way_ids.tolist()))
     hull = _Hull() if header_bounds is None else None
-    for obj in fp:
-        if isinstance(obj, osmium.osm.Node):
-            n_nodes += 1
-            tags = obj.tags
-            if hull is not None and obj.location.valid():
-                hull.add(obj.location.lon, obj.location.lat)
-            if len(tags):
-                if feature_match(tags):
-                    f_nodes.append(obj.id)
-                    loc = obj.location
-                    f_rows.append(
-                        (
-                            "node",
-                            obj.id,
-                            {t.k: t.v for t in tags},
-                            shapely.Point(loc.lon, loc.lat) if loc.valid() else None,
-                        )
-                    )
-                vals = tuple(str(tags.get(k, "")) for k in NODE_TAG_KEYS)
-                if any(vals):
-                    tagged_nodes[obj.id] = vals
-        elif isinstance(obj, osmium.osm.Way):
-            n_ways += 1
-            tags = obj.tags
-            if "highway" in tags:
-                reason = is_walkable(tags)
-                if reason is None:
-                    way_ids.append(obj.id)
-                    last = None
-                    for nd in obj.nodes:
-                        if nd.ref == last:
-                            continue
-                        last = nd.ref
-                        ref_ids.append(nd.ref)
-                        loc = nd.location
-                        if loc.valid():
-                            ref_lon.append(loc.lon)
-                            ref_lat.append(loc.lat)
-                        else:
-                            ref_lon.append(nan)
-                            ref_lat.append(nan)
-                    way_ptr.append(len(ref_ids))
-                    for k in WAY_TAG_KEYS:
-                        way_tags[k].append(str(tags.get(k, "")))
-                else:
-                    dropped[reason] += 1
-            if feature_match(tags):
-                f_ways.append(obj.id)
-                f_way_refs.extend(nd.ref for nd in obj.nodes)
-                wtags = {t.k: t.v for t in tags}
-                refs = obj.nodes
-                closed = len(refs) > 0 and refs[0].ref == refs[len(refs) - 1].ref
-                coords = [(nd.location.lon, nd.location.lat) if nd.location.valid() else None for nd in refs]
-                geom = osmfeatures.way_geometry(coords, osmfeatures.way_is_polygon(closed, wtags))
-                f_way_geoms[obj.id] = geom
-                f_rows.append(("way", obj.id, wtags, geom))
-        elif isinstance(obj, osmium.osm.Relation):
-            tags = obj.tags
-            if tags.get("type") == "multipolygon" and feature_match(tags):
-                f_rels.append(obj.id)
-                members = [(m.type, m.ref, m.role) for m in obj.members]
-                for mtype, ref, _ in members:
-                    if mtype == "w":
-                        rel_member_ways.append(ref)
-                    elif mtype == "n":
-                        rel_member_nodes.append(ref)
-                f_rel_rows.append((obj.id, {t.k: t.v for t in tags}, members))
-        elif isinstance(obj, osmium.osm.Area):
-            tags = obj.tags
-            try:
-                geom = bytes.fromhex(wkb.create_multipolygon(obj))
-            except RuntimeError:
-                bad_buildings += 1
-                continue
-            b_wkb.append(geom)
-            b_ids.append(("way/" if obj.from_way() else "relation/") + str(obj.orig_id()))
-            for k in BUILDING_TAG_KEYS:
-                b_tags[k].append(tags.get(k))
-
-    walk_refs = np.frombuffer(ref_ids, dtype=np.int64) if len(ref_ids) else np.empty(0, np.int64)
-    on_walk = np.unique(walk_refs)
-    tn_ids = np.fromiter(tagged_nodes, dtype=np.int64, count=len(tagged_nodes))
-    keep_tn = np.isin(tn_ids, on_walk)
-    tn_rows = [v for v, k in zip(tagged_nodes.values(), keep_tn, strict=True) if k]
-    node_tags = {key: np.array([r[i] for r in tn_rows], dtype=str) for i, key in enumerate(NODE_TAG_KEYS)}
-    walk = WalkWays(
-        way_ids=np.array(way_ids, dtype=np.int64),
-        way_ptr=np.array(way_ptr, dtype=np.int64),
-        ref_ids=np.array(ref_ids, dtype=np.int64),
-        ref_lon=np.array(ref_lon, dtype=np.float64),
-        ref_lat=np.array(ref_lat, dtype=np.float64),
-        way_tags={k: np.array(v, dtype=str) for k, v in way_tags.items()},
-        node_tag_ids=tn_ids[keep_tn],
-        node_tags=node_tags,
-    )
-    del tagged_nodes
-    feature_ways = np.union1d(np.array(f_ways, dtype=np.int64), np.array(rel_member_ways, dtype=np.int64))
-    extra_refs, extra_geoms = _member_ways(src, np.setdiff1d(rel_member_ways, f_ways))
-    way_geoms = {**extra_geoms, **f_way_geoms}
-    for rid, rtags, members in f_rel_rows:
-        f_rows.append(("relation", rid, rtags, osmfeatures.relation_geometry(members, way_geoms)))
-    del way_geoms, f_way_geoms
-    feature_nodes = np.unique(
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="osmpass-") as tmp:
+        opl = osmobjects.read_objects(
+            src, rels.area_manager, wanted, buildings, members, Path(tmp) / "pass.opl"
+        )
+        with opl as path:
+            for lines in osmopl.blocks(path):
+                reader.block(lines, hull)
+    walk = reader.walk_ways()
+    f_rows = reader.rows
+    way_geoms = {**(members.geoms if members else {}), **reader.member_geoms}
+    for rid, rtags, rmembers in rels.features:
+        f_rows.append(("relation", rid, rtags, osmfeatures.relation_geometry(rmembers, way_geoms)))
+    f_ways = np.array(reader.feature_way_ids, dtype=np.int64)
+    feature_ways = np.union1d(f_ways, member_way_ids)
+    extra = np.setdiff1d(member_way_ids, f_ways)
+    extra_refs = [members.refs[w] for w in extra.tolist() if w in members.refs] if members else []
+    feature_nodes = sorted_unique(
         np.concatenate(
             [
-                np.array(f_nodes, dtype=np.int64),
-                np.array(f_way_refs, dtype=np.int64),
-                np.array(rel_member_nodes, dtype=np.int64),
-                extra_refs,
+                np.array(reader.feature_node_ids, dtype=np.int64),
+                *reader.feature_way_refs,
+                np.array(rels.member_ids("n"), dtype=np.int64),
+                np.array([r for refs in extra_refs for r in refs], dtype=np.int64),
             ]
         )
     )
-    coverage = _coverage(header_bounds, hull)
     stats: dict[str, Any] = {
-        "nodes_read": n_nodes,
-        "ways_read": n_ways,
         "walk_ways_kept": walk.n_ways,
-        "walk_ways_dropped": dict(dropped.most_common()),
+        "walk_ways_dropped": dict(reader.dropped.most_common()),
         "feature_nodes": len(feature_nodes),
         "feature_ways": len(feature_ways),
-        "feature_relations": len(f_rels),
-        "buildings": len(b_wkb),
+        "feature_relations": len(rels.features),
+        "buildings": len(buildings.wkb),
         "walk_refs_missing": int(np.isnan(walk.ref_lon).sum()),
         "bounds": list(header_bounds) if header_bounds else None,
         "coverage_from": "header bounds" if header_bounds else "hull of all nodes",
     }
-    if bad_buildings:
-        stats["buildings_invalid"] = bad_buildings
+    if buildings.invalid:
+        stats["buildings_invalid"] = buildings.invalid
     return PassResult(
         walk=walk,
         feature_nodes=feature_nodes,
         feature_ways=feature_ways,
-        feature_relations=np.array(f_rels, dtype=np.int64),
+        feature_relations=np.array([r[0] for r in rels.features], dtype=np.int64),
         feature_rows=f_rows,
-        buildings_wkb=b_wkb,
-        buildings_ids=b_ids,
-        buildings_tags=b_tags,
+        buildings_wkb=buildings.wkb,
+        buildings_ids=buildings.ids,
+        buildings_tags=buildings.tags,
         header_bounds=header_bounds,
-        coverage_wgs84=coverage,
+        coverage_wgs84=_coverage(header_bounds, hull),
+        stop_areas=rels.stop_areas,
         stats=stats,
     )
 
 
-def _member_ways(src: Path, ways: np.ndarray) -> tuple[np.ndarray, dict[int, Any]]:
-    """Node ids and geometries of the given ways, in a second pass (only when there are any).
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``numpy.unique`` of a 1-d array by one sort (numpy >= 2.3 takes a slower hashing path)."""
+    out = np.sort(values)
+    if len(out) > 1:
+        out = out[np.concatenate([[True], out[1:] != out[:-1]])]
+    return out
 
-    These are multipolygon members that are no feature themselves.
-    """
-    if len(ways) == 0:
-        return np.empty(0, np.int64), {}
+
+def _header_bounds(src: Path) -> tuple[float, float, float, float] | None:
     import osmium
 
-    refs = array("q")
-    geoms: dict[int, Any] = {}
-    wanted = set(ways.tolist())
-    for way in osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY).with_locations():
-        if isinstance(way, osmium.osm.Way) and way.id in wanted:
-            nodes = way.nodes
-            refs.extend(nd.ref for nd in nodes)
-            closed = len(nodes) > 0 and nodes[0].ref == nodes[len(nodes) - 1].ref
-            coords = [(nd.location.lon, nd.location.lat) if nd.location.valid() else None for nd in nodes]
-            wtags = {t.k: t.v for t in way.tags}
-            geoms[way.id] = osmfeatures.way_geometry(coords, osmfeatures.way_is_polygon(closed, wtags))
-    return np.array(refs, dtype=np.int64), geoms
+    with osmium.io.Reader(str(src), osmium.osm.NOTHING) as reader:
+        box = reader.header().box()
+    if not box.valid():
+        return None
+    bl, tr = box.bottom_left, box.top_right
+    return (bl.lon, bl.lat, tr.lon, tr.lat)
+
+
+class _OplReader:
+    """Turns the OPL lines of the pass into walkable ways, feature rows and hull points."""
+
+    def __init__(
+        self,
+        is_walkable: Callable[[Any], str | None],
+        feature_match: Callable[[Any], bool],
+        member_ways: set[int],
+    ) -> None:
+        self.is_walkable = is_walkable
+        self.feature_match = feature_match
+        self.member_ways = member_ways
+        self.dropped: Counter[str] = Counter()
+        self.rows: list[tuple[str, int, dict[str, str], Any]] = []
+        self.feature_node_ids: list[int] = []
+        self.feature_way_ids: list[int] = []
+        self.feature_way_refs: list[np.ndarray] = []
+        self.member_geoms: dict[int, Any] = {}
+        self.tagged_nodes: dict[int, tuple[str, ...]] = {}
+        self.walk_ids: list[int] = []
+        self.walk_tags: list[dict[str, str]] = []
+        self.walk_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def block(self, lines: list[bytes], hull: _Hull | None) -> None:
+        """Read one block of OPL lines."""
+        from sitefinder.io import osmopl
+
+        hull_x: list[float] = []
+        hull_y: list[float] = []
+        bodies: list[bytes] = []
+        walk_rows: list[int] = []
+        feature_rows: list[tuple[int, int, dict[str, str]]] = []
+        for line in lines:
+            kind = line[:1]
+            if kind == b"n":
+                nid_f, tag_f, x_f, y_f = line.split(b" ")
+                lon, lat = osmopl.coordinate(x_f), osmopl.coordinate(y_f)
+                valid = abs(lon) <= 180.0 and abs(lat) <= 90.0
+                if hull is not None and valid:
+                    hull_x.append(lon)
+                    hull_y.append(lat)
+                if len(tag_f) > 1:
+                    self._node(int(nid_f[1:]), osmopl.tag_pairs(tag_f), lon, lat, valid)
+            elif kind == b"w":
+                wid_f, tag_f, nodes_f = line.split(b" ")
+                wid = int(wid_f[1:])
+                pairs = osmopl.tag_pairs(tag_f)
+                tags = osmopl.first_wins(pairs)
+                walk = False
+                if "highway" in tags:
+                    reason = self.is_walkable(tags)
+                    if reason is None:
+                        walk = True
+                    else:
+                        self.dropped[reason] += 1
+                feature = self.feature_match(tags)
+                if walk or feature:
+                    row = len(bodies)
+                    bodies.append(nodes_f[1:])
+                    if walk:
+                        walk_rows.append(row)
+                        self.walk_ids.append(wid)
+                        self.walk_tags.append(tags)
+                    if feature:
+                        feature_rows.append((row, wid, dict(pairs)))
+        if hull is not None:
+            hull.extend(np.array(hull_x, dtype=np.float64), np.array(hull_y, dtype=np.float64))
+        if bodies:
+            self._ways(bodies, walk_rows, feature_rows)
+
+    def _node(self, nid: int, pairs: list[tuple[str, str]], lon: float, lat: float, valid: bool) -> None:
+        import shapely
+
+        from sitefinder.io import osmopl
+
+        tags = osmopl.first_wins(pairs)
+        if self.feature_match(tags):
+            self.feature_node_ids.append(nid)
+            self.rows.append(("node", nid, dict(pairs), shapely.Point(lon, lat) if valid else None))
+        vals = tuple(tags.get(k, "") for k in NODE_TAG_KEYS)
+        if any(vals):
+            self.tagged_nodes[nid] = vals
+
+    def _ways(
+        self, bodies: list[bytes], walk_rows: list[int], feature_rows: list[tuple[int, int, dict[str, str]]]
+    ) -> None:
+        from sitefinder.io import osmobjects, osmopl
+
+        ids, lon, lat, counts = osmopl.node_lists(bodies)
+        valid = osmopl.valid_lonlat(lon, lat)
+        ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        if walk_rows:
+            rows = np.array(walk_rows, dtype=np.int64)
+            pos = osmobjects.gather(ptr, rows)
+            way_of = np.repeat(np.arange(len(rows)), counts[rows])
+            r_ids = ids[pos]
+            # Consecutive duplicate nodes of a way are dropped (as osmnx does).
+            keep = np.ones(len(pos), dtype=bool)
+            keep[1:] = (r_ids[1:] != r_ids[:-1]) | (way_of[1:] != way_of[:-1])
+            pos, way_of = pos[keep], way_of[keep]
+            r_lon = np.where(valid[pos], lon[pos], np.nan)
+            r_lat = np.where(valid[pos], lat[pos], np.nan)
+            self.walk_parts.append((ids[pos], r_lon, r_lat, np.bincount(way_of, minlength=len(rows))))
+        if feature_rows:
+            rows = np.array([r[0] for r in feature_rows], dtype=np.int64)
+            self.feature_way_refs.append(ids[osmobjects.gather(ptr, rows)])
+            closed = np.zeros(len(rows), dtype=bool)
+            has = counts[rows] > 0
+            closed[has] = ids[ptr[rows[has]]] == ids[ptr[rows[has] + 1] - 1]
+            polygon = [
+                osmfeatures.way_is_polygon(bool(c), wtags)
+                for c, (_, _, wtags) in zip(closed.tolist(), feature_rows, strict=True)
+            ]
+            xy = np.column_stack([lon, lat])
+            geoms = osmfeatures.way_geometries(xy, valid, ptr, rows, np.array(polygon, dtype=bool))
+            for (_, wid, wtags), geom in zip(feature_rows, geoms, strict=True):
+                self.feature_way_ids.append(wid)
+                self.rows.append(("way", wid, wtags, geom))
+                if wid in self.member_ways:
+                    self.member_geoms[wid] = geom
+
+    def _walk_tag_columns(self) -> dict[str, list[str]]:
+        # Each way's few tags are placed in their columns ("" where a way has no such tag).
+        n = len(self.walk_tags)
+        columns: dict[str, list[str]] = {k: [""] * n for k in WAY_TAG_KEYS}
+        for i, tags in enumerate(self.walk_tags):
+            for key, value in tags.items():
+                column = columns.get(key)
+                if column is not None:
+                    column[i] = value
+        return columns
+
+    def walk_ways(self) -> WalkWays:
+        """The walkable ways read so far, with the tagged nodes that lie on them."""
+        parts = self.walk_parts
+        ref_ids = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
+        counts = np.concatenate([p[3] for p in parts]) if parts else np.empty(0, np.int64)
+        way_ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=way_ptr[1:])
+        tn_ids = np.fromiter(self.tagged_nodes, dtype=np.int64, count=len(self.tagged_nodes))
+        keep_tn = np.isin(tn_ids, ref_ids)
+        tn_rows = [v for v, k in zip(self.tagged_nodes.values(), keep_tn, strict=True) if k]
+        return WalkWays(
+            way_ids=np.array(self.walk_ids, dtype=np.int64),
+            way_ptr=way_ptr,
+            ref_ids=ref_ids.astype(np.int64),
+            ref_lon=np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.float64),
+            ref_lat=np.concatenate([p[2] for p in parts]) if parts else np.empty(0, np.float64),
+            way_tags={k: np.array(v, dtype=str) for k, v in self._walk_tag_columns().items()},
+            node_tag_ids=tn_ids[keep_tn],
+            node_tags={
+                key: np.array([r[i] for r in tn_rows], dtype=str) for i, key in enumerate(NODE_TAG_KEYS)
+            },
+        )
 
 
 def _coverage(header_bounds: tuple[float, float, float, float] | None, hull: _Hull | None) -> Any:
