@@ -248,3 +248,32 @@ def test_boundary_contains_town(town: SampleResult, graph: nx.MultiDiGraph) -> N
     # plausible Dutch location (Flevoland)
     lon, lat = boundary.geometry.iloc[0].centroid.coords[0]
     assert 5.0 < lon < 6.2 and 52.2 < lat < 52.7
+
+
+def test_batched_densify_gives_the_vertices_of_one_by_one() -> None:
+    from sitefinder.sample.geometry import densify, densify_all
+
+    rng = np.random.default_rng(3)
+    lines = [rng.uniform(0, 200, (k, 2)) for k in rng.integers(0, 7, 400)]
+    lines[5] = np.array([[0.0, 0.0], [0.0, 0.0], [60.0, 0.0]])  # a zero-length segment
+    for one, batch in zip([densify(x, 25.0) for x in lines], densify_all(lines, 25.0), strict=True):
+        assert one.shape == batch.shape and np.array_equal(one, batch)
+    # 60 m at most 25 m a segment: 3 pieces, the original vertices kept.
+    np.testing.assert_allclose(densify_all([lines[5]], 25.0)[0][:, 0], [0, 0, 20, 40, 60])
+
+
+def test_crossing_pairs_are_the_geos_crosses_query() -> None:
+    from sitefinder.sample.network import _crossing_pairs
+
+    rng = np.random.default_rng(5)
+    p0 = np.round(rng.uniform(0, 100, (600, 2)))  # integer grid: shared ends, collinear pieces
+    p1 = np.round(p0 + rng.uniform(-30, 30, (600, 2)))
+    p1[::7] = p0[(np.arange(600)[::7] + 1) % 600]  # chains sharing end points
+    p1[3::11, 1] = p0[3::11, 1]  # horizontal segments, many collinear
+    segs = shapely.linestrings(np.stack([p0, p1], axis=1))
+    tree = shapely.STRtree(segs)
+    a, b = _crossing_pairs(tree, segs, p0, p1)
+    want_a, want_b = tree.query(segs, predicate="crosses")
+    assert len(want_a) > 100
+    np.testing.assert_array_equal(a, want_a)
+    np.testing.assert_array_equal(b, want_b)

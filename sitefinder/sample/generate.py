@@ -362,8 +362,7 @@ def generate_sample(out_dir: Path, seed: int = 42, scale: float = 1.0) -> Sample
         builder.node_tags[int(street_index[node])] = tags
     builder.add_network(_rail_network(plan))
     land = _land_features(plan, lattices, plots, n_inhabitants)
-    for feat in [*land, *placer.features, *transport, *block_buildings(lattices)]:
-        builder.add(feat)
+    builder.add_all([*land, *placer.features, *transport, *block_buildings(lattices)])
 
     origin = np.round(np.array(RD_CENTRE) - 0.5 * np.array([plan.width, plan.height]), -2)
     lonlat = rd_to_wgs84(warp(builder.coordinates()) + origin)

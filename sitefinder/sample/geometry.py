@@ -200,6 +200,47 @@ def densify(xy: np.ndarray, max_len: float) -> np.ndarray:
     return np.vstack([pts, xy[-1:]])
 
 
+def densify_all(lines: list[np.ndarray], max_len: float) -> list[np.ndarray]:
+    """:func:`densify` of many polylines at once (the same vertices, in one vectorised step).
+
+    Parameters
+    ----------
+    lines : list of numpy.ndarray
+        ``(n, 2)`` vertices of each polyline.
+    max_len : float
+        Longest allowed segment.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The densified vertices of each polyline, as :func:`densify` gives them.
+    """
+    out: list[np.ndarray] = [np.asarray(xy, dtype=float) for xy in lines]
+    multi = [k for k, xy in enumerate(out) if len(xy) >= 2]
+    if not multi:
+        return out
+    counts = np.array([len(out[k]) for k in multi], dtype=np.int64)
+    pts = np.concatenate([out[k] for k in multi])
+    ends = np.cumsum(counts)
+    # Segments never join the last vertex of one polyline to the first of the next.
+    inner = np.ones(len(pts) - 1, dtype=bool)
+    inner[ends[:-1] - 1] = False
+    first = np.flatnonzero(inner)
+    d = pts[first + 1] - pts[first]
+    n = np.maximum(1, np.ceil(np.hypot(d[:, 0], d[:, 1]) / max_len).astype(int))
+    seg = np.repeat(np.arange(len(d)), n)
+    step = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    t = step / np.repeat(n, n)
+    dense = pts[first][seg] + d[seg] * t[:, None]
+    # Rows of each polyline in ``dense``: its segments' points, then its last vertex.
+    per_line = np.add.reduceat(n, np.concatenate([[0], np.cumsum(counts - 1)[:-1]]))
+    stops = np.cumsum(per_line)
+    dense = np.insert(dense, stops, pts[ends - 1], axis=0)
+    for k, part in zip(multi, np.split(dense, stops + np.arange(1, len(stops) + 1))[:-1], strict=True):
+        out[k] = part
+    return out
+
+
 def rectangle(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
     """Return a closed rectangle ring (counter-clockwise).
 
