@@ -234,10 +234,10 @@ def _write(fh: IO[str], builder: OsmBuilder, lonlat: np.ndarray) -> None:
     tagged = builder.node_tags
     for lo in range(0, len(lonlat), _CHUNK):
         part = lonlat[lo : lo + _CHUNK]
-        ids = range(lo + 1, lo + len(part) + 1)
+        numbers = range(lo + 1, lo + len(part) + 1)
         lines = [
             f'  <node id="{k}" version="1" visible="true" lat="{lat:.7f}" lon="{lon:.7f}"/>\n'
-            for k, lon, lat in zip(ids, part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
+            for k, lon, lat in zip(numbers, part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
         ]
         for k, tags in tagged.items():
             if tags and lo <= k < lo + len(part):
