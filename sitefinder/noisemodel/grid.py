@@ -498,6 +498,8 @@ def model_lden(
                     screen.setup,
                     workers=workers,
                     heights_margin=m,
+                    shared=screen.shared,
+                    tile=tile,
                 )
                 t_scr += time.perf_counter() - t0
                 energy = {name: e * ratio for name, e in energy.items()}
@@ -625,6 +627,8 @@ class _Screen:
         self.margin = margin
         self.setup: PathSetup | None = None
         self.kernel: np.ndarray | None = None
+        #: What the tiles share in :func:`~sitefinder.noisemodel.screening.screening_ratio`.
+        self.shared: dict[Any, Any] = {}
 
     def heights(self, x0: float, y0: float, res: float, rows: int, cols: int) -> np.ndarray:
         """Heights (m) of the tile with top-left corner ``(x0, y0)``, plus ``margin`` cells around."""

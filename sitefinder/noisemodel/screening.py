@@ -36,6 +36,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -44,6 +45,7 @@ import scipy.signal
 from sitefinder.noisemodel.cnossos_tables import OCTAVE_BANDS_HZ
 from sitefinder.noisemodel.diffraction import MAX_DIFFRACTION_DB, ray_radius
 from sitefinder.noisemodel.propagation import SPEED_OF_SOUND, ground_terms, transfer
+from sitefinder.noisemodel.rays import sector_losses
 
 log = logging.getLogger(__name__)
 
@@ -173,149 +175,46 @@ def _ring_rhos(j: int, res: float, max_distance: float) -> tuple[float, float]:
     return _ring_bounds(j, res, max_distance)
 
 
-class _BuildingCells:
-    """Building cells near the valid grid, to find the receivers whose ray meets one at an offset.
+def _ray_offsets(
+    res: float, steps: np.ndarray, k: int, reach: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells read along the rays of sector ``k``: offsets, their distances and counts per ray.
 
-    Receivers inside buildings are left out: they get no value, so their rays need not be read.
-    """
-
-    def __init__(self, heights_pad: np.ndarray, pad: int, rows: int, cols: int, reach: int) -> None:
-        lo_r, lo_c = max(pad - reach, 0), max(pad - reach, 0)
-        window = heights_pad[lo_r : pad + rows + reach, lo_c : pad + cols + reach]
-        r, c = np.nonzero(window)
-        self.r = (r + lo_r - pad).astype(np.int32)  # in valid-grid coordinates
-        self.c = (c + lo_c - pad).astype(np.int32)
-        self.h = window[r, c].astype(np.float32)
-        self.rows, self.cols = rows, cols
-        self.receiver = (heights_pad[pad : pad + rows, pad : pad + cols] <= 0).reshape(-1)
-
-    def at(
-        self, dr: int, dc: int, cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Flat receiver indices and building heights for rays meeting a building at ``(dr, dc)``.
-
-        ``cache`` keeps them per offset (one per sector, so memory stays bounded).
-        """
-        key = (dr, dc)
-        if key not in cache:
-            rr, cc = self.r - dr, self.c - dc
-            ok = (rr >= 0) & (rr < self.rows) & (cc >= 0) & (cc < self.cols)
-            flat = (rr[ok] * self.cols + cc[ok]).astype(np.intp)
-            h = self.h[ok]
-            keep = self.receiver[flat]
-            cache[key] = (flat[keep], h[keep])
-        return cache[key]
-
-
-#: What :func:`_best_deltas` returns per ring: blocked receivers (flat indices), their path
-#: difference δ (m), the image receiver's extra path difference δ' - δ (m) and the edge spacing (m).
-Blocked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _best_deltas(
-    cells: _BuildingCells,
-    cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
-    rows: int,
-    cols: int,
-    res: float,
-    theta: float,
-    steps: np.ndarray,
-    rhos: list[np.ndarray | float],
-    z_s: float,
-    z_r: float,
-) -> list[Blocked]:
-    """Path difference over the building edges along direction ``theta``, per ring.
-
-    ``rhos[j]`` is the flat ``(rows * cols,)`` source distance of ring ``j`` per
-    cell (the energy-weighted mean distance of the sources in that sector and
-    ring), or one distance for all cells. Among the buildings the ray meets before
-    the source, the edges are the highest seen from the receiver (A) and from the
-    source (B); two edges (spacing ``e``) when B lies beyond A, else one.
+    A ray at ``theta`` reads the cell nearest to each step (row offset ``-t sin theta``,
+    column offset ``t cos theta``), each cell once; reading stops at the first offset at
+    or beyond ``reach`` (the farthest source distance of any ring).
 
     Returns
     -------
-    list
-        ``out[j] = (cells, delta, extra, e)``: the receivers whose line of sight is
-        blocked (flat indices, δ > 0) and, as float32, δ (m), the extra path difference
-        of the image receiver ``δ' - δ`` (m) and the edge spacing (m).
+    offsets : numpy.ndarray
+        ``(SUBRAYS, len(steps), 2)`` int64 ``(dr, dc)`` per ray, in step order.
+    dists : numpy.ndarray
+        ``(SUBRAYS, len(steps))`` float32 distance of each offset (m).
+    counts : numpy.ndarray
+        ``(SUBRAYS,)`` offsets used per ray.
     """
-    n = rows * cols
-    nr = len(rhos)
-    f32 = np.float32
-    rho_lo = [float(r.min()) if isinstance(r, np.ndarray) else float(r) for r in rhos]
-    rho_max = [float(r.max()) if isinstance(r, np.ndarray) else float(r) for r in rhos]
-    # Edge A (highest seen from the receiver): while every cell's source in ring j lies beyond
-    # the steps read so far, ring j's A is the same as every other such ring's, so those rings
-    # share one state until their first step at or past their nearest source.
-    shared = (np.full(n, -np.inf, dtype=f32), np.zeros(n, dtype=f32))
-    in_shared = [True] * nr
-    ang_a = [shared[0]] * nr
-    ta = [shared[1]] * nr
-    ang_b = [np.full(n, -np.inf, dtype=f32) for _ in range(nr)]
-    tb = [np.zeros(n, dtype=f32) for _ in range(nr)]
-    seen: set[tuple[int, int]] = set()
-    for t in steps:
-        dc = round(t * math.cos(theta) / res)
-        dr = round(-t * math.sin(theta) / res)
-        if (dr, dc) in seen:
-            continue
-        seen.add((dr, dc))
-        tt = math.hypot(dr, dc) * res
-        for j in range(nr):
-            if in_shared[j] and tt >= rho_lo[j]:
-                in_shared[j] = False
-                ang_a[j], ta[j] = shared[0].copy(), shared[1].copy()
-        active = [j for j in range(nr) if tt < rho_max[j]]
-        if not active:
-            break
-        idx, h = cells.at(dr, dc, cache)
-        if len(idx) == 0:
-            continue
-        ang_r = (h - f32(z_r)) / f32(tt)
-        if any(in_shared[j] for j in active):
-            up = ang_r > shared[0][idx]
-            sel = idx[up]
-            shared[0][sel], shared[1][sel] = ang_r[up], tt
-        for j in active:
-            rho_j = rhos[j]
-            if isinstance(rho_j, np.ndarray):
-                rho = rho_j[idx]
-                ok = tt < rho if tt >= rho_lo[j] else None
-            else:
-                rho, ok = f32(rho_j), None
-            if not in_shared[j]:
-                up = ang_r > ang_a[j][idx]
-                if ok is not None:
-                    up &= ok
-                sel = idx[up]
-                ang_a[j][sel], ta[j][sel] = ang_r[up], tt
-            ang_s = (h - f32(z_s)) / np.maximum(rho - f32(tt), f32(1e-3))
-            up = ang_s >= ang_b[j][idx]
-            if ok is not None:
-                up &= ok
-            sel = idx[up]
-            ang_b[j][sel], tb[j][sel] = ang_s[up], tt
-    out: list[Blocked] = []
-    for j in range(nr):
-        rho_all = rhos[j]
-        blocked = np.flatnonzero(ang_a[j] > (z_s - z_r) / np.maximum(rho_all, 1e-3))
-        rho = rho_all[blocked] if isinstance(rho_all, np.ndarray) else f32(rho_all)
-        t1 = ta[j][blocked]
-        h1 = ang_a[j][blocked] * t1 + f32(z_r)
-        t2 = tb[j][blocked]
-        h2 = ang_b[j][blocked] * np.maximum(rho - t2, f32(1e-3)) + f32(z_s)
-        two = t2 > t1
-        t2, h2 = np.where(two, t2, t1), np.where(two, h2, h1)
-        ra = np.hypot(t1, h1 - z_r)
-        ab = np.hypot(t2 - t1, h2 - h1)
-        bs = np.hypot(rho - t2, h2 - z_s)
-        direct = np.hypot(rho, z_r - z_s)
-        delta = (ra + ab + bs - direct).astype(np.float32)
-        # Image receiver R' = (0, -z_r): its extra path difference over the same edges.
-        extra = np.maximum(np.hypot(t1, h1 + z_r) - ra - np.hypot(rho, z_r + z_s) + direct, 0.0)
-        keep = delta > 0
-        out.append((blocked[keep], delta[keep], extra[keep].astype(np.float32), ab[keep].astype(np.float32)))
-    return out
+    width = 2 * math.pi / SECTORS
+    offsets = np.zeros((SUBRAYS, len(steps), 2), dtype=np.int64)
+    dists = np.zeros((SUBRAYS, len(steps)), dtype=np.float32)
+    counts = np.zeros(SUBRAYS, dtype=np.int64)
+    for sub in range(SUBRAYS):
+        theta = -math.pi + (k + (sub + 0.5) / SUBRAYS) * width
+        seen: set[tuple[int, int]] = set()
+        n = 0
+        for t in steps:
+            dc = round(t * math.cos(theta) / res)
+            dr = round(-t * math.sin(theta) / res)
+            if (dr, dc) in seen:
+                continue
+            seen.add((dr, dc))
+            tt = math.hypot(dr, dc) * res
+            if tt >= reach:
+                break
+            offsets[sub, n] = dr, dc
+            dists[sub, n] = tt
+            n += 1
+        counts[sub] = n
+    return offsets, dists, counts
 
 
 def _conv_valid(power: np.ndarray, kernel: np.ndarray, pad: int, rows: int, cols: int) -> np.ndarray:
@@ -336,30 +235,6 @@ def _conv_valid(power: np.ndarray, kernel: np.ndarray, pad: int, rows: int, cols
     return np.asarray(scipy.signal.oaconvolve(crop, sub, mode="valid"))
 
 
-def _frac(x: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cell index and fraction of ``log10 x`` on an even ``grid`` (clipped to its ends)."""
-    pos = (np.log10(np.maximum(x, 1e-12)) - grid[0]) / (grid[1] - grid[0])
-    pos = np.clip(pos, 0.0, len(grid) - 1.000001)
-    i = pos.astype(np.intp)
-    return i, (pos - i).astype(np.float32)
-
-
-def _bilinear_binned(
-    tables: np.ndarray, b: np.ndarray, i: np.ndarray, fi: np.ndarray, j: np.ndarray, fj: np.ndarray
-) -> np.ndarray:
-    """Bilinear lookup per point in ``tables[b, :, :]`` over its axes 1 and 2.
-
-    ``tables`` has shape ``(bins, len(_LOG_DELTA), len(_LOG_EXTRA), k)``; returns ``(n, k)``.
-    """
-    nb, ni, nj, k = tables.shape
-    flat = tables.reshape(nb * ni * nj, k)
-    base = (b * ni + i) * nj + j
-    w_j, w_i = fj[:, None], fi[:, None]
-    top = flat[base] * (1 - w_j) + flat[base + 1] * w_j
-    bottom = flat[base + nj] * (1 - w_j) + flat[base + nj + 1] * w_j
-    return np.asarray(top * (1 - w_i) + bottom * w_i)
-
-
 def screening_ratio(
     power_pad: np.ndarray,
     kernel: np.ndarray,
@@ -373,6 +248,8 @@ def screening_ratio(
     *,
     workers: int = -1,
     heights_margin: int | None = None,
+    shared: dict[Any, Any] | None = None,
+    tile: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Fast screening: the factor by which buildings scale each cell's received energy.
 
@@ -395,20 +272,43 @@ def screening_ratio(
         FFT threads.
     heights_margin : int, optional
         Padding of ``heights_pad`` (cells); default ``pad``.
+    shared : dict, optional
+        What the tiles of one grid share (give the same empty dict to every tile of it, with
+        the same ``kernel`` and ``setup``): the screening tables and the spectra of the kernel's
+        sector parts, made by the first tile and reused.
+    tile : tuple of int, optional
+        The largest tile's ``(rows, cols)`` (default ``(rows, cols)``): the FFT shapes are
+        made for it, so smaller tiles reuse the same spectra.
 
     Returns
     -------
     numpy.ndarray
         ``(rows, cols)`` factor in (0, 1]; 1 where nothing screens.
+
+    Notes
+    -----
+    The sector-ring convolutions are FFTs in float32 (the energies they give only weight
+    the screening factors of one cell against each other; levels within 0.001 dB of float64).
     """
     p = (kernel.shape[0] - 1) // 2
     sector, ring, _ = _sector_ring_masks(p, res, max_distance)
     n_rings = int(ring.max()) + 1
     rhos = [_ring_rhos(j, res, max_distance) for j in range(n_rings)]
-    # tables[j][e_bin] = (table at the ring's inner edge, table at its outer edge)
-    tables = [
-        [[_screened_transfer_table(rho, setup, e) for rho in pair] for e in EDGE_BINS_M] for pair in rhos
-    ]
+    shared = {} if shared is None else shared
+    if "tables" not in shared:
+        # Per ring and edge-spacing bin the tables at the ring's inner and outer edge, stacked:
+        # (rings, bins, δ, δ' - δ, [near, far]).
+        tables = [
+            [
+                np.stack([_screened_transfer_table(rho, setup, e) for rho in pair], axis=-1)
+                for e in EDGE_BINS_M
+            ]
+            for pair in rhos
+        ]
+        shared["tables"] = np.ascontiguousarray(np.stack([np.stack(t) for t in tables]), dtype=np.float32)
+    all_t = shared["tables"]
+    spectra: dict[tuple[Any, ...], np.ndarray] = shared.setdefault("spectra", {})
+    t_rows, t_cols = (rows, cols) if tile is None else (max(rows, tile[0]), max(cols, tile[1]))
     steps = _profile_steps(res)
     z_r, z_s = setup.z_r, setup.z_s
     num = np.zeros((rows, cols), dtype=np.float64)
@@ -418,95 +318,97 @@ def screening_ratio(
     num += c0
     den += c0
     fshape = (
-        scipy.fft.next_fast_len(power_pad.shape[0], real=True),
-        scipy.fft.next_fast_len(power_pad.shape[1], real=True),
+        scipy.fft.next_fast_len(t_rows + 2 * pad, real=True),
+        scipy.fft.next_fast_len(t_cols + 2 * pad, real=True),
     )
+    power32 = power_pad.astype(np.float32)
     p_hat = None
     margin = pad if heights_margin is None else heights_margin
-    bcells = _BuildingCells(heights_pad, margin, rows, cols, math.ceil(PROFILE_REACH_M / res) + 1)
-    width = 2 * math.pi / SECTORS
+    hts = np.ascontiguousarray(heights_pad, dtype=np.float32)
     _, _, r_kernel = _sector_ring_masks(p, res, max_distance)
 
-    ring_hat: dict[int, tuple[np.ndarray, tuple[int, int], int]] = {}
+    ring_hat: dict[int, np.ndarray] = {}
     lock = threading.Lock()
 
-    def conv(part: np.ndarray, j: int) -> np.ndarray:
+    def spectrum(key: tuple[Any, ...], sub: np.ndarray, shape: tuple[int, int], dtype: type) -> np.ndarray:
+        """The spectrum of a kernel part; those of the far ring (float32) are made once per grid."""
+        if dtype is not np.float32:
+            return np.asarray(scipy.fft.rfft2(sub, s=shape, workers=workers))
+        with lock:
+            found = spectra.get((*key, shape))
+        if found is None:
+            found = scipy.fft.rfft2(sub.astype(dtype), s=shape, workers=workers)
+            with lock:
+                spectra[(*key, shape)] = found
+        return found
+
+    def conv(part: np.ndarray, j: int, key: tuple[Any, ...]) -> np.ndarray:
         nonlocal p_hat
         if j == n_rings - 1 and p > 60:
             with lock:
                 if p_hat is None:
-                    p_hat = scipy.fft.rfft2(power_pad, s=fshape, workers=workers)
-            k_hat = scipy.fft.rfft2(part, s=fshape, workers=workers)
+                    p_hat = scipy.fft.rfft2(power32, s=fshape, workers=workers)
+            k_hat = spectrum(key, part, fshape, np.float32)
             q_full = scipy.fft.irfft2(p_hat * k_hat, s=fshape, workers=workers)
             q = q_full[2 * p : 2 * p + rows, 2 * p : 2 * p + cols]
         elif np.count_nonzero(part) <= 24:
             q = _conv_valid(power_pad, part, pad, rows, cols)
         else:
             # FFT of the power crop once per ring, shared by its sectors (and both weightings).
+            h = min(p, math.ceil(_ring_bounds(j, res, max_distance)[1] / res) + 1)
+            shape = (
+                scipy.fft.next_fast_len(t_rows + 2 * h, real=True),
+                scipy.fft.next_fast_len(t_cols + 2 * h, real=True),
+            )
             with lock:
                 if j not in ring_hat:
-                    h = min(p, math.ceil(_ring_bounds(j, res, max_distance)[1] / res) + 1)
                     crop = power_pad[pad - h : pad + rows + h, pad - h : pad + cols + h]
-                    shape = (
-                        scipy.fft.next_fast_len(rows + 2 * h, real=True),
-                        scipy.fft.next_fast_len(cols + 2 * h, real=True),
-                    )
-                    ring_hat[j] = (scipy.fft.rfft2(crop, s=shape, workers=workers), shape, h)
-            c_hat, shape, h = ring_hat[j]
+                    ring_hat[j] = scipy.fft.rfft2(crop, s=shape, workers=workers)
+            c_hat = ring_hat[j]
             sub = part[p - h : p + h + 1, p - h : p + h + 1]
-            q_full = scipy.fft.irfft2(
-                c_hat * scipy.fft.rfft2(sub, s=shape, workers=workers), s=shape, workers=workers
-            )
+            q_full = scipy.fft.irfft2(c_hat * spectrum(key, sub, shape, np.float64), s=shape, workers=workers)
             q = q_full[2 * h : 2 * h + rows, 2 * h : 2 * h + cols]
-        return np.asarray(np.maximum(q, 0.0))  # FFT round-off
+        return np.asarray(np.maximum(q, 0.0), dtype=np.float64)  # FFT round-off
 
-    # Per ring the tables over edge-spacing bin at its two reference distances, stacked.
-    # (bins, δ, δ' - δ, [near, far]) per ring.
-    both_t = [np.stack([np.stack(by_rho, axis=-1) for by_rho in t]) for t in tables]
+    rho_ref = np.array(rhos, dtype=np.float64)
+    edge_bins = np.array(EDGE_BINS_M, dtype=np.float64)
+    delta_grid = (float(_LOG_DELTA[0]), float(_LOG_DELTA[1] - _LOG_DELTA[0]), len(_LOG_DELTA))
+    extra_grid = (float(_LOG_EXTRA[0]), float(_LOG_EXTRA[1] - _LOG_EXTRA[0]), len(_LOG_EXTRA))
 
     def one_sector(k: int) -> tuple[np.ndarray, np.ndarray]:
         """The sector's share of the numerator and denominator."""
-        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         num_k = np.zeros((rows, cols), dtype=np.float64)
         den_k = np.zeros((rows, cols), dtype=np.float64)
         q_ring: list[np.ndarray | None] = []
-        rho_ring: list[np.ndarray | float] = []
+        rho_all = np.zeros((n_rings, rows * cols), dtype=np.float32)
         for j in range(n_rings):
             part = np.where((sector == k) & (ring == j), kernel, 0.0)
+            lo, hi = _ring_bounds(j, res, max_distance)
             if not part.any():
                 q_ring.append(None)
-                rho_ring.append(0.0)
+                rho_all[j] = lo  # unused; keeps the distances in ring order
                 continue
-            q = conv(part, j)
-            lo, hi = _ring_bounds(j, res, max_distance)
+            q = conv(part, j, (k, j, False))
             if j == n_rings - 1 and p > 60:
                 # Beyond the profile reach the source distance hardly changes δ: the ring's
                 # log-mean distance saves the second large FFT.
-                rho_ring.append(float(np.float32(math.sqrt(lo * hi))))
+                rho_all[j] = np.float32(math.sqrt(lo * hi))
             else:
-                qr = conv(part * r_kernel, j)
+                qr = conv(part * r_kernel, j, (k, j, True))
                 with np.errstate(invalid="ignore", divide="ignore"):
                     rho = np.where(q > 0, qr / q, math.sqrt(lo * hi))
-                rho_ring.append(np.clip(rho, lo, hi).astype(np.float32).reshape(-1))
+                rho_all[j] = np.clip(rho, lo, hi).reshape(-1)
             q_ring.append(q)
-        # Mean screening loss 1 - F per ring over SUBRAYS rays across the sector (0 where open).
-        loss_sum = [np.zeros(rows * cols, dtype=np.float32) for _ in range(n_rings)]
-        for sub in range(SUBRAYS):
-            theta = -math.pi + (k + (sub + 0.5) / SUBRAYS) * width
-            best = _best_deltas(bcells, cache, rows, cols, res, theta, steps, rho_ring, z_s, z_r)
-            for j, (blocked, delta, extra, e) in enumerate(best):
-                if q_ring[j] is None or len(blocked) == 0:
-                    continue
-                # Edge spacing rounded down to a table bin (less C'' gain: errs on the loud side).
-                e_bin = np.searchsorted(EDGE_BINS_M, e, side="right") - 1
-                rho_j = rho_ring[j]
-                rho_b = rho_j[blocked] if isinstance(rho_j, np.ndarray) else np.float32(rho_j)
-                # Interpolate between the tables at the ring's two reference distances.
-                w_far = np.clip(np.log(rho_b / rhos[j][0]) / math.log(rhos[j][1] / rhos[j][0]), 0, 1)
-                i, fi = _frac(delta, _LOG_DELTA)
-                jj, fj = _frac(extra, _LOG_EXTRA)
-                nf = _bilinear_binned(both_t[j], e_bin, i, fi, jj, fj)
-                loss_sum[j][blocked] += 1 - (nf[:, 0] * (1 - w_far) + nf[:, 1] * w_far)
+        use = np.array([q is not None for q in q_ring])
+        # The rays stop at the farthest source distance of any ring.
+        reach = max((float(rho_all[j].max()) for j in range(n_rings) if use[j]), default=0.0)
+        offsets, dists, counts = _ray_offsets(res, steps, k, reach)
+        # Summed screening loss 1 - F per ring over SUBRAYS rays across the sector (0 where open).
+        loss = sector_losses(
+            hts, margin, rows, cols, offsets, dists, counts, rho_all, use, z_s, z_r,
+            all_t, rho_ref, edge_bins, delta_grid, extra_grid,
+        )  # fmt: skip
+        loss_sum = list(loss)
         for q_j, l_j in zip(q_ring, loss_sum, strict=True):
             if q_j is not None:
                 num_k += q_j * (1 - l_j / SUBRAYS).reshape(rows, cols)

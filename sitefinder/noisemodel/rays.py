@@ -1,0 +1,214 @@
+"""The fast screening's per-ray loop as one compiled kernel (numba).
+
+For every receiver cell of a tile and each ray of one azimuth sector, the kernel
+walks the building-height raster along the ray, keeps per distance ring the edge
+seen highest from the receiver (A) and from the source (B), and turns them into
+the path difference δ, the image receiver's δ' - δ and the edge spacing ``e``;
+the screening factor is looked up in place in the ring's tables. It computes what
+the vectorised numpy version computed (per ring, over the steps nearer than the
+ring's source distance: A by strict maximum of the elevation angle, B by maximum
+with ties to the farther edge), in float32 as before, but cell by cell, so no
+per-ring state arrays or per-offset building lists are kept.
+
+``@njit(cache=True, nogil=True)``: the compiled code is cached next to this file
+(the first run of an install compiles it, a few seconds), and the kernel releases
+the GIL, so the sector threads of :func:`~sitefinder.noisemodel.screening.screening_ratio`
+run in parallel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _frac(x: np.float32, g0: float, step: float, n: int) -> tuple[int, np.float32]:
+    """Cell index and fraction of ``log10 x`` on an even log grid of ``n`` points (clipped)."""
+    pos = (np.log10(max(x, np.float32(1e-12))) - g0) / step
+    pos = min(max(pos, 0.0), n - 1.000001)
+    i = int(pos)
+    return i, np.float32(pos - i)
+
+
+@njit(cache=True, nogil=True)
+def sector_losses(
+    heights: np.ndarray,
+    margin: int,
+    rows: int,
+    cols: int,
+    offsets: np.ndarray,
+    dists: np.ndarray,
+    n_steps: np.ndarray,
+    rho: np.ndarray,
+    use: np.ndarray,
+    z_s: float,
+    z_r: float,
+    tables: np.ndarray,
+    rho_ref: np.ndarray,
+    edge_bins: np.ndarray,
+    delta_grid: tuple[float, float, int],
+    extra_grid: tuple[float, float, int],
+) -> np.ndarray:
+    """Screening loss ``1 - F`` per ring and receiver cell, summed over a sector's rays.
+
+    Parameters
+    ----------
+    heights : numpy.ndarray
+        ``(rows + 2 margin, cols + 2 margin)`` float32 building heights (m, 0 where open).
+    margin : int
+        Cells of ``heights`` around the valid grid.
+    rows, cols : int
+        Size of the valid grid.
+    offsets : numpy.ndarray
+        ``(rays, steps, 2)`` int64 cell offsets ``(dr, dc)`` read along each ray, in order.
+    dists : numpy.ndarray
+        ``(rays, steps)`` float32 distance of each offset (m).
+    n_steps : numpy.ndarray
+        ``(rays,)`` number of offsets of each ray.
+    rho : numpy.ndarray
+        ``(rings, rows * cols)`` float32 source distance per ring and cell (m).
+    use : numpy.ndarray
+        ``(rings,)`` bool: rings with sources in this sector.
+    z_s, z_r : float
+        Source and receiver height (m).
+    tables : numpy.ndarray
+        ``(rings, bins, n_delta, n_extra, 2)`` float32 factors ``F`` per edge-spacing bin at
+        the ring's two reference distances.
+    rho_ref : numpy.ndarray
+        ``(rings, 2)`` the two reference distances (m).
+    edge_bins : numpy.ndarray
+        Lower edges of the edge-spacing bins (m).
+    delta_grid, extra_grid : tuple
+        ``(first log10, step, points)`` of the tables' δ and δ' - δ axes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rings, rows * cols)`` float32 sum over the rays of ``1 - F`` (0 where open).
+    """
+    n_rings = rho.shape[0]
+    n_rays = offsets.shape[0]
+    hh, ww = heights.shape
+    f32 = np.float32
+    zs32, zr32 = f32(z_s), f32(z_r)
+    eps = f32(1e-3)
+    out = np.zeros((n_rings, rows * cols), dtype=np.float32)
+    ang_a = np.empty(n_rings, dtype=np.float32)
+    ta = np.empty(n_rings, dtype=np.float32)
+    ang_b = np.empty(n_rings, dtype=np.float32)
+    tb = np.empty(n_rings, dtype=np.float32)
+    direct = np.empty(n_rings, dtype=np.float32)
+    image = np.empty(n_rings, dtype=np.float32)
+    w_far = np.empty(n_rings, dtype=np.float32)
+    thresh = np.empty(n_rings, dtype=np.float32)
+    log_span = np.empty(n_rings, dtype=np.float32)
+    done = np.zeros(n_rings, dtype=np.bool_)
+    prev = np.empty((n_rings, 4), dtype=np.float32)
+    prev_loss = np.empty(n_rings, dtype=np.float32)
+    dz_m = f32(z_r - z_s)
+    dz_p = f32(z_r + z_s)
+    for j in range(n_rings):
+        log_span[j] = f32(np.log(rho_ref[j, 1] / rho_ref[j, 0]))
+    d0, dstep, dn = delta_grid
+    x0, xstep, xn = extra_grid
+    n_bins = edge_bins.shape[0]
+    for r in range(rows):
+        for c in range(cols):
+            if heights[margin + r, margin + c] > 0:
+                continue  # no receiver inside a building
+            i = r * cols + c
+            for j in range(n_rings):
+                rj = rho[j, i]
+                thresh[j] = f32(z_s - z_r) / max(rj, eps)
+                done[j] = False
+                prev[j, 0] = np.nan
+            for s in range(n_rays):
+                for j in range(n_rings):
+                    ang_a[j] = -np.inf
+                    ang_b[j] = -np.inf
+                    ta[j] = 0.0
+                    tb[j] = 0.0
+                for q in range(n_steps[s]):
+                    rr = margin + r + offsets[s, q, 0]
+                    cc = margin + c + offsets[s, q, 1]
+                    if rr < 0 or rr >= hh or cc < 0 or cc >= ww:
+                        continue
+                    h = heights[rr, cc]
+                    if h == 0:
+                        continue
+                    tt = dists[s, q]
+                    ang_r = (h - zr32) / tt
+                    for j in range(n_rings - 1, -1, -1):
+                        rj = rho[j, i]
+                        if not (tt < rj):
+                            break
+                        if not use[j]:
+                            continue
+                        if ang_r > ang_a[j]:
+                            ang_a[j] = ang_r
+                            ta[j] = tt
+                        ang_s = (h - zs32) / max(rj - tt, eps)
+                        if ang_s >= ang_b[j]:
+                            ang_b[j] = ang_s
+                            tb[j] = tt
+                for j in range(n_rings):
+                    if not (use[j] and ang_a[j] > thresh[j]):
+                        continue
+                    rj = rho[j, i]
+                    if (
+                        prev[j, 0] == ang_a[j]
+                        and prev[j, 1] == ta[j]
+                        and prev[j, 2] == ang_b[j]
+                        and prev[j, 3] == tb[j]
+                    ):
+                        out[j, i] += prev_loss[j]
+                        continue
+                    prev[j, 0] = ang_a[j]
+                    prev[j, 1] = ta[j]
+                    prev[j, 2] = ang_b[j]
+                    prev[j, 3] = tb[j]
+                    prev_loss[j] = 0.0
+                    if not done[j]:
+                        done[j] = True
+                        direct[j] = np.sqrt(rj * rj + dz_m * dz_m)
+                        image[j] = np.sqrt(rj * rj + dz_p * dz_p)
+                        wf = np.log(rj / f32(rho_ref[j, 0])) / log_span[j]
+                        w_far[j] = min(max(wf, f32(0.0)), f32(1.0))
+                    t1 = ta[j]
+                    h1 = ang_a[j] * t1 + zr32
+                    t2 = tb[j]
+                    h2 = ang_b[j] * max(rj - t2, eps) + zs32
+                    if not (t2 > t1):
+                        t2, h2 = t1, h1
+                    ra = np.sqrt(t1 * t1 + (h1 - zr32) * (h1 - zr32))
+                    ab = np.sqrt((t2 - t1) * (t2 - t1) + (h2 - h1) * (h2 - h1))
+                    bs = np.sqrt((rj - t2) * (rj - t2) + (h2 - zs32) * (h2 - zs32))
+                    delta = f32(ra + ab + bs - direct[j])
+                    if not (delta > 0):
+                        continue
+                    extra = max(
+                        f32(np.sqrt(t1 * t1 + (h1 + zr32) * (h1 + zr32)) - ra - image[j] + direct[j]),
+                        f32(0.0),
+                    )
+                    # Edge spacing rounded down to a table bin.
+                    b = 0
+                    while b + 1 < n_bins and edge_bins[b + 1] <= ab:
+                        b += 1
+                    k, fk = _frac(delta, d0, dstep, dn)
+                    m, fm = _frac(extra, x0, xstep, xn)
+                    nf0 = f32(0.0)
+                    nf1 = f32(0.0)
+                    for end in range(2):
+                        top = tables[j, b, k, m, end] * (f32(1) - fm) + tables[j, b, k, m + 1, end] * fm
+                        bottom = (
+                            tables[j, b, k + 1, m, end] * (f32(1) - fm) + tables[j, b, k + 1, m + 1, end] * fm
+                        )
+                        v = top * (f32(1) - fk) + bottom * fk
+                        if end == 0:
+                            nf0 = v
+                        else:
+                            nf1 = v
+                    prev_loss[j] = f32(1) - (nf0 * (f32(1) - w_far[j]) + nf1 * w_far[j])
+                    out[j, i] += prev_loss[j]
+    return out
