@@ -32,6 +32,24 @@ def _frac(x: np.float32, g0: float, step: float, n: int) -> tuple[int, np.float3
 
 
 @njit(cache=True, nogil=True)
+def _hypot(x: np.float32, y: np.float32) -> np.float32:
+    """``hypot`` of two float32 values, rounded to float32 (as glibc's ``hypotf``, via float64)."""
+    a, b = float(x), float(y)
+    return np.float32(np.sqrt(a * a + b * b))
+
+
+@njit(cache=True, nogil=True)
+def _bilinear(
+    tables: np.ndarray, j: int, b: int, k: int, fk: np.float32, m: int, fm: np.float32, end: int
+) -> np.float32:
+    """Bilinear lookup in ``tables[j, b, :, :, end]`` at ``(k + fk, m + fm)``, in float32."""
+    one = np.float32(1)
+    top = tables[j, b, k, m, end] * (one - fm) + tables[j, b, k, m + 1, end] * fm
+    bottom = tables[j, b, k + 1, m, end] * (one - fm) + tables[j, b, k + 1, m + 1, end] * fm
+    return top * (one - fk) + bottom * fk
+
+
+@njit(cache=True, nogil=True)
 def sector_losses(
     heights: np.ndarray,
     margin: int,
@@ -41,7 +59,9 @@ def sector_losses(
     dists: np.ndarray,
     n_steps: np.ndarray,
     rho: np.ndarray,
+    rho_bounds: np.ndarray,
     use: np.ndarray,
+    one: np.ndarray,
     z_s: float,
     z_r: float,
     tables: np.ndarray,
@@ -63,13 +83,21 @@ def sector_losses(
     offsets : numpy.ndarray
         ``(rays, steps, 2)`` int64 cell offsets ``(dr, dc)`` read along each ray, in order.
     dists : numpy.ndarray
-        ``(rays, steps)`` float32 distance of each offset (m).
+        ``(rays, steps)`` float64 distance of each offset (m).
     n_steps : numpy.ndarray
         ``(rays,)`` number of offsets of each ray.
     rho : numpy.ndarray
-        ``(rings, rows * cols)`` float32 source distance per ring and cell (m).
+        ``(rings, rows * cols)`` float32 source distance per ring and cell (m), not
+        decreasing from ring to ring.
+    rho_bounds : numpy.ndarray
+        ``(rings, 2)`` float64 smallest and largest ``rho`` of each ring. A step nearer
+        than a ring's smallest distance counts for all its cells; beyond, where its float32
+        distance is below the cell's. Rings without sources: the ring's inner edge (in
+        ``rho`` too), so the distances stay in ring order.
     use : numpy.ndarray
         ``(rings,)`` bool: rings with sources in this sector.
+    one : numpy.ndarray
+        ``(rings,)`` bool: rings with one source distance for all cells.
     z_s, z_r : float
         Source and receiver height (m).
     tables : numpy.ndarray
@@ -102,14 +130,14 @@ def sector_losses(
     image = np.empty(n_rings, dtype=np.float32)
     w_far = np.empty(n_rings, dtype=np.float32)
     thresh = np.empty(n_rings, dtype=np.float32)
-    log_span = np.empty(n_rings, dtype=np.float32)
     done = np.zeros(n_rings, dtype=np.bool_)
+    # The last ray's edges and loss per ring: the next ray often meets the same edges.
     prev = np.empty((n_rings, 4), dtype=np.float32)
     prev_loss = np.empty(n_rings, dtype=np.float32)
-    dz_m = f32(z_r - z_s)
-    dz_p = f32(z_r + z_s)
+    log_span = np.empty(n_rings, dtype=np.float32)
     for j in range(n_rings):
         log_span[j] = f32(np.log(rho_ref[j, 1] / rho_ref[j, 0]))
+    dz_m, dz_p, dz_t = f32(z_r - z_s), f32(z_r + z_s), f32(z_s - z_r)
     d0, dstep, dn = delta_grid
     x0, xstep, xn = extra_grid
     n_bins = edge_bins.shape[0]
@@ -120,7 +148,10 @@ def sector_losses(
             i = r * cols + c
             for j in range(n_rings):
                 rj = rho[j, i]
-                thresh[j] = f32(z_s - z_r) / max(rj, eps)
+                if one[j]:  # one distance for all cells, compared in float64
+                    thresh[j] = f32((z_s - z_r) / max(float(rj), 1e-3))
+                else:
+                    thresh[j] = dz_t / max(rj, eps)
                 done[j] = False
                 prev[j, 0] = np.nan
             for s in range(n_rays):
@@ -137,12 +168,13 @@ def sector_losses(
                     h = heights[rr, cc]
                     if h == 0:
                         continue
-                    tt = dists[s, q]
+                    t64 = dists[s, q]
+                    tt = f32(t64)
                     ang_r = (h - zr32) / tt
                     for j in range(n_rings - 1, -1, -1):
                         rj = rho[j, i]
-                        if not (tt < rj):
-                            break
+                        if not (t64 < rho_bounds[j, 1] and (t64 < rho_bounds[j, 0] or tt < rj)):
+                            break  # beyond this ring's source, so beyond every nearer ring's
                         if not use[j]:
                             continue
                         if ang_r > ang_a[j]:
@@ -155,7 +187,6 @@ def sector_losses(
                 for j in range(n_rings):
                     if not (use[j] and ang_a[j] > thresh[j]):
                         continue
-                    rj = rho[j, i]
                     if (
                         prev[j, 0] == ang_a[j]
                         and prev[j, 1] == ta[j]
@@ -164,15 +195,13 @@ def sector_losses(
                     ):
                         out[j, i] += prev_loss[j]
                         continue
-                    prev[j, 0] = ang_a[j]
-                    prev[j, 1] = ta[j]
-                    prev[j, 2] = ang_b[j]
-                    prev[j, 3] = tb[j]
+                    prev[j, 0], prev[j, 1], prev[j, 2], prev[j, 3] = ang_a[j], ta[j], ang_b[j], tb[j]
                     prev_loss[j] = 0.0
+                    rj = rho[j, i]
                     if not done[j]:
                         done[j] = True
-                        direct[j] = np.sqrt(rj * rj + dz_m * dz_m)
-                        image[j] = np.sqrt(rj * rj + dz_p * dz_p)
+                        direct[j] = _hypot(rj, dz_m)
+                        image[j] = _hypot(rj, dz_p)
                         wf = np.log(rj / f32(rho_ref[j, 0])) / log_span[j]
                         w_far[j] = min(max(wf, f32(0.0)), f32(1.0))
                     t1 = ta[j]
@@ -181,34 +210,21 @@ def sector_losses(
                     h2 = ang_b[j] * max(rj - t2, eps) + zs32
                     if not (t2 > t1):
                         t2, h2 = t1, h1
-                    ra = np.sqrt(t1 * t1 + (h1 - zr32) * (h1 - zr32))
-                    ab = np.sqrt((t2 - t1) * (t2 - t1) + (h2 - h1) * (h2 - h1))
-                    bs = np.sqrt((rj - t2) * (rj - t2) + (h2 - zs32) * (h2 - zs32))
-                    delta = f32(ra + ab + bs - direct[j])
+                    ra = _hypot(t1, h1 - zr32)
+                    ab = _hypot(t2 - t1, h2 - h1)
+                    bs = _hypot(rj - t2, h2 - zs32)
+                    delta = ra + ab + bs - direct[j]
                     if not (delta > 0):
                         continue
-                    extra = max(
-                        f32(np.sqrt(t1 * t1 + (h1 + zr32) * (h1 + zr32)) - ra - image[j] + direct[j]),
-                        f32(0.0),
-                    )
+                    extra = max(_hypot(t1, h1 + zr32) - ra - image[j] + direct[j], f32(0.0))
                     # Edge spacing rounded down to a table bin.
                     b = 0
                     while b + 1 < n_bins and edge_bins[b + 1] <= ab:
                         b += 1
                     k, fk = _frac(delta, d0, dstep, dn)
                     m, fm = _frac(extra, x0, xstep, xn)
-                    nf0 = f32(0.0)
-                    nf1 = f32(0.0)
-                    for end in range(2):
-                        top = tables[j, b, k, m, end] * (f32(1) - fm) + tables[j, b, k, m + 1, end] * fm
-                        bottom = (
-                            tables[j, b, k + 1, m, end] * (f32(1) - fm) + tables[j, b, k + 1, m + 1, end] * fm
-                        )
-                        v = top * (f32(1) - fk) + bottom * fk
-                        if end == 0:
-                            nf0 = v
-                        else:
-                            nf1 = v
-                    prev_loss[j] = f32(1) - (nf0 * (f32(1) - w_far[j]) + nf1 * w_far[j])
+                    near = _bilinear(tables, j, b, k, fk, m, fm, 0)
+                    far = _bilinear(tables, j, b, k, fk, m, fm, 1)
+                    prev_loss[j] = f32(1) - (near * (f32(1) - w_far[j]) + far * w_far[j])
                     out[j, i] += prev_loss[j]
     return out

@@ -189,13 +189,13 @@ def _ray_offsets(
     offsets : numpy.ndarray
         ``(SUBRAYS, len(steps), 2)`` int64 ``(dr, dc)`` per ray, in step order.
     dists : numpy.ndarray
-        ``(SUBRAYS, len(steps))`` float32 distance of each offset (m).
+        ``(SUBRAYS, len(steps))`` distance of each offset (m).
     counts : numpy.ndarray
         ``(SUBRAYS,)`` offsets used per ray.
     """
     width = 2 * math.pi / SECTORS
     offsets = np.zeros((SUBRAYS, len(steps), 2), dtype=np.int64)
-    dists = np.zeros((SUBRAYS, len(steps)), dtype=np.float32)
+    dists = np.zeros((SUBRAYS, len(steps)), dtype=np.float64)
     counts = np.zeros(SUBRAYS, dtype=np.int64)
     for sub in range(SUBRAYS):
         theta = -math.pi + (k + (sub + 0.5) / SUBRAYS) * width
@@ -401,11 +401,16 @@ def screening_ratio(
             q_ring.append(q)
         use = np.array([q is not None for q in q_ring])
         # The rays stop at the farthest source distance of any ring.
-        reach = max((float(rho_all[j].max()) for j in range(n_rings) if use[j]), default=0.0)
+        one = np.zeros(n_rings, dtype=bool)
+        one[-1] = p > 60  # the far ring: its log-mean distance for all cells
+        bounds = np.array(
+            [(float(rho_all[j].min()), float(rho_all[j].max())) for j in range(n_rings)], dtype=np.float64
+        )
+        reach = max((bounds[j, 1] for j in range(n_rings) if use[j]), default=0.0)
         offsets, dists, counts = _ray_offsets(res, steps, k, reach)
         # Summed screening loss 1 - F per ring over SUBRAYS rays across the sector (0 where open).
         loss = sector_losses(
-            hts, margin, rows, cols, offsets, dists, counts, rho_all, use, z_s, z_r,
+            hts, margin, rows, cols, offsets, dists, counts, rho_all, bounds, use, one, z_s, z_r,
             all_t, rho_ref, edge_bins, delta_grid, extra_grid,
         )  # fmt: skip
         loss_sum = list(loss)
