@@ -123,9 +123,13 @@ class _Splat:
             flat.append(r[ok] * cols + c[ok])
             weight.append(w[ok])
             sample.append(np.flatnonzero(ok))
-        self.flat = np.concatenate(flat)
+        # int32 indices where they fit: with a 2 km margin nearly every sample falls in every
+        # tile's frame, so these arrays hold four entries per sample. (The weights stay float64:
+        # the screening's source distances follow from these energies to the last bit.)
+        index = np.int32 if rows * cols < 2**31 and len(xy) < 2**31 else np.intp
+        self.flat = np.concatenate(flat).astype(index)
         self.weight = np.concatenate(weight)
-        self.sample = np.concatenate(sample)
+        self.sample = np.concatenate(sample).astype(index)
         self.size = rows * cols
         self.shape = shape
 
@@ -499,7 +503,6 @@ def model_lden(
                     workers=workers,
                     heights_margin=m,
                     shared=screen.shared,
-                    tile=tile,
                 )
                 t_scr += time.perf_counter() - t0
                 energy = {name: e * ratio for name, e in energy.items()}
@@ -614,7 +617,7 @@ class _KindModel:
             return _Splat(self.xy, x0, y0, res, shape)
         sel = np.flatnonzero(keep)
         splat = _Splat(self.xy[sel], x0, y0, res, shape)
-        splat.sample = sel[splat.sample]
+        splat.sample = sel[splat.sample].astype(splat.sample.dtype)
         return splat
 
 

@@ -32,13 +32,6 @@ def _frac(x: np.float32, g0: float, step: float, n: int) -> tuple[int, np.float3
 
 
 @njit(cache=True, nogil=True)
-def _hypot(x: np.float32, y: np.float32) -> np.float32:
-    """``hypot`` of two float32 values, rounded to float32 (as glibc's ``hypotf``, via float64)."""
-    a, b = float(x), float(y)
-    return np.float32(np.sqrt(a * a + b * b))
-
-
-@njit(cache=True, nogil=True)
 def _bilinear(
     tables: np.ndarray, j: int, b: int, k: int, fk: np.float32, m: int, fm: np.float32, end: int
 ) -> np.float32:
@@ -200,8 +193,8 @@ def sector_losses(
                     rj = rho[j, i]
                     if not done[j]:
                         done[j] = True
-                        direct[j] = _hypot(rj, dz_m)
-                        image[j] = _hypot(rj, dz_p)
+                        direct[j] = np.hypot(rj, dz_m)
+                        image[j] = np.hypot(rj, dz_p)
                         wf = np.log(rj / f32(rho_ref[j, 0])) / log_span[j]
                         w_far[j] = min(max(wf, f32(0.0)), f32(1.0))
                     t1 = ta[j]
@@ -210,13 +203,13 @@ def sector_losses(
                     h2 = ang_b[j] * max(rj - t2, eps) + zs32
                     if not (t2 > t1):
                         t2, h2 = t1, h1
-                    ra = _hypot(t1, h1 - zr32)
-                    ab = _hypot(t2 - t1, h2 - h1)
-                    bs = _hypot(rj - t2, h2 - zs32)
+                    ra = np.hypot(t1, h1 - zr32)
+                    ab = np.hypot(t2 - t1, h2 - h1)
+                    bs = np.hypot(rj - t2, h2 - zs32)
                     delta = ra + ab + bs - direct[j]
                     if not (delta > 0):
                         continue
-                    extra = max(_hypot(t1, h1 + zr32) - ra - image[j] + direct[j], f32(0.0))
+                    extra = max(np.hypot(t1, h1 + zr32) - ra - image[j] + direct[j], f32(0.0))
                     # Edge spacing rounded down to a table bin.
                     b = 0
                     while b + 1 < n_bins and edge_bins[b + 1] <= ab:
