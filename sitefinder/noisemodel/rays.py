@@ -4,16 +4,23 @@ For every receiver cell of a tile and each ray of one azimuth sector, the kernel
 walks the building-height raster along the ray, keeps per distance ring the edge
 seen highest from the receiver (A) and from the source (B), and turns them into
 the path difference δ, the image receiver's δ' - δ and the edge spacing ``e``;
-the screening factor is looked up in place in the ring's tables. It computes what
-the vectorised numpy version computed (per ring, over the steps nearer than the
-ring's source distance: A by strict maximum of the elevation angle, B by maximum
-with ties to the farther edge), in float32 as before, but cell by cell, so no
-per-ring state arrays or per-offset building lists are kept.
+the screening factor is looked up in place in the ring's tables. Per ring, over the
+steps nearer than the ring's source distance: A is the edge of strictly largest
+elevation angle from the receiver, B of largest angle from the source (ties to the
+farther edge). Cell by cell, so no per-ring state arrays or per-offset building lists
+are kept.
 
-``@njit(cache=True, nogil=True)``: the compiled code is cached next to this file
-(the first run of an install compiles it, a few seconds), and the kernel releases
-the GIL, so the sector threads of :func:`~sitefinder.noisemodel.screening.screening_ratio`
-run in parallel.
+It repeats the arithmetic of the vectorised numpy version it replaced operation by
+operation (float32 where that was float32, numpy's ``hypot``, the same comparisons of a
+step's distance with the source distance), because the method has a step at grazing
+incidence: a path difference just above zero already takes ``10 lg 3`` ≈ 4.8 dB, just
+below it nothing, so the last bit of δ can change one ray's factor.
+
+``@njit(cache=True, nogil=True)``: the compiled code is cached next to this file (or in
+numba's user cache directory where the package is read-only; ``NUMBA_CACHE_DIR``
+overrides), so the first run of an install compiles it (about 5 s of CPU) and later runs
+load it (about 0.6 s); the kernel releases the GIL, so the sector threads of
+:func:`~sitefinder.noisemodel.screening.screening_ratio` run in parallel.
 """
 
 from __future__ import annotations
