@@ -269,14 +269,9 @@ def snap_via(net: WalkNetwork, at: Snap, other: WalkNetwork, pts: np.ndarray, pa
     """
     if len(at) != len(pts) or not other.n_edges or not net.n_edges:
         return site_snap(other, pts, params)
-    walk_wkb = shapely.to_wkb(net.edge_geom)
-    shapes = pd.Index(walk_wkb).unique()  # parallel edges of one geometry are one shape
-    mapped = shapes.get_indexer(shapely.to_wkb(other.edge_geom))
-    if (mapped < 0).any():
+    to_other = _edge_map(net, other)
+    if to_other is None:
         return site_snap(other, pts, params)
-    shape_to_other = np.full(len(shapes), -1, dtype=np.int64)
-    shape_to_other[mapped] = np.arange(other.n_edges)
-    to_other = shape_to_other[shapes.get_indexer(walk_wkb)]
     edge = np.where(at.ok, to_other[np.maximum(at.edge, 0)], -1)
     along = np.zeros(len(pts))
     offset = np.where(at.ok, at.offset, np.inf)
@@ -289,6 +284,41 @@ def snap_via(net: WalkNetwork, at: Snap, other: WalkNetwork, pts: np.ndarray, pa
         edge[again], along[again], offset[again] = s.edge, s.along, s.offset
     offset[edge < 0] = np.inf
     return Snap(owner=at.owner, edge=edge, along=along, offset=offset)
+
+
+def _edge_map(net: WalkNetwork, other: WalkNetwork) -> np.ndarray | None:
+    """The edge of ``other`` with the geometry of each edge of ``net`` (-1: none), or None.
+
+    None when ``other`` has an edge ``net`` has not. Networks on the same nodes are matched
+    by their edges' ends (among parallel edges, the one of the same shape) and checked to
+    have the same coordinates; otherwise by the geometries' WKB.
+    """
+    if np.array_equal(net.node_ids, other.node_ids):
+        n = np.int64(max(net.n_nodes, 1))
+        code_w = net.edge_u.astype(np.int64) * n + net.edge_v
+        code_o = other.edge_u.astype(np.int64) * n + other.edge_v
+        order = np.argsort(code_w, kind="stable")
+        lo = np.searchsorted(code_w[order], code_o, side="left")
+        hi = np.searchsorted(code_w[order], code_o, side="right")
+        j = order[np.minimum(lo, net.n_edges - 1)]
+        same = (hi > lo) & shapely.equals_exact(net.edge_geom[j], other.edge_geom, tolerance=0.0)
+        for i in np.flatnonzero(~same & (hi - lo > 1)):  # parallel edges: the one of the same shape
+            for cand in order[lo[i] : hi[i]]:
+                if shapely.equals_exact(net.edge_geom[cand], other.edge_geom[i], tolerance=0.0):
+                    j[i], same[i] = cand, True
+                    break
+        if same.all():
+            to_other = np.full(net.n_edges, -1, dtype=np.int64)
+            to_other[j] = np.arange(other.n_edges)
+            return to_other
+    walk_wkb = shapely.to_wkb(net.edge_geom)
+    shapes = pd.Index(walk_wkb).unique()  # parallel edges of one geometry are one shape
+    mapped = shapes.get_indexer(shapely.to_wkb(other.edge_geom))
+    if (mapped < 0).any():
+        return None
+    shape_to_other = np.full(len(shapes), -1, dtype=np.int64)
+    shape_to_other[mapped] = np.arange(other.n_edges)
+    return shape_to_other[shapes.get_indexer(walk_wkb)]
 
 
 @dataclass(frozen=True)

@@ -320,3 +320,25 @@ def test_snap_via_a_subset_network_equals_snapping_to_it() -> None:
     )
     other = snap_via(net, at, extra, pts, params)
     assert np.array_equal(other.offset, site_snap(extra, pts, params).offset)
+
+
+def test_snap_via_tells_parallel_edges_apart() -> None:
+    from sitefinder.indicators.access import AccessParams, site_snap
+    from sitefinder.surfaces import snap_via
+
+    _, net, _, _ = _toy_town()
+    # A second, curved edge between nodes 0 and 1 (50 m south of the straight one); the
+    # subset keeps the curved one only, so cells south of the straight street snap to it.
+    bend = shapely.LineString([(X0, Y0), (X0 + 50, Y0 - 50), (X0 + 100, Y0)])
+    both = replace(net, edge_u=np.append(net.edge_u, 0), edge_v=np.append(net.edge_v, 1),
+                   edge_len=np.append(net.edge_len, bend.length), edge_geom=np.append(net.edge_geom, bend))  # fmt: skip
+    keep = np.ones(both.n_edges, dtype=bool)
+    keep[0] = False  # the straight edge 0-1
+    sub = replace(both, edge_u=both.edge_u[keep], edge_v=both.edge_v[keep], edge_len=both.edge_len[keep],
+                  edge_geom=both.edge_geom[keep])  # fmt: skip
+    pts = shapely.points(X0 + np.array([20.0, 50.0, 80.0, 50.0]), Y0 - np.array([5.0, 10.0, 5.0, 60.0]))
+    params = AccessParams(max_snap_m=120.0)
+    got = snap_via(both, site_snap(both, pts, params), sub, pts, params)
+    ref = site_snap(sub, pts, params)
+    assert np.array_equal(got.offset, ref.offset) and np.array_equal(got.edge, ref.edge)
+    assert got.edge[3] == sub.n_edges - 1 and got.offset[3] == 10.0  # 10 m below the bend (50, -50)
