@@ -32,7 +32,7 @@ from pyproj import CRS, Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from sitefinder.io.osmpass import WalkWays
+from sitefinder.io.osmpass import WalkWays, sorted_unique
 from sitefinder.network import EdgeTags, WalkNetwork
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def build_network(
     bad = missing_ref[i] | missing_ref[i + 1]
     n_seg_all = len(i)
     n_missing_seg = int(bad.sum())
-    n_missing_nodes = len(np.unique(ways.ref_ids[missing_ref]))
+    n_missing_nodes = len(sorted_unique(ways.ref_ids[missing_ref]))
     i = i[~bad]
     seg_way = way_of_ref[i]
     # Node table over the nodes of usable segments.
@@ -120,7 +120,7 @@ def build_network(
     # Endpoints: not exactly two segments to two distinct neighbours.
     seg_deg = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
     pair_lo, pair_hi = np.minimum(a, b), np.maximum(a, b)
-    uniq_pairs = np.unique(pair_lo * n + pair_hi)
+    uniq_pairs = sorted_unique(pair_lo * n + pair_hi)
     nbr = np.bincount(uniq_pairs // n, minlength=n) + np.bincount(uniq_pairs % n, minlength=n)
     endpoint = ~((seg_deg == 2) & (nbr == 2))
     # Connected parts: keep those with at least min_component_nodes endpoints.
