@@ -42,11 +42,15 @@ SLOW_DOCTESTS = {"api.md"}
 
 
 #: Session fixtures that are expensive to build: under pytest-xdist (``-n 2 --dist loadgroup``)
-#: every file that uses one runs on the same worker, so each is built once.
-SHARED_GROUPS = {"sample_town": "sample-town", "amsterdam_cache": "amsterdam"}
+#: every file that uses one runs on the same worker, so each is built once. The Amsterdam
+#: cache is not among them: a worker builds its own (``tmp_path_factory`` is per worker, so
+#: no two processes write one cache folder), which costs a few CPU-seconds once per worker
+#: but lets the Amsterdam files run on both workers instead of in one long chain.
+SHARED_GROUPS = {"sample_town": "sample-town"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the slow doctest files ``slow`` (a doctest cannot carry a marker itself), and give
     each file one ``xdist_group``: the group of a shared session fixture one of its tests uses,
     otherwise its own (so module fixtures are built once too)."""
@@ -58,7 +62,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if fixture in getattr(item, "fixturenames", ()):
                 group_of.setdefault(item.path, group)
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(group_of.get(item.path, str(item.path))))
+        group = group_of.get(item.path) or item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+        if getattr(config.option, "loadgroup", False):
+            _append_group_to_nodeid(item, group)
+
+
+def _append_group_to_nodeid(item: pytest.Item, group: str) -> None:
+    """Give a pytest-xdist worker's item the ``nodeid@group`` id that ``--dist loadgroup`` schedules by.
+
+    pytest-xdist's own hook does this by setting ``item._nodeid``, which pytest >= 9.2 no
+    longer reads (the id is ``item._id``, a ``NodeId``): its groups were silently ignored and
+    every file was spread over both workers, building each module fixture twice. Done here
+    for both layouts; xdist appending the group once more (``x@g@g``) still schedules by ``g``.
+    """
+    nodeid = f"{item.nodeid}@{group}"
+    if hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(nodeid)
+    else:
+        item._nodeid = nodeid
 
 
 @pytest.fixture(scope="session")

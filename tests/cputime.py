@@ -10,6 +10,7 @@ a session fixture's cost lands on the first test that needs it. Works with pytes
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 from collections.abc import Generator
@@ -20,6 +21,7 @@ import pytest
 
 _PHASE_CPU = pytest.StashKey[dict[str, float]]()
 _times: dict[str, list[float]] = {}
+_workers: dict[str, str] = {}
 
 
 def _cpu_s() -> float:
@@ -72,10 +74,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     cpu = item.stash.get(_PHASE_CPU, {}).get(call.when)
     if cpu is not None:
         outcome.get_result().user_properties.append((f"cpu_s_{call.when}", cpu))
+    if call.when == "setup":
+        outcome.get_result().user_properties.append(("worker", os.environ.get("PYTEST_XDIST_WORKER", "main")))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    cpu = dict(report.user_properties).get(f"cpu_s_{report.when}")
+    props = dict(report.user_properties)
+    cpu = props.get(f"cpu_s_{report.when}")
+    if "worker" in props:
+        _workers[report.nodeid] = str(props["worker"])
     row = _times.setdefault(report.nodeid, [0.0, 0.0])
     row[0] += float(cpu) if isinstance(cpu, (int, float)) else 0.0
     row[1] += report.duration
@@ -89,7 +96,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     rows = sorted(_times.items(), key=lambda kv: kv[1][0], reverse=True)
     if path is not None:
         Path(path).write_text(
-            "".join(f"{cpu:.2f}\t{wall:.2f}\t{nodeid}\n" for nodeid, (cpu, wall) in rows), encoding="utf-8"
+            "".join(
+                f"{cpu:.2f}\t{wall:.2f}\t{_workers.get(nodeid, 'main')}\t{nodeid}\n"
+                for nodeid, (cpu, wall) in rows
+            ),
+            encoding="utf-8",
         )
     if n is None:
         return

@@ -54,6 +54,7 @@ def test_scores_indexed_by_plot_id(study_in_empty_folder: tuple[sf.Study, sf.Res
         assert (scores[pts].sum(axis=1) - scores[f"score_{p}"]).abs().max() < 0.2
 
 
+@pytest.mark.slow
 def test_cli_and_api_give_byte_identical_scores_csv(
     study_in_empty_folder: tuple[sf.Study, sf.Result, Path],
     amsterdam_plots: Path,

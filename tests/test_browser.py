@@ -31,6 +31,7 @@ LAUNCH_ARGS = [
 ]  # fmt: skip
 
 pytestmark = [
+    pytest.mark.slow,  # a browser start and page loads: make test runs these, make test-fast does not
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason=f"{CHROMIUM} is missing; install Debian's chromium and chromium-driver "

@@ -185,6 +185,7 @@ def test_invalid_geometry_refused_with_no_repair(run, tmp_path: Path) -> None:  
     _expect_error(run("--no-repair", plots=p), "invalid geometries", "vlinder")
 
 
+@pytest.mark.slow
 def test_invalid_geometry_repaired_with_warning(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     p = _plots(
         tmp_path / "bow.gpkg",

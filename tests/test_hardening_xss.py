@@ -188,6 +188,7 @@ def _pwned(page: Any) -> list[int]:
     return page.evaluate("() => window.__pwned")
 
 
+@pytest.mark.slow
 def test_map_inputs_and_popups_run_no_payload(browser: Any, xss_town: MapInputs, tmp_path: Path) -> None:
     path = write_map(xss_town, tmp_path / "map.html")
     page, hits = _open(browser, path, "body[data-sf-ready]")
@@ -219,6 +220,7 @@ def test_map_inputs_and_popups_run_no_payload(browser: Any, xss_town: MapInputs,
     page.close()
 
 
+@pytest.mark.slow
 def test_report_runs_no_payload(browser: Any, xss_town: MapInputs, tmp_path: Path) -> None:
     run = open_run(write_run_folder(xss_town, tmp_path / "run"))
     html_path, _csv = write_report(run, ["K0001", "K0002", "K0003", "K0004"], tmp_path / "memo.html")

@@ -248,6 +248,7 @@ def _adam_plots(region: Region, n: int, seed: int) -> gpd.GeoDataFrame:
     return _squares(rng.uniform(lo, hi, (n, 2)), half=35.0)
 
 
+@pytest.mark.slow
 @needs_shared
 def test_amsterdam_nearest_and_counts_match_networkx(adam: Region) -> None:
     params = AccessParams()
@@ -256,6 +257,7 @@ def test_amsterdam_nearest_and_counts_match_networkx(adam: Region) -> None:
     assert _check_against_reference(adam, plots, params, cats) > 40
 
 
+@pytest.mark.slow
 @needs_shared
 def test_amsterdam_sampled_pairs_match_networkx(adam: Region) -> None:
     _check_pairs(adam, _adam_plots(adam, 20, seed=11), AccessParams(), n_pairs=40)

@@ -106,6 +106,7 @@ def test_overpass_download_is_cached(standin: StandIn, town: dict[str, Path], tm
     assert (a["score_levendig"] == b["score_levendig"]).all()
 
 
+@pytest.mark.slow
 def test_place_name_geocoded_with_nominatim(standin: StandIn, town: dict[str, Path], tmp_path: Path) -> None:
     res = run_cli(
         "run",
@@ -174,6 +175,7 @@ def _env(standin: StandIn) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_almere_region_end_to_end(standin: StandIn, town: dict[str, Any], tmp_path: Path) -> None:
     args = refresh_args(tmp_path, "almere")
     res = run_cli(*args, env=_env(standin))
@@ -204,6 +206,7 @@ def test_almere_region_end_to_end(standin: StandIn, town: dict[str, Any], tmp_pa
     assert len(standin.requests) == n_requests, "an up-to-date refresh makes no request"
 
 
+@pytest.mark.slow
 def test_geofabrik_extract_verified_and_cached(standin: StandIn, tmp_path: Path) -> None:
     regions = tmp_path / "regions"
     regions.mkdir()

@@ -217,6 +217,7 @@ def _assert_features_equal_osmnx(src: Path, folder: Path) -> int:
     return len(a_new)
 
 
+@pytest.mark.slow
 @needs_shared
 def test_amsterdam_features_equal_osmnx_features(tmp_path: Path) -> None:
     assert _assert_features_equal_osmnx(AMSTERDAM, tmp_path) > 100

@@ -58,6 +58,7 @@ def _region(folder: Path, name: str, seed: int) -> Path:
     return p
 
 
+@pytest.mark.slow
 def test_refresh_twice_does_nothing_and_an_edit_rebuilds_one(tmp_path: Path) -> None:
     regions = tmp_path / "regions"
     regions.mkdir()
@@ -80,6 +81,7 @@ def test_refresh_twice_does_nothing_and_an_edit_rebuilds_one(tmp_path: Path) -> 
     assert third.stdout.splitlines() == ["oost: up to date", "west: rebuilt"]
 
 
+@pytest.mark.slow
 def test_refresh_rebuilds_after_a_schema_change_not_after_a_release(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,6 +106,7 @@ def test_refresh_rebuilds_after_a_schema_change_not_after_a_release(
     assert res.stdout.splitlines() == ["stad: rebuilt"] and "Generated the sample town" in res.stderr
 
 
+@pytest.mark.slow
 def test_failed_refresh_keeps_previous_outputs(tmp_path: Path) -> None:
     regions = tmp_path / "regions"
     regions.mkdir()

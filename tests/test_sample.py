@@ -104,6 +104,7 @@ def test_rejects_bad_scale(tmp_path: Path, scale: float) -> None:
         generate_sample(tmp_path, scale=scale)
 
 
+@pytest.mark.slow
 def test_graph_loads_with_osmnx(town: SampleResult, graph: nx.MultiDiGraph) -> None:
     assert len(graph) > 1_000
     # osmnx's simplified node count is what the generator estimates (motorways aside)
@@ -120,6 +121,7 @@ def _has(features: gpd.GeoDataFrame, tags: dict[str, list[str]]) -> np.ndarray:
     return mask
 
 
+@pytest.mark.slow
 def test_every_category_is_found(town: SampleResult, features: gpd.GeoDataFrame) -> None:
     for category, tags in CATEGORY_TAGS.items():
         assert _has(features, tags).sum() >= 1, category
@@ -140,6 +142,7 @@ def test_every_category_is_found(town: SampleResult, features: gpd.GeoDataFrame)
     assert _has(features, CATEGORY_TAGS["bus_stop"]).sum() == town.amenities["bus_stop"]
 
 
+@pytest.mark.slow
 def test_counts_follow_inhabitants(tmp_path: Path, town: SampleResult) -> None:
     counts = facility_counts(30_000)
     assert counts["gp"] == round(30_000 / INHABITANTS_PER["gp"])
@@ -162,6 +165,7 @@ def _bridges_and_water(features: gpd.GeoDataFrame, path: Path) -> tuple[shapely.
     return water, ways
 
 
+@pytest.mark.slow
 def test_only_bridges_cross_water(town: SampleResult, features: gpd.GeoDataFrame) -> None:
     water, ways = _bridges_and_water(features, town.osm_path)
     lines = ways[ways.geom_type == "LineString"]
@@ -172,6 +176,7 @@ def test_only_bridges_cross_water(town: SampleResult, features: gpd.GeoDataFrame
     assert not (crossing & ~is_bridge).any()
 
 
+@pytest.mark.slow
 def test_water_blocks_walking_except_at_bridges(
     town: SampleResult, graph: nx.MultiDiGraph, features: gpd.GeoDataFrame
 ) -> None:
@@ -234,6 +239,7 @@ def test_plots(town: SampleResult) -> None:
     assert plots.geometry.area.sum() == pytest.approx(plots.geometry.union_all().area, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_boundary_contains_town(town: SampleResult, graph: nx.MultiDiGraph) -> None:
     doc = json.loads(town.boundary_path.read_text(encoding="utf-8"))
     assert doc["features"][0]["properties"]["synthetic"] is True
