@@ -70,6 +70,7 @@ def test_run_with_modelled_noise_explain_compare_select(
     _clean(capfd, ["profiles", "show", "prikkelarm"])
 
 
+@pytest.mark.slow
 def test_run_with_noise_raster_and_other_plot_formats(
     town: Town, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -263,6 +263,7 @@ def test_amsterdam_sampled_pairs_match_networkx(adam: Region) -> None:
     _check_pairs(adam, _adam_plots(adam, 20, seed=11), AccessParams(), n_pairs=40)
 
 
+@pytest.mark.slow
 @needs_shared
 def test_amsterdam_node_distances_match_networkx(adam: Region) -> None:
     params = AccessParams()

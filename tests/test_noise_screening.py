@@ -104,6 +104,7 @@ def test_cells_inside_buildings_have_no_value_and_plots_ignore_them() -> None:
     assert grid.provenance["screening"]["cells_inside_buildings"] == int(inside.sum())
 
 
+@pytest.mark.slow
 def test_fast_screening_agrees_with_exact_rays() -> None:
     src, blocks = _road_and_block()
     params = NoiseModelParams(floor_db=0.0)  # no floor: Lnight behind the block is below 35 dB
