@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--cpu-durations-file",
         default=None,
         metavar="PATH",
-        help="also write every test's CPU and wall seconds to PATH (tab-separated)",
+        help="also write every test's CPU and wall seconds and its xdist worker to PATH (tab-separated)",
     )
 
 
