@@ -178,7 +178,10 @@ class Logistic(_Base):
         """Evaluate at ``x``."""
         x = np.asarray(x, dtype=float)
         sign = 1.0 if self.better == "lower" else -1.0
-        z = np.clip(sign * (x - self.mid) * (2.0 * _LN9 / self.width_), -700.0, 700.0)
+        # A distance far beyond the mid (a finite mid near the float limit) overflows to +-inf
+        # before the clip, which is exact there: the utility is 0 or 1. No warning for it.
+        with np.errstate(over="ignore"):
+            z = np.clip(sign * (x - self.mid) * (2.0 * _LN9 / self.width_), -700.0, 700.0)
         return 1.0 / (1.0 + np.exp(z))
 
     def width(self) -> float:
