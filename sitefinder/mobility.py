@@ -44,7 +44,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -254,21 +254,41 @@ def edge_factors(mobility: str, net: WalkNetwork) -> np.ndarray:
     return out
 
 
+class FactoredArrays(TypedDict):
+    """The arrays of a network with some edges excluded (see :func:`factored_arrays`)."""
+
+    node_ids: np.ndarray
+    node_xy: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_len: np.ndarray
+
+
+def factored_arrays(net: WalkNetwork, factor: np.ndarray) -> tuple[np.ndarray, FactoredArrays]:
+    """The kept edges (finite ``factor``) and the network's arrays without the excluded ones.
+
+    Returns the mask of kept edges and ``node_ids``, ``node_xy``, ``edge_u``, ``edge_v`` and
+    ``edge_len`` (the kept lengths times their factor); the edge geometries are left to the
+    caller, who may take them at once or on first use.
+    """
+    keep = np.isfinite(factor)
+    return keep, {
+        "node_ids": net.node_ids,
+        "node_xy": net.node_xy,
+        "edge_u": net.edge_u[keep],
+        "edge_v": net.edge_v[keep],
+        "edge_len": net.edge_len[keep] * factor[keep],
+    }
+
+
 def apply_factors(net: WalkNetwork, factor: np.ndarray) -> WalkNetwork:
     """The network with excluded edges removed and the others' lengths times their factor.
 
     Nodes stay (same indices), so snapping, node distances and routes work unchanged.
     The result carries no tags (its edges are a subset).
     """
-    keep = np.isfinite(factor)
-    return WalkNetwork(
-        node_ids=net.node_ids,
-        node_xy=net.node_xy,
-        edge_u=net.edge_u[keep],
-        edge_v=net.edge_v[keep],
-        edge_len=net.edge_len[keep] * factor[keep],
-        edge_geom=net.edge_geom[keep],
-    )
+    keep, arrays = factored_arrays(net, factor)
+    return WalkNetwork(**arrays, edge_geom=net.edge_geom[keep])
 
 
 def tag_coverage(net: WalkNetwork) -> dict[str, float]:

@@ -39,6 +39,7 @@ from sitefinder.categories import CategoryRegistry
 from sitefinder.indicators.access import AccessParams, amenity_snaps, category_node_distances
 from sitefinder.io.atomic import atomic_path
 from sitefinder.io.cacheentry import read_entry, write_entry
+from sitefinder.mobility import factored_arrays
 from sitefinder.network import EdgeTags, WalkNetwork
 
 log = logging.getLogger(__name__)
@@ -123,15 +124,8 @@ class LazyGeometryNetwork(WalkNetwork):
 
 def factored_network(net: WalkNetwork, factor: np.ndarray) -> WalkNetwork:
     """:func:`sitefinder.mobility.apply_factors` with the kept edges' geometries taken on first use."""
-    keep = np.isfinite(factor)
-    return LazyGeometryNetwork(
-        node_ids=net.node_ids,
-        node_xy=net.node_xy,
-        edge_u=net.edge_u[keep],
-        edge_v=net.edge_v[keep],
-        edge_len=net.edge_len[keep] * factor[keep],
-        edge_geom=lambda: net.edge_geom[keep],  # type: ignore[arg-type]
-    )
+    keep, arrays = factored_arrays(net, factor)
+    return LazyGeometryNetwork(**arrays, edge_geom=lambda: net.edge_geom[keep])  # type: ignore[arg-type]
 
 
 def load_network(path: Path) -> WalkNetwork:
