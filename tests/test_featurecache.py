@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -69,14 +70,23 @@ def _same(a: OsmProducts, b: OsmProducts) -> None:
     assert a.n_features == b.n_features
 
 
-def test_products_are_reused_and_equal_a_fresh_make(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    ext, tag_filter = _cut(tmp_path)
-    registry = load_categories()
+def _counted_features(
+    ext: osm.OsmExtract, tag_filter: dict[str, bool | list[str]]
+) -> tuple[list[int], Callable[[], gpd.GeoDataFrame]]:
+    """A features reader for ``cached_products`` and the list that counts its calls."""
     reads: list[int] = []
 
     def features() -> gpd.GeoDataFrame:
         reads.append(1)
         return osm.load_features(ext, tag_filter, RD)
+
+    return reads, features
+
+
+def test_products_are_reused_and_equal_a_fresh_make(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ext, tag_filter = _cut(tmp_path)
+    registry = load_categories()
+    reads, features = _counted_features(ext, tag_filter)
 
     fresh = make_products(osm.load_features(ext, tag_filter, RD), registry, osm.stop_areas(ext))
     # What the town holds, counted by hand: two pubs (nightlife), the trunk road and the
@@ -103,11 +113,7 @@ def test_broken_or_old_entry_is_rebuilt_and_a_changed_input_misses(
 ) -> None:
     ext, tag_filter = _cut(tmp_path)
     registry = load_categories()
-    reads: list[int] = []
-
-    def features() -> gpd.GeoDataFrame:
-        reads.append(1)
-        return osm.load_features(ext, tag_filter, RD)
+    reads, features = _counted_features(ext, tag_filter)
 
     base = cached_products(tmp_path / "cache", ext, RD, registry, features)
     (folder,) = (tmp_path / "cache" / "osm-products").iterdir()
