@@ -13,12 +13,17 @@ the OSM file or building anything. ``entry.json`` records the size and SHA-256 o
 ``network.npz``; an entry that fails that check, or whose format differs, is
 rebuilt. A **distance key** adds the
 category's definition, the maximum snapping distance, the polygon access rule
-and the amenities' geometries, so any change of inputs gives a new key; the
-stale file of that category is then removed. Writes are atomic.
+and the amenities' geometries, so any change of inputs gives a new key. The
+:data:`KEEP_PER_CATEGORY` most recently used files of a category are kept (a hit
+refreshes its modification time), older ones are removed: runs that alternate
+between a few amenity sets, or run side by side on one cache (``make -j2``),
+reuse each other's files instead of deleting them. Writes are atomic; a file
+removed by another run between the check and the read is a plain miss.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -46,6 +51,9 @@ log = logging.getLogger(__name__)
 
 #: Bump when the cached arrays change meaning or layout.
 CACHE_FORMAT = 2
+
+#: Node-distance files kept per category and network (most recently used first).
+KEEP_PER_CATEGORY = 4
 
 
 def _digest(*parts: Any) -> str:
@@ -293,11 +301,14 @@ class NetworkCache:
             if path.exists():
                 try:
                     d = np.load(path, allow_pickle=False)
+                except FileNotFoundError:
+                    log.debug("Node distance cache %s removed by another run; recomputing", path)
                 except (OSError, ValueError) as exc:
                     log.warning("Node distance cache %s unreadable (%s); recomputing", path, exc)
                 else:
                     if d.shape == (net.n_nodes,):
                         out[cat.name] = d
+                        _touch(path)
                         continue
             missing.append(cat.name)
         hits = [c for c in registry.names if c in out]
@@ -326,11 +337,58 @@ class NetworkCache:
 
     @staticmethod
     def _store(folder: Path, name: str, path: Path, dist: np.ndarray) -> None:
-        """Write one category's node distances; remove its files with other keys."""
-        if folder.is_dir():
-            for stale in folder.glob(f"{name}-*.npy"):
-                if stale != path:
-                    log.debug("Removing stale node distances %s", stale)
-                    stale.unlink(missing_ok=True)
+        """Write one category's node distances; keep its most recently used files."""
         with atomic_path(path) as tmp, tmp.open("wb") as f:
             np.save(f, dist)
+        _prune(folder, name, keep=KEEP_PER_CATEGORY)
+
+
+def _touch(path: Path) -> None:
+    """Mark a cache file as used now (best effort: a read-only cache still works)."""
+    with contextlib.suppress(OSError):
+        path.touch(exist_ok=True)
+
+
+def _prune(folder: Path, name: str, keep: int) -> list[Path]:
+    """Remove all but the ``keep`` most recently used ``{name}-*.npy`` files of ``folder``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        A network entry's ``dist`` folder.
+    name : str
+        Category name.
+    keep : int
+        Files to keep.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for i in range(5):
+    ...     f = d / f"gp-{i}.npy"
+    ...     _ = f.write_bytes(b"x")
+    ...     os.utime(f, (1_000 + i, 1_000 + i))
+    >>> sorted(p.name for p in _prune(d, "gp", keep=2))
+    ['gp-0.npy', 'gp-1.npy', 'gp-2.npy']
+    >>> sorted(p.name for p in d.iterdir())
+    ['gp-3.npy', 'gp-4.npy']
+    """
+    found: list[tuple[float, Path]] = []
+    for f in folder.glob(f"{name}-*.npy"):
+        try:
+            found.append((f.stat().st_mtime, f))
+        except FileNotFoundError:
+            continue
+    found.sort(reverse=True)
+    removed = []
+    for _, stale in found[keep:]:
+        log.debug("Removing least recently used node distances %s", stale)
+        stale.unlink(missing_ok=True)
+        removed.append(stale)
+    return removed

@@ -557,13 +557,19 @@ def test_cache_hits_and_invalidation(adam: Region, tmp_path: Path, caplog: pytes
         np.testing.assert_array_equal(first[c], again[c])
     # Another OSM source: another network key.
     assert cache.network("def", RD, lambda: adam.net)[1] != key
-    # Fewer supermarkets: only that category is recomputed; its stale file goes.
+    # Fewer supermarkets: only that category is recomputed; the other file is kept
+    # (another run on the same cache may still use it) and hit again on the way back.
     fewer = adam.amenities.drop(adam.amenities.index[adam.amenities["category"] == "supermarket"][:2])
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="sitefinder.netcache"):
         changed = cache.node_distances(net2, key2, fewer, adam.registry, params)
     assert "computed and cached for 1 categories (supermarket)" in caplog.text
-    assert len(list((tmp_path / "network" / key / "dist").glob("supermarket-*.npy"))) == 1
+    assert len(list((tmp_path / "network" / key / "dist").glob("supermarket-*.npy"))) == 2
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="sitefinder.netcache"):
+        back = cache.node_distances(net2, key2, adam.amenities, adam.registry, params)
+    assert "for 11 of 11 categories" in caplog.text and "computed" not in caplog.text
+    np.testing.assert_array_equal(back["supermarket"], first["supermarket"])
     expected = node_accessibility(net2, fewer, adam.registry, params)["dist_supermarket_m"]
     np.testing.assert_allclose(np.round(changed["supermarket"], 1), expected.fillna(np.inf))
     # Another snapping distance: everything is recomputed.
