@@ -139,3 +139,31 @@ def test_xlsx_writer_cells_styles_and_panes_read_back_in_openpyxl(tmp_path: Path
         ["Kolom", "Betekenis"], [None, None], ["Een zin met <, > & ü.", None],
     ]  # fmt: skip
     assert info.freeze_panes is None
+
+
+def test_dutch_tables_translate_plot_attributes_and_censored_values(
+    written: tuple[Path, gpd.GeoDataFrame], town: MapInputs, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    _, scores = written
+    scores = scores.copy()
+    scores.insert(0, "owner", "gemeente")
+    scores.insert(0, "name", "Kavel Stadswerf")
+    censored = "dist_supermarket_m > 7209.6; n_supermarket_500m >= 3"
+    scores.insert(2, "censored_values", [censored] + [""] * (len(scores) - 1))
+    write_tables(scores, tmp_path, town.registry, [r.profile.name for r in town.profiles])
+    machine = pd.read_csv(tmp_path / "scores.csv", index_col="plot_id")
+    assert machine["censored_values"].iloc[0] == censored, "the machine CSV keeps the raw form"
+    back = pd.read_csv(tmp_path / "scores_nl.csv", sep=";", decimal=",", encoding="utf-8-sig", dtype=str)
+    assert {"Naam", "Eigenaar"} <= set(back.columns)
+    assert not {"name", "owner"} & set(back.columns)
+    note = back[next(c for c in back.columns if c.startswith("Waarden die alleen"))].iloc[0]
+    assert "dist_supermarket_m" not in note and "n_supermarket_500m" not in note
+    assert "Loopafstand tot supermarkt: meer dan 7.210\u00a0m" in note
+    assert "minstens 3" in note
+    wb = load_workbook(tmp_path / "scores.xlsx", read_only=True)
+    rows = list(wb["Scores"].iter_rows(values_only=True))
+    wb.close()
+    k = list(rows[0]).index(next(h for h in rows[0] if str(h).startswith("Waarden die alleen")))
+    assert rows[1][k] == note

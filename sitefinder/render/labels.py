@@ -50,6 +50,12 @@ _SHARE_ABOVE = re.compile(r"^noise_(?P<p>lden|lnight)_share_above_(?P<t>[\d_]+)d
 
 _FIXED = {
     "area_m2": ("Oppervlakte", "m²"),
+    "area_ha": ("Oppervlakte", "ha"),
+    # Plot attributes that plot files (and the sample town) commonly carry in English.
+    "name": ("Naam", ""),
+    "owner": ("Eigenaar", ""),
+    "zoning": ("Bestemming", ""),
+    "setting": ("Ligging", ""),
     "noise_lden_mean_db": ("Geluid Lden, gemiddeld over de kavel", "dB"),
     "noise_lden_p90_db": ("Geluid Lden, 90e percentiel over de kavel", "dB"),
     "noise_lnight_mean_db": ("Geluid Lnight, gemiddeld over de kavel", "dB"),
@@ -65,7 +71,16 @@ _FIXED = {
     "buurt_65plus_pct": ("Aandeel 65+ in de buurt (CBS)", "% van de inwoners"),
     "buurt_huishoudens": ("Huishoudens in de buurt (CBS)", "huishoudens"),
 }
-_FIXED_KIND = {"buurt_code": "text", "buurt_naam": "text", "buurt_65plus_pct": "number"}
+_FIXED_KIND = {
+    "buurt_code": "text",
+    "buurt_naam": "text",
+    "buurt_65plus_pct": "number",
+    "area_ha": "number",
+    "name": "text",
+    "owner": "text",
+    "zoning": "text",
+    "setting": "text",
+}
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,12 @@ def _dutch_headers(table: pd.DataFrame, labels: dict[str, ColumnLabel]) -> list[
 
 
 def _for_people(table: pd.DataFrame, labels: dict[str, ColumnLabel]) -> pd.DataFrame:
-    """Shares as percentages (as the headers say) and booleans as ja/nee."""
+    """Shares as percentages (as the headers say), booleans as ja/nee, censored values in Dutch."""
+    from sitefinder.render.live import dutch_censored
+
     out = table.copy()
+    if "censored_values" in out.columns:
+        out["censored_values"] = out["censored_values"].map(lambda t: dutch_censored(t, labels))
     for c in out.columns:
         if labels[c].kind == "share" and pd.api.types.is_numeric_dtype(out[c]):
             out[c] = (100.0 * out[c]).round(1)
