@@ -125,7 +125,7 @@ class Explanation:
 
         def _fmt(name: str) -> str:
             p = parts[name]
-            v = "not computed" if _isnan(p.value) else f"{p.indicator} = {_fmt_value(p.value)}"
+            v = "not computed" if _isnan(p.value) else f"{p.indicator} = {_with_unit(p.value, p.indicator)}"
             return f"{p.name} {p.delta:+.1f} ({v})"
 
         alone = self.rank is not None and self.n_eligible == 1
@@ -143,7 +143,7 @@ class Explanation:
             lines.append(f"Not judged ({status.NOT_EVALUABLE}): " + ", ".join(self.not_evaluable))
         lines.append("Points per criterion (of the maximum):")
         for p in self.parts:
-            v = "—" if _isnan(p.value) else _fmt_value(p.value)
+            v = "—" if _isnan(p.value) else _with_unit(p.value, p.indicator)
             if not p.evaluable:
                 lines.append(f"  {p.name:14s}     — / —      {p.label}: {v} ({status.NOT_EVALUABLE})")
                 continue
@@ -248,3 +248,28 @@ def _isnan(v: float | str) -> bool:
 
 def _fmt_value(v: float | str) -> str:
     return v if isinstance(v, str) else f"{v:,.4g}"
+
+
+#: Units of the indicator suffixes, shown after a value.
+_SUFFIX_UNITS = (("_m2", "m²"), ("_min", "min"), ("_db", "dB"), ("_m", "m"))
+
+
+def _with_unit(v: float | str, indicator: str) -> str:
+    """A value with the unit its indicator's name ends in.
+
+    Examples
+    --------
+    >>> _with_unit(184.8, "dist_pt_stop_m")
+    '184.8 m'
+    >>> _with_unit(1.94, "time_gp_min")
+    '1.94 min'
+    >>> _with_unit(2.0, "n_gp_500m")
+    '2'
+    >>> _with_unit("wonen", "zoning")
+    'wonen'
+    """
+    text = _fmt_value(v)
+    if isinstance(v, str):
+        return text
+    unit = next((u for suffix, u in _SUFFIX_UNITS if indicator.endswith(suffix)), "")
+    return f"{text} {unit}" if unit else text
