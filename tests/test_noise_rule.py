@@ -82,3 +82,28 @@ def test_missing_noise_without_coverage_follows_the_missing_rule() -> None:
     prof = parse_profile(HEAD + P90, "p.toml")
     t = score_profile(_table([float("nan"), 50.0], True), prof).table
     assert t["excluded_t"].tolist() == ["te veel geluid (noise_lden_p90_db <= 58)", ""]
+
+
+@pytest.mark.parametrize(
+    ("modelled", "tail", "fails"),
+    [
+        ([True, True], " (+3\u00a0dB modelonzekerheid)", [1]),
+        ([True, False], " (+3\u00a0dB modelonzekerheid waar gemodelleerd)", [1]),
+        ([False, False], "", [0, 1]),
+    ],
+)
+def test_the_map_states_the_margin_that_excluded_plots_on_modelled_noise(
+    modelled: list[bool], tail: str, fails: list[int]
+) -> None:
+    from sitefinder.render.labels import column_label
+    from sitefinder.render.live import constraint_block, split_reasons
+
+    prof = parse_profile(HEAD + P90, "p.toml")
+    table = _table([60.0, 62.0], modelled=True).assign(noise_modelled=modelled)
+    res = score_profile(table, prof)
+    parts = [split_reasons(t) for t in res.table["excluded_t"].fillna("")]
+    labels = {c: column_label(c) for c in table.columns}
+    block = constraint_block(prof.constraints[0], table, labels, parts)
+    assert block["limit"] == "grens 58\u00a0dB" + tail
+    # 58 dB holds as it is on official noise; on modelled noise only above 61 dB excludes.
+    assert block["fails"] == fails

@@ -23,7 +23,7 @@ import pandas as pd
 from sitefinder.render.labels import ColumnLabel, format_value
 from sitefinder.scoring import status
 from sitefinder.scoring.functions import Categories
-from sitefinder.scoring.noiserule import is_failure_of
+from sitefinder.scoring.noiserule import is_failure_of, is_noise_limit, modelled_mask
 from sitefinder.scoring.points import max_points
 from sitefinder.scoring.profiles import Constraint, Criterion, Profile
 from sitefinder.scoring.score import ProfileResult, criterion_values
@@ -77,6 +77,21 @@ def _limit_text(con: Constraint, label: ColumnLabel) -> str:
     return f"grens: {OP_WORDS[con.op]} {text}"
 
 
+def _margin_text(con: Constraint, table: pd.DataFrame) -> str:
+    """`` (+3 dB modelonzekerheid)`` when a noise limit was applied to modelled noise with a margin.
+
+    Scoring excludes a plot on modelled noise only beyond the limit plus the margin
+    (:mod:`sitefinder.scoring.noiserule`); the page says so, as the run's exclusion texts do.
+    """
+    if not is_noise_limit(con) or not con.modelled_margin_db:
+        return ""
+    modelled = modelled_mask(table)
+    if not modelled.any():
+        return ""
+    where = "" if modelled.all() else " waar gemodelleerd"
+    return f" (+{con.modelled_margin_db:g}\u00a0dB modelonzekerheid{where})"
+
+
 def split_reasons(text: str) -> list[str]:
     """The ``; ``-separated parts of an exclusion text (not splitting inside brackets)."""
     out, depth, cur = [], 0, ""
@@ -127,6 +142,7 @@ def constraint_block(
         "fails": None,
         "notes": {},
     }
+    block["limit"] += _margin_text(con, table)
     if con.indicator in table.columns:
         mine = run_text(con)
         desc = f"({con.describe()})"
