@@ -90,12 +90,28 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     a = generate_sample(tmp_path / "a", seed=11, scale=0.1)
     b = generate_sample(tmp_path / "b", seed=11, scale=0.1)
     c = generate_sample(tmp_path / "c", seed=12, scale=0.1)
-    assert _digest(a.osm_path) == _digest(b.osm_path)
+    for name in ("sample.osm", "plots.gpkg", "boundary.geojson", "buurten.geojson", "kerncijfers.csv"):
+        assert _digest(tmp_path / "a" / name) == _digest(tmp_path / "b" / name), name
     assert a.amenities == b.amenities and a.inhabitants == b.inhabitants
     assert _digest(a.osm_path) != _digest(c.osm_path)
     # regenerating in place replaces the files
     again = generate_sample(tmp_path / "a", seed=11, scale=0.1)
     assert _digest(again.osm_path) == _digest(a.osm_path)
+
+
+def test_plots_gpkg_timestamp_is_fixed_and_gdal_config_restored(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pyogrio
+
+    from sitefinder.sample.generate import GPKG_DATE
+
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    town = generate_sample(tmp_path, seed=3, scale=0.1)
+    assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") == before
+    with sqlite3.connect(town.plots_path) as db:
+        stamps = db.execute("SELECT last_change FROM gpkg_contents").fetchall()
+    assert stamps == [(GPKG_DATE,)]
 
 
 @pytest.mark.parametrize("scale", [0.0, -1.0, 100.0, float("nan")])
@@ -283,3 +299,42 @@ def test_crossing_pairs_are_the_geos_crosses_query() -> None:
     assert len(want_a) > 100
     np.testing.assert_array_equal(a, want_a)
     np.testing.assert_array_equal(b, want_b)
+
+
+def test_block_rect_is_block_point_at_its_corners() -> None:
+    from sitefinder.sample.cells import Lattice
+    from sitefinder.sample.layout import make_plan
+
+    rng = np.random.default_rng(5)
+    plan = make_plan(rng, 0.2)
+    lat = Lattice(plan.cells[0], rng, plan.water(), None)
+    for i, j, f in [
+        (0, 0, (0.1, 0.2, 0.9, 0.8)),
+        (1, 2, (0.2, -0.5, 0.7, 1.5)),
+        (2, 1, (0.0, 0.0, 1.0, 1.0)),
+    ]:
+        fu0, fv0, fu1, fv1 = f
+        want = np.array(
+            [
+                lat.block_point(i, j, u, v)
+                for u, v in ((fu0, fv0), (fu1, fv0), (fu1, fv1), (fu0, fv1), (fu0, fv0))
+            ]
+        )
+        got = lat.block_rect(i, j, fu0, fv0, fu1, fv1)
+        assert got.shape == (5, 2) and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_unique_rows_is_numpys_unique_by_rows(n: int) -> None:
+    from sitefinder.sample.network import unique_rows
+
+    rng = np.random.default_rng(n)
+    a = np.c_[rng.integers(-3_000_000, 3_000_000, n), rng.integers(-50, 50, n)]
+    a = np.r_[a, a[: n // 2]]
+    want_rows, want_inv = np.unique(a, axis=0, return_inverse=True)
+    rows, inv = unique_rows(a)
+    assert np.array_equal(rows, want_rows) and np.array_equal(inv, want_inv.reshape(-1))
+    # keys too far apart to pack fall back to numpy and agree as well
+    big = np.array([[-(2**62), 0], [2**62, 1], [-(2**62), 0]])
+    rows, inv = unique_rows(big)
+    assert rows.tolist() == [[-(2**62), 0], [2**62, 1]] and inv.tolist() == [0, 1, 0]

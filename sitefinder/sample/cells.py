@@ -291,10 +291,17 @@ class Lattice:
         numpy.ndarray
             ``(5, 2)`` ring.
         """
-        pts = [
-            self.block_point(i, j, fu, fv)
-            for fu, fv in ((fu0, fv0), (fu1, fv0), (fu1, fv1), (fu0, fv1), (fu0, fv0))
-        ]
+        # block_point's float operations, with the corners read once and one array built.
+        p = self.xy
+        x00, y00 = p[i, j].tolist()
+        x10, y10 = p[i + 1, j].tolist()
+        x01, y01 = p[i, j + 1].tolist()
+        x11, y11 = p[i + 1, j + 1].tolist()
+        pts = []
+        for fu, fv in ((fu0, fv0), (fu1, fv0), (fu1, fv1), (fu0, fv1), (fu0, fv0)):
+            ax, ay = x00 + (x10 - x00) * fu, y00 + (y10 - y00) * fu
+            bx, by = x01 + (x11 - x01) * fu, y01 + (y11 - y01) * fu
+            pts.append((ax + (bx - ax) * fv, ay + (by - ay) * fv))
         return np.array(pts)
 
     def residential_area(self) -> float:

@@ -72,6 +72,10 @@ MAX_SEGMENT = 35.0
 #: Allowed range of the scale argument.
 SCALE_RANGE = (0.1, 64.0)
 
+#: The GeoPackage's ``last_change`` timestamp (GDAL's ``OGR_CURRENT_DATE``): GDAL writes
+#: the current time there by default, which would make ``plots.gpkg`` differ per run.
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
 _NOT_WALKABLE = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
 
 
@@ -134,6 +138,19 @@ def _atomic(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+@contextmanager
+def _gdal_config(name: str, value: str) -> Iterator[None]:
+    """Set a GDAL configuration option (process-wide) for the block; restore the old value after."""
+    import pyogrio
+
+    old = pyogrio.get_gdal_config_option(name)
+    pyogrio.set_gdal_config_options({name: value})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({name: old})
 
 
 def _always_bridge(crossings: list[Crossing]) -> list[str]:
@@ -261,8 +278,8 @@ def _write_plots(path: Path, plots: list[Plot], to_rd: Deformation, origin: np.n
         geometry=geoms,
         crs="EPSG:28992",
     )
-    with _atomic(path) as tmp:
-        gdf.to_file(tmp, layer="plots", driver="GPKG")
+    with _atomic(path) as tmp, _gdal_config("OGR_CURRENT_DATE", GPKG_DATE):
+        gdf.to_file(tmp, layer="plots", driver="GPKG", engine="pyogrio")
 
 
 def _write_boundary(path: Path, plan: Plan, to_rd: Deformation, origin: np.ndarray, inhabitants: int) -> None:
@@ -291,7 +308,8 @@ def generate_sample(out_dir: Path, seed: int = 42, scale: float = 1.0) -> Sample
     placed on farmland in the Flevoland polder. Scale 1 gives about 30,000
     inhabitants on some 4.4 by 3.7 km; the area grows linearly with ``scale``
     (scale 8 is Almere-sized, over 200,000 inhabitants). The same seed and
-    scale always give a byte-identical OSM file.
+    scale always give byte-identical files (``plots.gpkg`` included: its
+    timestamp is :data:`GPKG_DATE`).
 
     Parameters
     ----------

@@ -138,6 +138,40 @@ def _crossing_pairs(
     return a[hit], b[hit]
 
 
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, axis=0, return_inverse=True)`` for an ``(n, 2)`` integer array, faster.
+
+    Each row is packed into one int64 key that sorts as the row does (first column,
+    then second), so a 1-D unique does the work; the rows and the inverse are the same.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        ``(n, 2)`` integers.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The sorted unique rows (int64) and, for each row of ``a``, its index among them.
+
+    Examples
+    --------
+    >>> rows, inv = unique_rows(np.array([[2, 1], [0, 5], [2, 1], [0, -3]]))
+    >>> rows.tolist(), inv.tolist()
+    ([[0, -3], [0, 5], [2, 1]], [2, 1, 2, 0])
+    """
+    a = np.asarray(a, dtype=np.int64).reshape(-1, 2)
+    if len(a):
+        lo, hi = a.min(axis=0), a.max(axis=0)
+        span = [int(b) - int(a0) + 1 for a0, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+        if span[0] * span[1] < 2**62:
+            key = (a[:, 0] - lo[0]) * span[1] + (a[:, 1] - lo[1])
+            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            return a[first], inverse.reshape(-1)
+    uniq, inverse = np.unique(a, axis=0, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
 def planarize(lines: Sequence[Line], tol: float = 0.02) -> Network:
     """Node a set of lines: shared nodes at crossings, T-junctions and coincident vertices.
 
@@ -211,8 +245,7 @@ def planarize(lines: Sequence[Line], tol: float = 0.02) -> Network:
     ev_way, ev_xy = ev_way[order], ev_xy[order]
 
     keys = np.round(ev_xy * 100.0).astype(np.int64)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    uniq, inverse = unique_rows(keys)
     first = np.r_[True, ev_way[1:] != ev_way[:-1]]
     keep_ev = first | np.r_[True, inverse[1:] != inverse[:-1]]
     ev_way, inverse = ev_way[keep_ev], inverse[keep_ev]
@@ -372,6 +405,20 @@ class _Splitter:
         return np.array(self.new_xy)
 
 
+def _intersecting(geoms: np.ndarray, area: shapely.Geometry) -> np.ndarray:
+    """Sorted indices of ``geoms`` that intersect ``area`` (``flatnonzero(intersects(geoms, area))``).
+
+    A geometry intersects a multi-part area when it intersects one of its parts. GEOS
+    tests lines against a multipolygon far more slowly than against its parts one by one,
+    so a multi-part area is split and its parts are looked up in a tree of ``geoms``.
+    """
+    parts = shapely.get_parts(area)
+    if len(parts) <= 1:
+        return np.flatnonzero(shapely.intersects(geoms, area))
+    _, idx = shapely.STRtree(geoms).query(parts, predicate="intersects")
+    return np.unique(idx)
+
+
 def cut(net: Network, area: shapely.Geometry, policy: Policy, prune: float = 12.0) -> Network:
     """Apply an obstacle to a network: keep, bridge, tunnel or remove each stretch inside it.
 
@@ -396,7 +443,7 @@ def cut(net: Network, area: shapely.Geometry, policy: Policy, prune: float = 12.
     if area.is_empty or not net.ways:
         return net
     shapely.prepare(area)
-    hit = np.flatnonzero(shapely.intersects(way_geometries(net), area))
+    hit = _intersecting(way_geometries(net), area)
     if not len(hit):
         return net
     crossings: list[Crossing] = []
@@ -522,7 +569,7 @@ def node_counts(net: Network, walkable: Callable[[Tags], bool]) -> tuple[int, in
     nodes, inv = np.unique(np.r_[a, b], return_inverse=True)
     ia, ib = inv[: len(a)], inv[len(a) :]
     lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
-    pairs = np.unique(np.column_stack([lo, hi]), axis=0)
+    pairs, _ = unique_rows(np.column_stack([lo, hi]))
     m = len(nodes)
     graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
     _, labels = csgraph.connected_components(graph, directed=False)
