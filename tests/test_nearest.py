@@ -89,3 +89,28 @@ def test_covered_radius_of_points_is_the_distance_to_the_edge() -> None:
     box = shapely.box(150_200, 450_300, 152_900, 452_700)
     expect = np.where(shapely.contains(box, many), np.round(shapely.distance(many, box.boundary), 1), 0.0)
     assert np.array_equal(covered_radius(many, box), expect)
+
+
+@pytest.mark.parametrize("max_distance", [40.0, 900.0, np.inf])
+def test_many_segments_in_many_bins_equal_query_nearest(max_distance: float) -> None:
+    # 600 lines (some 4,000 segments in about as many bins) and points reaching 2 km past
+    # them, so that searches run over many rings, stop at max_distance or at the grid's edge.
+    rng = np.random.default_rng(11)
+    pts = shapely.points(148_000 + rng.random(4000) * 7000, 448_000 + rng.random(4000) * 7000)
+    lines = _lines(600, 12)
+    got = nearest_distance(pts, lines, max_distance)
+    ref = _reference(pts, lines, max_distance if np.isfinite(max_distance) else None)  # type: ignore[arg-type]
+    assert np.array_equal(got, ref, equal_nan=True)
+
+
+def test_points_in_holes_on_edges_and_on_vertices_equal_query_nearest() -> None:
+    ring = [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]
+    poly = shapely.Polygon(ring, holes=[[(40.0, 40.0), (60.0, 40.0), (60.0, 60.0), (40.0, 60.0)]])
+    line = shapely.LineString([(200.0, 0.0), (200.0, 0.0 + 1e-9), (300.0, 50.0)])
+    feats = np.array([poly, line, shapely.MultiPoint([(150.0, 150.0), (150.0, 150.0)])])
+    xs = [50.0, 40.0, 100.0, 150.0, 250.0, 200.0, 120.0, 45.0, -30.0]
+    ys = [50.0, 50.0, 100.0, 150.0, 20.0, 0.0, 130.0, 41.0, -40.0]
+    pts = shapely.points(xs, ys)
+    got = nearest_distance(pts, feats, 1000.0)
+    assert np.array_equal(got, _reference(pts, feats, 1000.0), equal_nan=True)
+    assert got[0] == 10.0 and got[1] == 0.0 and got[2] == 0.0 and got[3] == 0.0
