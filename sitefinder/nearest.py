@@ -52,20 +52,31 @@ def segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shapely.linestrings(pairs), owner[idx[:-1][same]]
 
 
-def segment_ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def segment_ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start and end (n, 2) of every segment of points, lines and polygon rings (a point: start = end).
 
-    >>> a, b = segment_ends(np.array([shapely.Point(5, 5), shapely.LineString([(0, 0), (1, 0), (1, 1)])]))
-    >>> a.tolist(), b.tolist()
-    ([[5.0, 5.0], [0.0, 0.0], [1.0, 0.0]], [[5.0, 5.0], [1.0, 0.0], [1.0, 1.0]])
+    Also the index in ``geoms`` of the geometry of each segment.
+
+    >>> a, b, owner = segment_ends(np.array([shapely.Point(5, 5), shapely.LineString([(0, 0), (1, 0), (1, 1)])]))
+    >>> a.tolist(), b.tolist(), owner.tolist()
+    ([[5.0, 5.0], [0.0, 0.0], [1.0, 0.0]], [[5.0, 5.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1])
     """
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
-    kind = shapely.get_type_id(parts)
-    points = shapely.get_coordinates(parts[kind == _POINT])
-    lines = np.concatenate([parts[np.isin(kind, _LINES)], shapely.get_rings(parts[kind == 3])])
+    geoms = np.asarray(geoms, dtype=object)
+    kind = shapely.get_type_id(geoms)
+    if np.isin(kind, (4, 5, 6, 7)).any():  # multi-part: its parts (copies, so only when needed)
+        parts, part_owner = shapely.get_parts(geoms, return_index=True)
+        kind = shapely.get_type_id(parts)
+    else:
+        parts, part_owner = geoms, np.arange(len(geoms))
+    is_point, is_line, is_poly = kind == _POINT, np.isin(kind, _LINES), kind == 3
+    rings, ring_part = shapely.get_rings(parts[is_poly], return_index=True)
+    lines = np.concatenate([parts[is_line], rings])
+    line_owner = np.concatenate([part_owner[is_line], part_owner[is_poly][ring_part]])
+    points = shapely.get_coordinates(parts[is_point])
     xy, idx = shapely.get_coordinates(lines, return_index=True)
     same = idx[1:] == idx[:-1]
-    return np.concatenate([points, xy[:-1][same]]), np.concatenate([points, xy[1:][same]])
+    owner = np.concatenate([part_owner[is_point], line_owner[idx[:-1][same]]]).astype(np.int64)
+    return np.concatenate([points, xy[:-1][same]]), np.concatenate([points, xy[1:][same]]), owner
 
 
 @njit(cache=True, nogil=True)
@@ -116,19 +127,24 @@ def _point_segment(x, y, ax, ay, bx, by):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _grid_nearest(px, py, ax, ay, bx, by, x0, y0, cell, nx, ny, start, members, max_distance):  # type: ignore[no-untyped-def]
-    """Smallest segment distance per point (inf beyond ``max_distance``), searching rings of bins outward.
+def _grid_nearest(px, py, ax, ay, bx, by, owner, x0, y0, cell, nx, ny, start, members, max_distance):  # type: ignore[no-untyped-def]
+    """Smallest segment distance per point (inf beyond ``max_distance``) and its segment's ``owner``.
+
+    Rings of bins are searched outward from the point's own bin; among segments at the
+    same distance the one of the lowest ``owner`` is taken (-1 where none is in reach).
 
     After the bins within ``r`` rings of the point's own bin, a segment not yet measured
     lies wholly outside that square (a segment is listed in every bin its box meets), so
     no farther than the point's distance to the square's edge: the search stops there.
     """
     out = np.full(len(px), np.inf)
+    own = np.full(len(px), -1, np.int64)
     for k in range(len(px)):
         x, y = px[k], py[k]
         ci = min(max(int((x - x0) / cell), 0), nx - 1)
         cj = min(max(int((y - y0) / cell), 0), ny - 1)
         best = np.inf
+        best_own = -1
         r = 0
         while True:
             for gj in range(max(cj - r, 0), min(cj + r, ny - 1) + 1):
@@ -140,7 +156,8 @@ def _grid_nearest(px, py, ax, ay, bx, by, x0, y0, cell, nx, ny, start, members, 
                         for m in range(start[b], start[b + 1]):
                             s = members[m]
                             d = _point_segment(x, y, ax[s], ay[s], bx[s], by[s])
-                            best = min(best, d)
+                            if d < best or (d == best and owner[s] < best_own):
+                                best, best_own = d, owner[s]
                     gi += 1 if (edge_row or r == 0) else 2 * r
             if ci - r <= 0 and cj - r <= 0 and ci + r >= nx - 1 and cj + r >= ny - 1:
                 break
@@ -150,14 +167,17 @@ def _grid_nearest(px, py, ax, ay, bx, by, x0, y0, cell, nx, ny, start, members, 
                 break
             r += 1
         out[k] = best
-    return out
+        own[k] = best_own
+    return out, own
 
 
-def _bulk_distance(points: np.ndarray, geoms: np.ndarray, max_distance: float) -> np.ndarray:
-    """:func:`nearest_distance` for Points against points, lines and polygons (see the module)."""
-    a, b = segment_ends(geoms)
+def _segment_search(
+    points: np.ndarray, geoms: np.ndarray, max_distance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from each Point to the nearest segment of ``geoms`` (inf beyond ``max_distance``), and its geometry."""
+    a, b, owner = segment_ends(geoms)
     pxy = shapely.get_coordinates(points)
-    dist = np.full(len(points), np.inf)
+    dist, own = np.full(len(points), np.inf), np.full(len(points), -1, dtype=np.int64)
     if len(a):
         allxy = np.concatenate([a, b, pxy])
         x0, y0 = allxy.min(axis=0)
@@ -165,8 +185,48 @@ def _bulk_distance(points: np.ndarray, geoms: np.ndarray, max_distance: float) -
         cell = max(math.sqrt(w * h / len(a)), max(w, h) / 4096.0, 1e-3)
         nx, ny = int(w // cell) + 1, int(h // cell) + 1
         start, members = _register(a[:, 0], a[:, 1], b[:, 0], b[:, 1], x0, y0, cell, nx, ny)
-        dist = _grid_nearest(pxy[:, 0].copy(), pxy[:, 1].copy(), a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(),
-                             b[:, 1].copy(), x0, y0, cell, nx, ny, start, members, max_distance)  # fmt: skip
+        dist, own = _grid_nearest(pxy[:, 0].copy(), pxy[:, 1].copy(), a[:, 0].copy(), a[:, 1].copy(),
+                                  b[:, 0].copy(), b[:, 1].copy(), owner, x0, y0, cell, nx, ny, start, members,
+                                  max_distance)  # fmt: skip
+    return dist, own
+
+
+def nearest_line(points: np.ndarray, lines: np.ndarray, max_distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest of ``lines`` to each Point within ``max_distance``, and its distance.
+
+    The distances are GEOS's (as ``query_nearest``); among lines at the same distance
+    (a point nearest to a node several lines share) the one of the lowest index.
+
+    Parameters
+    ----------
+    points : numpy.ndarray
+        Shapely Points.
+    lines : numpy.ndarray
+        Shapely LineStrings (no missing or empty ones), same CRS.
+    max_distance : float
+        Lines farther than this are not looked for.
+
+    Returns
+    -------
+    index, distance : numpy.ndarray
+        Index into ``lines`` (-1 where none lies within reach) and the distance (inf there).
+
+    >>> lines = np.array([shapely.LineString([(0, 0), (1, 0)]), shapely.LineString([(1, 0), (1, 1)])])
+    >>> i, d = nearest_line(shapely.points([2.0, 0.5, 9.0], [0.0, 0.5, 9.0]), lines, 5.0)
+    >>> i.tolist(), d.tolist()
+    ([0, 0, -1], [1.0, 0.5, inf])
+    """
+    dist, own = _segment_search(
+        np.asarray(points, dtype=object), np.asarray(lines, dtype=object), max_distance
+    )
+    far = ~(dist <= max_distance)
+    dist[far], own[far] = np.inf, -1
+    return own, dist
+
+
+def _bulk_distance(points: np.ndarray, geoms: np.ndarray, max_distance: float) -> np.ndarray:
+    """:func:`nearest_distance` for Points against points, lines and polygons (see the module)."""
+    dist, _ = _segment_search(points, geoms, max_distance)
     polys = geoms[np.isin(shapely.get_type_id(geoms), _POLYGONS)]
     if len(polys):
         pi, _ = shapely.STRtree(polys).query(points, predicate="intersects")

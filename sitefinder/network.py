@@ -352,9 +352,16 @@ def snap(net: WalkNetwork, points: np.ndarray, owner: np.ndarray, max_snap_m: fl
     along = np.zeros(len(points))
     offset = np.full(len(points), np.inf)
     if len(points) and net.n_edges:
-        (pi, ei), dist = net.tree.query_nearest(
-            points, max_distance=max_snap_m, return_distance=True, all_matches=False
-        )
+        if (shapely.get_type_id(points) == 0).all() and not shapely.is_empty(points).any():
+            from sitefinder.nearest import nearest_line  # the same distances, ties to the lowest edge
+
+            found, found_dist = nearest_line(points, net.edge_geom, max_snap_m)
+            pi = np.flatnonzero(found >= 0)
+            ei, dist = found[pi], found_dist[pi]
+        else:
+            (pi, ei), dist = net.tree.query_nearest(
+                points, max_distance=max_snap_m, return_distance=True, all_matches=False
+            )
         edge[pi] = ei
         offset[pi] = dist
         frac = shapely.line_locate_point(net.edge_geom[ei], points[pi], normalized=True)

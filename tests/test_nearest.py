@@ -7,7 +7,7 @@ import pytest
 import shapely
 
 from sitefinder.coverage import covered_radius
-from sitefinder.nearest import nearest_distance, segments
+from sitefinder.nearest import nearest_distance, nearest_line, segments
 
 
 def _reference(points: np.ndarray, geoms: np.ndarray, max_distance: float) -> np.ndarray:
@@ -114,3 +114,22 @@ def test_points_in_holes_on_edges_and_on_vertices_equal_query_nearest() -> None:
     got = nearest_distance(pts, feats, 1000.0)
     assert np.array_equal(got, _reference(pts, feats, 1000.0), equal_nan=True)
     assert got[0] == 10.0 and got[1] == 0.0 and got[2] == 0.0 and got[3] == 0.0
+
+
+def test_nearest_line_index_and_distance_equal_query_nearest() -> None:
+    pts, lines = _points(3000, 13), _lines(300, 14)
+    idx, dist = nearest_line(pts, lines, 60.0)
+    (pi, _), d = shapely.STRtree(lines).query_nearest(pts, max_distance=60.0, return_distance=True)
+    ref = np.full(len(pts), np.inf)
+    ref[pi] = d
+    assert np.array_equal(dist, ref)
+    assert ((idx >= 0) == np.isfinite(ref)).all() and (idx >= 0).any() and (idx < 0).any()
+    # The line found is at that distance (query_nearest's pick among ties may differ).
+    ok = idx >= 0
+    assert np.array_equal(shapely.distance(pts[ok], lines[idx[ok]]), dist[ok])
+
+
+def test_nearest_line_ties_go_to_the_lowest_index() -> None:
+    star = np.array([shapely.LineString([(0, 0), (x, y)]) for x, y in [(10, 0), (0, 10), (-10, 0), (0, -10)]])
+    idx, dist = nearest_line(shapely.points([0.0, 0.0], [0.0, -20.0]), star[::-1], 50.0)
+    assert idx.tolist() == [0, 0] and dist.tolist() == [0.0, 10.0]
