@@ -118,11 +118,13 @@ def read_objects(
     src: Path,
     area_manager: Any,
     wanted: Wanted,
-    buildings: Buildings,
+    buildings: Any,
     members: MemberWays | None,
     opl_path: Path,
 ) -> Iterator[Path]:
     """Read ``src`` once (nodes and ways), filling ``buildings`` and ``members``; yield the OPL.
+
+    ``buildings`` is the area handler (a :class:`Buildings`, or one that hands areas on to it).
 
     The OPL file is removed when the context ends.
     """

@@ -23,6 +23,10 @@ OSM ids (ids are collected in plain arrays, not bitmaps over the id range):
   (:mod:`sitefinder.io.osmfeatures`);
 * the areas libosmium assembles (closed ways and ``building=*`` multipolygon
   relations) with their height tags (:data:`BUILDING_TAG_KEYS`);
+* the offline background (:mod:`sitefinder.io.basemap`): the lines of drawn
+  streets and waterways, built from the same OPL node lists, and the drawn areas
+  (water, green, buildings) as libosmium assembles them, so the map never reads
+  the file again;
 * the area the data covers: the file header's bounds when present, else the
   convex hull of all nodes.
 """
@@ -149,6 +153,59 @@ class PassResult:
     coverage_wgs84: Any
     stop_areas: dict[str, str] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    background: Background | None = None
+
+
+@dataclass
+class Background:
+    """The offline background's geometries in WGS84 (:mod:`sitefinder.io.basemap`'s classes).
+
+    Attributes
+    ----------
+    lines, line_kinds : list
+        Street and waterway lines (shapely, file order) and their class.
+    areas_wkb, area_kinds : list
+        Drawn areas as WKB (libosmium's order) and their class.
+    """
+
+    lines: list[Any] = field(default_factory=list)
+    line_kinds: list[str] = field(default_factory=list)
+    areas_wkb: list[bytes] = field(default_factory=list)
+    area_kinds: list[str] = field(default_factory=list)
+
+
+class _Areas:
+    """Area handler: buildings (closed ways, ``building=*`` relations) and the background's areas.
+
+    The relations' first pass also assembles water and green multipolygons for the
+    background; :class:`~sitefinder.io.osmobjects.Buildings` sees only the areas it saw
+    before (every closed way, the relations with a ``building`` tag).
+    """
+
+    def __init__(self, buildings: Any, background: Background) -> None:
+        import osmium
+
+        from sitefinder.io.basemap import area_kind
+
+        self.buildings = buildings
+        self.background = background
+        self.area_kind = area_kind
+        self.factory = osmium.geom.WKBFactory()
+
+    def area(self, area: Any) -> None:
+        """Hand one assembled area on (pyosmium callback)."""
+        tags = area.tags
+        if area.from_way() or "building" in tags:
+            self.buildings.area(area)
+        kind = self.area_kind(tags)
+        if kind is None:
+            return
+        try:
+            geom = bytes.fromhex(self.factory.create_multipolygon(area))
+        except RuntimeError:
+            return
+        self.background.areas_wkb.append(geom)
+        self.background.area_kinds.append(kind)
 
 
 class _Hull:
@@ -222,24 +279,26 @@ def scan(
     import tempfile
 
     from sitefinder.io import osmobjects, osmopl
+    from sitefinder.io.basemap import AREA_KEYS, LINE_KEYS
     from sitefinder.io.osmrelations import read_relations
 
     header_bounds = _header_bounds(src)
-    rels = read_relations(src, feature_match)
+    rels = read_relations(src, feature_match, area_keys=AREA_KEYS)
     member_way_ids = np.array(rels.member_ids("w"), dtype=np.int64)
     keys = None if feature_keys is None else tuple(dict.fromkeys(feature_keys))
     wanted = osmobjects.Wanted(
         node_keys=None if keys is None else tuple(dict.fromkeys((*keys, *NODE_TAG_KEYS))),
-        way_keys=None if keys is None else tuple(dict.fromkeys(("highway", *keys))),
+        way_keys=None if keys is None else tuple(dict.fromkeys(("highway", *LINE_KEYS, *keys))),
         all_nodes=header_bounds is None,
     )
     buildings = osmobjects.Buildings(BUILDING_TAG_KEYS)
     members = osmobjects.MemberWays(member_way_ids.tolist()) if len(member_way_ids) else None
-    reader = _OplReader(is_walkable, feature_match, set(member_way_ids.tolist()))
+    background = Background()
+    reader = _OplReader(is_walkable, feature_match, set(member_way_ids.tolist()), background)
     hull = _Hull() if header_bounds is None else None
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="osmpass-") as tmp:
         opl = osmobjects.read_objects(
-            src, rels.area_manager, wanted, buildings, members, Path(tmp) / "pass.opl"
+            src, rels.area_manager, wanted, _Areas(buildings, background), members, Path(tmp) / "pass.opl"
         )
         with opl as path:
             for lines in osmopl.blocks(path):
@@ -270,6 +329,8 @@ def scan(
         "feature_ways": len(feature_ways),
         "feature_relations": len(rels.features),
         "buildings": len(buildings.wkb),
+        "background_lines": len(background.lines),
+        "background_areas": len(background.areas_wkb),
         "walk_refs_missing": int(np.isnan(walk.ref_lon).sum()),
         "bounds": list(header_bounds) if header_bounds else None,
         "coverage_from": "header bounds" if header_bounds else "hull of all nodes",
@@ -289,6 +350,7 @@ def scan(
         coverage_wgs84=_coverage(header_bounds, hull),
         stop_areas=rels.stop_areas,
         stats=stats,
+        background=background,
     )
 
 
@@ -319,7 +381,12 @@ class _OplReader:
         is_walkable: Callable[[Any], str | None],
         feature_match: Callable[[Any], bool],
         member_ways: set[int],
+        background: Background | None = None,
     ) -> None:
+        from sitefinder.io.basemap import line_kind
+
+        self.line_kind = line_kind
+        self.background = background
         self.is_walkable = is_walkable
         self.feature_match = feature_match
         self.member_ways = member_ways
@@ -343,6 +410,8 @@ class _OplReader:
         bodies: list[bytes] = []
         walk_rows: list[int] = []
         feature_rows: list[tuple[int, int, dict[str, str]]] = []
+        line_rows: list[int] = []
+        line_kinds: list[str] = []
         for line in lines:
             kind = line[:1]
             if kind == b"n":
@@ -367,9 +436,13 @@ class _OplReader:
                     else:
                         self.dropped[reason] += 1
                 feature = self.feature_match(tags)
-                if walk or feature:
+                drawn = self.line_kind(tags) if self.background is not None else None
+                if walk or feature or drawn:
                     row = len(bodies)
                     bodies.append(nodes_f[1:])
+                    if drawn:
+                        line_rows.append(row)
+                        line_kinds.append(drawn)
                     if walk:
                         walk_rows.append(row)
                         self.walk_ids.append(wid)
@@ -379,7 +452,7 @@ class _OplReader:
         if hull is not None:
             hull.extend(np.array(hull_x, dtype=np.float64), np.array(hull_y, dtype=np.float64))
         if bodies:
-            self._ways(bodies, walk_rows, feature_rows)
+            self._ways(bodies, walk_rows, feature_rows, line_rows, line_kinds)
 
     def _node(self, nid: int, pairs: list[tuple[str, str]], lon: float, lat: float, valid: bool) -> None:
         import shapely
@@ -395,7 +468,12 @@ class _OplReader:
             self.tagged_nodes[nid] = vals
 
     def _ways(
-        self, bodies: list[bytes], walk_rows: list[int], feature_rows: list[tuple[int, int, dict[str, str]]]
+        self,
+        bodies: list[bytes],
+        walk_rows: list[int],
+        feature_rows: list[tuple[int, int, dict[str, str]]],
+        line_rows: list[int] | None = None,
+        line_kinds: list[str] | None = None,
     ) -> None:
         from sitefinder.io import osmobjects, osmopl
 
@@ -403,6 +481,12 @@ class _OplReader:
         valid = osmopl.valid_lonlat(lon, lat)
         ptr = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
+        if line_rows and line_kinds and self.background is not None:
+            lines, kept = background_lines(lon, lat, valid, ptr, np.array(line_rows, dtype=np.int64))
+            self.background.lines.extend(lines)
+            self.background.line_kinds.extend(
+                k for k, ok in zip(line_kinds, kept.tolist(), strict=True) if ok
+            )
         if walk_rows:
             rows = np.array(walk_rows, dtype=np.int64)
             pos = osmobjects.gather(ptr, rows)
@@ -466,6 +550,42 @@ class _OplReader:
                 key: np.array([r[i] for r in tn_rows], dtype=str) for i, key in enumerate(NODE_TAG_KEYS)
             },
         )
+
+
+def background_lines(
+    lon: np.ndarray, lat: np.ndarray, valid: np.ndarray, ptr: np.ndarray, rows: np.ndarray
+) -> tuple[list[Any], np.ndarray]:
+    """Lines of the ways ``rows`` as libosmium builds them for the background.
+
+    As ``osmium.geom.WKBFactory.create_linestring``: consecutive repeated locations
+    are dropped, and a way with a node that has no location, or with fewer than two
+    distinct locations, gives no line.
+
+    Returns
+    -------
+    lines : list of shapely.LineString
+        The lines made, in row order.
+    kept : numpy.ndarray
+        Per row, whether it gave a line.
+    """
+    from sitefinder.io import osmobjects
+
+    pos = osmobjects.gather(ptr, rows)
+    n_of = ptr[rows + 1] - ptr[rows]
+    way_of = np.repeat(np.arange(len(rows)), n_of)
+    bad = np.zeros(len(rows), dtype=bool)
+    bad[np.unique(way_of[~valid[pos]])] = True
+    x, y = lon[pos], lat[pos]
+    keep = np.ones(len(pos), dtype=bool)
+    keep[1:] = (x[1:] != x[:-1]) | (y[1:] != y[:-1]) | (way_of[1:] != way_of[:-1])
+    distinct = np.bincount(way_of[keep], minlength=len(rows))
+    kept = ~bad & (distinct >= 2)
+    take = keep & kept[way_of]
+    if not take.any():
+        return [], kept
+    _, index = np.unique(way_of[take], return_inverse=True)
+    geoms = shapely.linestrings(np.column_stack([x[take], y[take]]), indices=index)
+    return list(geoms), kept
 
 
 def _coverage(header_bounds: tuple[float, float, float, float] | None, hull: _Hull | None) -> Any:

@@ -38,7 +38,7 @@ class Relations:
         ``"node/1" -> "relation/9"``: members of ``public_transport=stop_area``
         relations (the first relation in the file for a member of several).
     area_manager : osmium.area.AreaManager
-        Libosmium's area assembler after its first pass (``building=*`` relations).
+        Libosmium's area assembler after its first pass (the multipolygons with an area key).
     """
 
     features: list[tuple[int, dict[str, str], list[tuple[str, int, str]]]] = field(default_factory=list)
@@ -95,7 +95,9 @@ def relations_source(src: Path) -> Any:
     return osmium.io.FileBuffer(head + tail, "osm")
 
 
-def read_relations(src: Path, feature_match: Callable[[Any], bool]) -> Relations:
+def read_relations(
+    src: Path, feature_match: Callable[[Any], bool], area_keys: tuple[str, ...] = ("building",)
+) -> Relations:
     """Read the relations of ``src`` once: areas' first pass, feature multipolygons, stop areas.
 
     Parameters
@@ -104,6 +106,8 @@ def read_relations(src: Path, feature_match: Callable[[Any], bool]) -> Relations
         The OSM file.
     feature_match : callable
         ``tags -> bool``: whether an object is a feature the run needs.
+    area_keys : tuple of str
+        The multipolygons with one of these keys are assembled as areas.
 
     Returns
     -------
@@ -111,15 +115,17 @@ def read_relations(src: Path, feature_match: Callable[[Any], bool]) -> Relations
     """
     source = relations_source(src)
     try:
-        return _read(source, feature_match)
+        return _read(source, feature_match, area_keys)
     except RuntimeError:
         if isinstance(source, str):
             raise
         log.debug("OSM file %s: the relations alone could not be read; reading the whole file", src)
-        return _read(str(src), feature_match)
+        return _read(str(src), feature_match, area_keys)
 
 
-def _read(source: Any, feature_match: Callable[[Any], bool]) -> Relations:
+def _read(
+    source: Any, feature_match: Callable[[Any], bool], area_keys: tuple[str, ...] = ("building",)
+) -> Relations:
     import osmium
     import osmium.filter
 
@@ -128,7 +134,7 @@ def _read(source: Any, feature_match: Callable[[Any], bool]) -> Relations:
         osmium.apply(
             reader,
             _Collector(feature_match, out),
-            osmium.filter.KeyFilter("building"),
+            osmium.filter.KeyFilter(*area_keys),
             out.area_manager.first_pass_handler(),
         )
     return out
