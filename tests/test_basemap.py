@@ -201,3 +201,90 @@ def test_read_basemap_takes_multipolygons_and_skips_undrawn_objects(tmp_path: Pa
     assert sorted(b.areas["kind"]) == ["water", "water"]
     # The lake: 3 x 3 steps of 55.6 m by 34.0 m, about 17,000 m².
     assert max(b.areas.area) == pytest.approx(9 * 1890, rel=0.03)
+
+
+_CUT_XML = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+{nodes}
+<node id="9" lat="52.371" lon="5.211"><tag k="amenity" v="bench"/></node>
+<way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/></way>
+<way id="2"><nd ref="3"/><nd ref="4"/><nd ref="1"/></way>
+<way id="3"><nd ref="5"/><nd ref="6"/><nd ref="7"/><nd ref="8"/><nd ref="5"/><tag k="building" v="no"/><tag k="natural" v="water"/></way>
+<way id="4"><nd ref="1"/><nd ref="1"/><nd ref="5"/><nd ref="5"/><nd ref="6"/><tag k="highway" v="residential"/></way>
+<way id="5"><nd ref="2"/><nd ref="999"/><nd ref="3"/><tag k="highway" v="footway"/></way>
+<way id="6"><nd ref="4"/><nd ref="4"/><tag k="highway" v="service"/></way>
+<way id="7"><nd ref="6"/><nd ref="7"/><tag k="highway" v="motorway"/></way>
+<way id="8"><nd ref="8"/><nd ref="2"/><tag k="waterway" v="ditch"/></way>
+<way id="9"><nd ref="8"/><nd ref="3"/><tag k="waterway" v="dam"/></way>
+<way id="10"><nd ref="11"/><nd ref="12"/><nd ref="13"/><nd ref="11"/></way>
+<way id="11"><nd ref="1"/><nd ref="4"/><tag k="barrier" v="fence"/></way>
+<relation id="1"><member type="way" ref="1" role="outer"/><member type="way" ref="2" role="outer"/><tag k="type" v="multipolygon"/><tag k="natural" v="water"/></relation>
+<relation id="2"><member type="way" ref="10" role="outer"/><tag k="type" v="multipolygon"/><tag k="building" v="yes"/></relation>
+</osm>
+"""
+
+
+def _cut_file(tmp_path: Path) -> Path:
+    d = 0.0005
+    pts = {1: (0, 0), 2: (0, 3), 3: (3, 3), 4: (3, 0), 5: (5, 5), 6: (5, 6), 7: (6, 6), 8: (6, 5)}
+    pts |= {11: (8, 8), 12: (8, 9), 13: (9, 9)}
+    nodes = "\n".join(
+        f'<node id="{k}" lat="{52.37 + r * d:.7f}" lon="{5.21 + c * d:.7f}"/>' for k, (r, c) in pts.items()
+    )
+    path = tmp_path / "cut.osm"
+    path.write_text(_CUT_XML.format(nodes=nodes), encoding="utf-8")
+    return path
+
+
+def _assert_same_background(a: object, b: object) -> None:
+    for frame in ("streets", "areas"):
+        fa, fb = getattr(a, frame), getattr(b, frame)
+        assert fa["kind"].tolist() == fb["kind"].tolist()
+        assert fa.crs == fb.crs
+        assert bool(
+            fa.geometry.reset_index(drop=True).geom_equals_exact(fb.geometry.reset_index(drop=True), 0).all()
+        )
+
+
+@pytest.mark.parametrize("which", ["synthetic", "amsterdam"])
+def test_the_cut_collects_the_background_the_file_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, which: str
+) -> None:
+    import geopandas as gpd
+
+    from sitefinder.io import basemapcache, osm
+
+    if which == "amsterdam":
+        src = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm" / "amsterdam-centrum.osm.gz"
+        if not src.is_file():
+            pytest.skip("the Amsterdam extract is not here")
+    else:
+        src = _cut_file(tmp_path)
+    rd = CRS.from_epsg(28992)
+    cache = tmp_path / "cache"
+    ext = osm.extract(src, osm.feature_tag_filter({"amenity": ["bench"]}), cache)
+    direct = read_basemap(src, rd)
+
+    def no_xml(*_: object) -> None:
+        raise AssertionError("the background was read from the OSM file again")
+
+    monkeypatch.setattr(basemapcache, "read_basemap", no_xml)
+    from_cut = basemapcache.cached_basemap(cache, src, ext.sha256, rd)
+    _assert_same_background(from_cut, direct)
+    assert len(from_cut.streets) and len(from_cut.areas)
+    if which == "synthetic":
+        # Way 4 without its repeated nodes, way 5 (a node not in the file) and way 6 (one
+        # distinct node) not drawn, the dam not drawn; the lake relation drawn as water.
+        assert direct.streets["kind"].tolist() == ["local", "major", "water"]
+        assert sorted(direct.areas["kind"]) == ["building", "water", "water"]
+        assert len(from_cut.streets.geometry.iloc[0].coords) == 3
+        # The cut's buildings stay what they were: tagged closed ways and building relations,
+        # not the lake relation the background now also assembles.
+        ids = gpd.read_parquet(ext.buildings_path)["osm_id"].tolist()
+        assert sorted(ids) == ["relation/2", "way/3"]
+    # A broken background entry of the cut is not trusted: the file is read instead.
+    monkeypatch.undo()
+    (folder,) = (cache / "osm-background").iterdir()
+    (folder / "streets.parquet").write_bytes(b"broken")
+    assert basemapcache.cut_basemap(cache, ext.sha256, rd) is None
+    _assert_same_background(basemapcache.cached_basemap(cache, src, ext.sha256, rd), direct)

@@ -42,6 +42,9 @@ _GREEN = {
 }  # fmt: skip
 #: Every tag key a drawn object has (the filter libosmium applies before Python sees an object).
 _KEYS = ("highway", "waterway", "building", *sorted({k for k, _ in _WATER | _GREEN} - {"waterway"}))
+#: Keys of the drawn lines (ways) and of the drawn areas (multipolygon relations).
+LINE_KEYS: tuple[str, ...] = ("highway", "waterway")
+AREA_KEYS: tuple[str, ...] = ("building", *sorted({k for k, _ in _WATER | _GREEN}))
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,15 @@ class Basemap:
         return len(self.streets) + len(self.areas)
 
 
-def _area_kind(tags: Any) -> str | None:
+def line_kind(tags: Any) -> str | None:
+    """The drawn class of a way's line (``major`` ... ``path``, ``water``), None when not drawn."""
+    hw = tags.get("highway")
+    ww = tags.get("waterway")
+    return _CLASS_OF.get(hw) if hw else ("water" if ww in _WATER_LINES else None)
+
+
+def area_kind(tags: Any) -> str | None:
+    """The drawn class of an area (``building``, ``water``, ``green``), None when not drawn."""
     if "building" in tags and tags.get("building") != "no":
         return "building"
     for k, v in _WATER:
@@ -86,10 +97,14 @@ def read_basemap(path: Path, crs: CRS) -> Basemap:
     t0 = time.perf_counter()
     wkb = osmium.geom.WKBFactory()
     lines: list[str] = []
-    line_kind: list[str] = []
+    line_kinds: list[str] = []
     polys: list[str] = []
     poly_kind: list[str] = []
     keys = _KEYS
+    from sitefinder.io.osm import osmium_invalid_location
+
+    # A way with a node the file lacks (a clipped extract) is skipped, not fatal.
+    unbuildable = (RuntimeError, osmium_invalid_location())
     try:
         # libosmium drops in C++ what cannot be drawn (untagged nodes, nodes and relations
         # themselves, ways and areas without a drawn key): Python sees only candidates.
@@ -102,30 +117,28 @@ def read_basemap(path: Path, crs: CRS) -> Basemap:
         )
         for obj in fp:
             if isinstance(obj, osmium.osm.Way):
-                hw = obj.tags.get("highway")
-                ww = obj.tags.get("waterway")
-                kind = _CLASS_OF.get(hw) if hw else ("water" if ww in _WATER_LINES else None)
+                kind = line_kind(obj.tags)
                 if kind is None or len(obj.nodes) < 2:
                     continue
                 try:
                     lines.append(wkb.create_linestring(obj))
-                except RuntimeError:  # missing node locations at the edge of an extract
+                except unbuildable:  # missing node locations at the edge of an extract
                     continue
-                line_kind.append(kind)
+                line_kinds.append(kind)
             elif isinstance(obj, osmium.osm.Area):
-                kind = _area_kind(obj.tags)
+                kind = area_kind(obj.tags)
                 if kind is None:
                     continue
                 try:
                     polys.append(wkb.create_multipolygon(obj))
-                except RuntimeError:
+                except unbuildable:
                     continue
                 poly_kind.append(kind)
     except (RuntimeError, ValueError) as exc:
         msg = f"OSM file {path}: libosmium cannot read it for the background map ({str(exc).splitlines()[0]})"
         raise InputFileError(msg) from None
     streets = gpd.GeoDataFrame(
-        {"kind": line_kind}, geometry=shapely.from_wkb(lines) if lines else [], crs=4326
+        {"kind": line_kinds}, geometry=shapely.from_wkb(lines) if lines else [], crs=4326
     ).to_crs(crs)
     areas = gpd.GeoDataFrame(
         {"kind": poly_kind}, geometry=shapely.from_wkb(polys) if polys else [], crs=4326

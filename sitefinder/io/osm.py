@@ -218,7 +218,7 @@ def extract(src: Path, tag_filter: dict[str, bool | list[str]], cache_dir: Path)
     if meta is None:
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
-            meta = _cut(src, tag_filter, out_dir, files)
+            meta = _cut(src, tag_filter, out_dir, files, (Path(cache_dir), digest))
         except osmium_invalid_location() as exc:
             msg = (
                 f"OSM file {src}: a node has an impossible coordinate ({str(exc).splitlines()[0][:120]}; "
@@ -269,7 +269,11 @@ def _short_hash(text: str) -> str:
 
 
 def _cut(
-    src: Path, tag_filter: dict[str, bool | list[str]], out_dir: Path, files: dict[str, str]
+    src: Path,
+    tag_filter: dict[str, bool | list[str]],
+    out_dir: Path,
+    files: dict[str, str],
+    background_to: tuple[Path, str] | None = None,
 ) -> dict[str, Any]:
     import geopandas as gpd
     import shapely
@@ -297,6 +301,11 @@ def _cut(
     )
     with atomic_path(out_dir / files["buildings"]) as tmp:
         buildings.to_parquet(tmp)
+    if res.background is not None and background_to is not None:
+        # The offline background from the same pass (the map never reads the file again).
+        from sitefinder.io.basemapcache import write_cut_background
+
+        write_cut_background(*background_to, res.background)
     dropped = stats["walk_ways_dropped"]
     log.info("Stop areas: %d members of public_transport=stop_area relations", len(res.stop_areas))
     log.info(
