@@ -338,3 +338,43 @@ def test_unique_rows_is_numpys_unique_by_rows(n: int) -> None:
     big = np.array([[-(2**62), 0], [2**62, 1], [-(2**62), 0]])
     rows, inv = unique_rows(big)
     assert rows.tolist() == [[-(2**62), 0], [2**62, 1]] and inv.tolist() == [0, 1, 0]
+
+
+def test_intersecting_matches_shapely_intersects_for_multi_part_areas() -> None:
+    from sitefinder.sample.network import intersecting
+
+    rng = np.random.default_rng(8)
+    start = rng.uniform(0, 1000, (3000, 2))
+    lines = shapely.linestrings(np.stack([start, start + rng.normal(0, 30, (3000, 2))], axis=1))
+    blobs = shapely.buffer(shapely.points(rng.uniform(0, 1000, (40, 2))), rng.uniform(5, 60, 40))
+    for area in (shapely.union_all(blobs), blobs[0], shapely.union_all(blobs[:5]).buffer(-1000)):
+        want = np.flatnonzero(shapely.intersects(lines, area))
+        got = intersecting(lines, area)
+        assert np.array_equal(got, want)
+    assert 0 < len(intersecting(lines, shapely.union_all(blobs))) < len(lines)
+
+
+def test_add_all_gives_the_nodes_and_ways_of_adding_one_by_one() -> None:
+    from sitefinder.sample.osmxml import Feature, OsmBuilder
+
+    ring = np.array([[0.0, 0.0], [80.0, 0.0], [80.0, 40.0], [0.0, 40.0], [0.0, 0.0]])
+    feats = [
+        Feature("point", np.array([[5.0, 5.0]]), {"amenity": "bench"}),
+        Feature("polygon", ring, {"building": "yes"}),
+        Feature("polygon", ring[:-1] + 100.0, {"landuse": "grass"}),  # an open ring is closed
+        Feature("line", np.array([[0.0, 0.0], [0.0, 90.0], [30.0, 90.0]]), {"highway": "footway"}),
+        Feature("point", np.array([[7.0, 9.0]]), {"shop": "bakery"}),
+    ]
+    one, many = OsmBuilder(), OsmBuilder()
+    one.add_nodes(np.zeros((3, 2)))
+    many.add_nodes(np.zeros((3, 2)))
+    for f in feats:
+        one.add(f)
+    many.add_all(feats)
+    assert many.node_count == one.node_count > 3 + 4 + 4
+    assert np.array_equal(many.coordinates(), one.coordinates())
+    assert many.node_tags == one.node_tags and set(many.node_tags) == {3, one.node_count - 1}
+    assert len(many.ways) == len(one.ways) == 3
+    for (ids_a, tags_a), (ids_b, tags_b) in zip(many.ways, one.ways, strict=True):
+        assert np.array_equal(ids_a, ids_b) and tags_a == tags_b
+    assert many.ways[0][0][0] == many.ways[0][0][-1]

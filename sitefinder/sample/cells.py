@@ -22,7 +22,7 @@ import shapely
 
 from sitefinder.sample.layout import Cell
 from sitefinder.sample.names import StreetNamer
-from sitefinder.sample.network import Line, Tags
+from sitefinder.sample.network import Line, Tags, intersecting
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,9 @@ class Lattice:
         if not blockers.is_empty:
             clear = blockers.buffer(BLOCK_CLEARANCE)
             shapely.prepare(clear)
-            hit = shapely.intersects(polys, clear).reshape(corners_in.shape)
+            hit = np.zeros(len(polys), dtype=bool)
+            hit[intersecting(polys, clear)] = True
+            hit = hit.reshape(corners_in.shape)
         else:
             hit = np.zeros(corners_in.shape, dtype=bool)
         self.valid = corners_in & ~hit

@@ -405,9 +405,23 @@ class _Splitter:
         return np.array(self.new_xy)
 
 
-def _intersecting(geoms: np.ndarray, area: shapely.Geometry) -> np.ndarray:
+def intersecting(geoms: np.ndarray, area: shapely.Geometry) -> np.ndarray:
     """Sorted indices of ``geoms`` that intersect ``area`` (``flatnonzero(intersects(geoms, area))``).
 
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        Geometries to test.
+    area : shapely geometry
+        The area; a multi-part one is looked up part by part.
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices into ``geoms``, ascending.
+
+    Notes
+    -----
     A geometry intersects a multi-part area when it intersects one of its parts. GEOS
     tests lines against a multipolygon far more slowly than against its parts one by one,
     so a multi-part area is split and its parts are looked up in a tree of ``geoms``.
@@ -443,7 +457,7 @@ def cut(net: Network, area: shapely.Geometry, policy: Policy, prune: float = 12.
     if area.is_empty or not net.ways:
         return net
     shapely.prepare(area)
-    hit = _intersecting(way_geometries(net), area)
+    hit = intersecting(way_geometries(net), area)
     if not len(hit):
         return net
     crossings: list[Crossing] = []

@@ -48,6 +48,15 @@ class Feature:
     tags: Tags
 
 
+def _open_ring(xy: np.ndarray) -> np.ndarray:
+    """The distinct vertices of a ring: ``xy`` without its closing vertex (if it has one)."""
+    (x0, y0), (x1, y1) = xy[0].tolist(), xy[-1].tolist()
+    # np.allclose's test (rtol 1e-5, atol 1e-8), without its cost per feature.
+    if abs(x0 - x1) > 1e-8 + 1e-5 * abs(x1) or abs(y0 - y1) > 1e-8 + 1e-5 * abs(y1):
+        return xy
+    return xy[:-1]
+
+
 class OsmBuilder:
     """Collect nodes and ways; node ids are assigned in insertion order."""
 
@@ -128,11 +137,32 @@ class OsmBuilder:
             As in :meth:`add`.
         """
         dense = iter(densify_all([f.xy for f in features if f.kind != "point"], max_segment))
+        # The nodes each feature adds, as _add_point and _add_way would add them, then all
+        # their ids at once.
+        rows: list[np.ndarray] = []
         for feature in features:
             if feature.kind == "point":
-                self._add_point(feature)
+                rows.append(np.asarray(feature.xy, dtype=float).reshape(-1, 2))
+            elif feature.kind == "polygon":
+                rows.append(_open_ring(next(dense)))
             else:
-                self._add_way(feature, next(dense))
+                rows.append(next(dense))
+        if not rows:
+            return
+        counts = [len(r) for r in rows]
+        ids = np.arange(self._count, self._count + sum(counts))
+        self._chunks.append(np.concatenate(rows))
+        self._count += len(ids)
+        lo = 0
+        for feature, n in zip(features, counts, strict=True):
+            own = ids[lo : lo + n]
+            lo += n
+            if feature.kind == "point":
+                self.node_tags[int(own[0])] = feature.tags
+            elif feature.kind == "polygon":
+                self.ways.append((np.concatenate((own, own[:1])), feature.tags))
+            else:
+                self.ways.append((own, feature.tags))
 
     def _add_point(self, feature: Feature) -> None:
         idx = int(self.add_nodes(feature.xy)[0])
@@ -140,12 +170,8 @@ class OsmBuilder:
 
     def _add_way(self, feature: Feature, xy: np.ndarray) -> None:
         if feature.kind == "polygon":
-            (x0, y0), (x1, y1) = xy[0].tolist(), xy[-1].tolist()
-            # np.allclose's test (rtol 1e-5, atol 1e-8), without its cost per feature.
-            if abs(x0 - x1) > 1e-8 + 1e-5 * abs(x1) or abs(y0 - y1) > 1e-8 + 1e-5 * abs(y1):
-                xy = np.vstack([xy, xy[:1]])
-            ids = self.add_nodes(xy[:-1])
-            self.ways.append((np.r_[ids, ids[:1]], feature.tags))
+            ids = self.add_nodes(_open_ring(xy))
+            self.ways.append((np.concatenate((ids, ids[:1])), feature.tags))
         else:
             self.ways.append((self.add_nodes(xy), feature.tags))
 
@@ -246,7 +272,9 @@ def _write(fh: IO[str], builder: OsmBuilder, lonlat: np.ndarray) -> None:
     buf: list[str] = []
     for w, (ids, tags) in enumerate(builder.ways):
         buf.append(f'  <way id="{w + 1}" version="1" visible="true">\n')
-        buf.extend([f'    <nd ref="{i}"/>\n' for i in (np.asarray(ids, dtype=np.int64) + 1).tolist()])
+        refs = (np.asarray(ids, dtype=np.int64) + 1).tolist()
+        if refs:
+            buf.append('    <nd ref="' + '"/>\n    <nd ref="'.join(map(str, refs)) + '"/>\n')
         buf.extend(_tag_lines(tags))
         buf.append("  </way>\n")
         if len(buf) >= _CHUNK:
