@@ -133,3 +133,16 @@ def test_nearest_line_ties_go_to_the_lowest_index() -> None:
     star = np.array([shapely.LineString([(0, 0), (x, y)]) for x, y in [(10, 0), (0, 10), (-10, 0), (0, -10)]])
     idx, dist = nearest_line(shapely.points([0.0, 0.0], [0.0, -20.0]), star[::-1], 50.0)
     assert idx.tolist() == [0, 0] and dist.tolist() == [0.0, 10.0]
+
+
+def test_importing_nearest_does_not_import_numba() -> None:
+    # The kernels live in sitefinder.nearestkernel, imported on the first bulk query: a
+    # warm run that computes no distance (and `import sitefinder.pipeline`) pays no numba start-up.
+    import subprocess
+    import sys
+
+    code = "import sys, sitefinder.nearest, sitefinder.coverage\nprint('numba' in sys.modules)\n"
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert res.stdout.strip() == "False"
