@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("scoring", "coverage"),
     ("indicators", "netcache", "gridcache", "rendercache", "featurecache", "noisemodel", "netbuild", "categories"),
     ("io",),
-    ("config", "datatypes", "network", "nearest", "mobility", "osmrules", "products", "presets", "progress",
+    ("config", "datatypes", "network", "nearest", "nearestkernel", "mobility", "osmrules", "products", "presets", "progress",
      "sample", "errors"),
 )  # fmt: skip
 #: What any module may take from the package root (constants; the root itself is the API facade).
