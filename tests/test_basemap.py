@@ -175,25 +175,39 @@ def test_many_polylines_encode_as_one_at_a_time() -> None:
     assert encode_polylines([]) == []
 
 
-def test_read_basemap_takes_multipolygons_and_skips_undrawn_objects(tmp_path: Path) -> None:
-    # A lake as a multipolygon relation (untagged member ways), a closed way with building=no
-    # and natural=water (water, not a building), a tagged node and an untagged way (not drawn).
-    d = 0.0005
-    pts = {1: (0, 0), 2: (0, 3), 3: (3, 3), 4: (3, 0), 5: (5, 5), 6: (5, 6), 7: (6, 6), 8: (6, 5)}
-    nodes = "\n".join(
-        f'<node id="{k}" lat="{52.37 + r * d:.6f}" lon="{5.21 + c * d:.6f}"/>' for k, (r, c) in pts.items()
-    )
-    xml = f"""<?xml version='1.0' encoding='UTF-8'?>
+#: A square lake of two outer ways (1, 2), a closed way tagged building=no and natural=water
+#: (3) and a tagged node, on a grid of 0.0005° steps; the tests add their own ways.
+_LAKE_POINTS = {1: (0, 0), 2: (0, 3), 3: (3, 3), 4: (3, 0), 5: (5, 5), 6: (5, 6), 7: (6, 6), 8: (6, 5)}
+_LAKE_HEAD = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6">
 {nodes}
 <node id="9" lat="52.371" lon="5.211"><tag k="amenity" v="bench"/></node>
 <way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/></way>
 <way id="2"><nd ref="3"/><nd ref="4"/><nd ref="1"/></way>
 <way id="3"><nd ref="5"/><nd ref="6"/><nd ref="7"/><nd ref="8"/><nd ref="5"/><tag k="building" v="no"/><tag k="natural" v="water"/></way>
-<way id="4"><nd ref="1"/><nd ref="5"/><tag k="barrier" v="fence"/></way>
-<relation id="1"><member type="way" ref="1" role="outer"/><member type="way" ref="2" role="outer"/><tag k="type" v="multipolygon"/><tag k="natural" v="water"/></relation>
-</osm>
 """
+_LAKE_RELATION = (
+    '<relation id="1"><member type="way" ref="1" role="outer"/><member type="way" ref="2" role="outer"/>'
+    '<tag k="type" v="multipolygon"/><tag k="natural" v="water"/></relation>\n'
+)
+
+
+def _nodes(pts: dict[int, tuple[int, int]], digits: int) -> str:
+    d = 0.0005
+    return "\n".join(
+        f'<node id="{k}" lat="{52.37 + r * d:.{digits}f}" lon="{5.21 + c * d:.{digits}f}"/>'
+        for k, (r, c) in pts.items()
+    )
+
+
+def test_read_basemap_takes_multipolygons_and_skips_undrawn_objects(tmp_path: Path) -> None:
+    # A lake as a multipolygon relation (untagged member ways), a closed way with building=no
+    # and natural=water (water, not a building), a tagged node and an untagged way (not drawn).
+    xml = _LAKE_HEAD.format(nodes=_nodes(_LAKE_POINTS, 6)) + (
+        '<way id="4"><nd ref="1"/><nd ref="5"/><tag k="barrier" v="fence"/></way>\n'
+        + _LAKE_RELATION
+        + "</osm>\n"
+    )
     path = tmp_path / "lake.osm"
     path.write_text(xml, encoding="utf-8")
     b = read_basemap(path, CRS.from_epsg(28992))
@@ -203,14 +217,9 @@ def test_read_basemap_takes_multipolygons_and_skips_undrawn_objects(tmp_path: Pa
     assert max(b.areas.area) == pytest.approx(9 * 1890, rel=0.03)
 
 
-_CUT_XML = """<?xml version='1.0' encoding='UTF-8'?>
-<osm version="0.6">
-{nodes}
-<node id="9" lat="52.371" lon="5.211"><tag k="amenity" v="bench"/></node>
-<way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/></way>
-<way id="2"><nd ref="3"/><nd ref="4"/><nd ref="1"/></way>
-<way id="3"><nd ref="5"/><nd ref="6"/><nd ref="7"/><nd ref="8"/><nd ref="5"/><tag k="building" v="no"/><tag k="natural" v="water"/></way>
-<way id="4"><nd ref="1"/><nd ref="1"/><nd ref="5"/><nd ref="5"/><nd ref="6"/><tag k="highway" v="residential"/></way>
+_CUT_XML = (
+    _LAKE_HEAD
+    + """<way id="4"><nd ref="1"/><nd ref="1"/><nd ref="5"/><nd ref="5"/><nd ref="6"/><tag k="highway" v="residential"/></way>
 <way id="5"><nd ref="2"/><nd ref="999"/><nd ref="3"/><tag k="highway" v="footway"/></way>
 <way id="6"><nd ref="4"/><nd ref="4"/><tag k="highway" v="service"/></way>
 <way id="7"><nd ref="6"/><nd ref="7"/><tag k="highway" v="motorway"/></way>
@@ -218,21 +227,18 @@ _CUT_XML = """<?xml version='1.0' encoding='UTF-8'?>
 <way id="9"><nd ref="8"/><nd ref="3"/><tag k="waterway" v="dam"/></way>
 <way id="10"><nd ref="11"/><nd ref="12"/><nd ref="13"/><nd ref="11"/></way>
 <way id="11"><nd ref="1"/><nd ref="4"/><tag k="barrier" v="fence"/></way>
-<relation id="1"><member type="way" ref="1" role="outer"/><member type="way" ref="2" role="outer"/><tag k="type" v="multipolygon"/><tag k="natural" v="water"/></relation>
-<relation id="2"><member type="way" ref="10" role="outer"/><tag k="type" v="multipolygon"/><tag k="building" v="yes"/></relation>
+"""
+    + _LAKE_RELATION
+    + """<relation id="2"><member type="way" ref="10" role="outer"/><tag k="type" v="multipolygon"/><tag k="building" v="yes"/></relation>
 </osm>
 """
+)
 
 
 def _cut_file(tmp_path: Path) -> Path:
-    d = 0.0005
-    pts = {1: (0, 0), 2: (0, 3), 3: (3, 3), 4: (3, 0), 5: (5, 5), 6: (5, 6), 7: (6, 6), 8: (6, 5)}
-    pts |= {11: (8, 8), 12: (8, 9), 13: (9, 9)}
-    nodes = "\n".join(
-        f'<node id="{k}" lat="{52.37 + r * d:.7f}" lon="{5.21 + c * d:.7f}"/>' for k, (r, c) in pts.items()
-    )
+    pts = _LAKE_POINTS | {11: (8, 8), 12: (8, 9), 13: (9, 9)}
     path = tmp_path / "cut.osm"
-    path.write_text(_CUT_XML.format(nodes=nodes), encoding="utf-8")
+    path.write_text(_CUT_XML.format(nodes=_nodes(pts, 7)), encoding="utf-8")
     return path
 
 
