@@ -102,9 +102,10 @@ class StudyData:
         Cache key of the network (node distances are cached under it), None when
         the network was not built from an OSM file.
     buildings : geopandas.GeoDataFrame or None
-        OSM ``building=*`` polygons with their raw height tags, when the run read them
-        (for the noise model's screening or the residential land); None when nothing
-        needed them (no neighbourhoods and the noise grid came from the cache).
+        OSM ``building=*`` polygons with their raw height tags, when the run kept them
+        (for the residential land, i.e. with neighbourhoods); None otherwise (the noise
+        model's screening reads them and lets them go:
+        :func:`sitefinder.io.osm.load_buildings` reads them again).
     """
 
     crs: CRS

@@ -57,6 +57,7 @@ from sitefinder.io.plots import (
     validate_geometries,
 )
 from sitefinder.io.runfolder import BASEMAP_FILE, ROUTES_FILE, write_routes
+from sitefinder.memory import release_memory
 from sitefinder.mobility import get_mobility
 from sitefinder.netcache import NetworkCache
 from sitefinder.network import WalkNetwork
@@ -199,6 +200,7 @@ def load(
             gpd.GeoSeries([area_polygon(cfg.overpass, cfg.cache_dir)], crs="EPSG:4326").to_crs(crs).iloc[0]
         )
     ext = osm.extract(osm_path, tag_filter, cfg.cache_dir)
+    release_memory()  # the pass's buffers: the later stages' peaks do not stack on its peak
     sources["osm"] = {"path": str(ext.source), "sha256": ext.sha256, **ext.stats}
     net, net_key = NetworkCache(cfg.cache_dir).network(
         ext.sha256,
@@ -219,10 +221,15 @@ def load(
     loaded_buildings: list[gpd.GeoDataFrame] = []
 
     def buildings() -> gpd.GeoDataFrame:
-        # Read only when a product needs them (noise screening, residential land) and not cached.
-        if not loaded_buildings:
-            loaded_buildings.append(cached_buildings(cfg.cache_dir, ext, crs))
-        return loaded_buildings[0]
+        # Read only when a product needs them (noise screening, residential land) and not cached;
+        # kept only for the residential land (with neighbourhoods), so that the noise model can
+        # free them (a town's buildings are about 85 MB as geometries).
+        if loaded_buildings:
+            return loaded_buildings[0]
+        frame = cached_buildings(cfg.cache_dir, ext, crs)
+        if neighbourhoods is not None:
+            loaded_buildings.append(frame)
+        return frame
 
     area = osm.study_area(ext, crs)
     data_area = queried if queried is not None else osm.covered_area(ext, crs)
@@ -259,6 +266,7 @@ def load(
             buildings=buildings,
             inputs_key=_cut_key(ext),
         )
+        release_memory()
     if noise is not None:
         sources["noise"] = noise.provenance
     residential = None
@@ -355,7 +363,7 @@ def model_noise(
     buildings) again: :func:`sitefinder.gridcache.write_alias`.
     """
     from sitefinder.noisemodel import NoiseModelParams, noise_sources_from_osm
-    from sitefinder.noisemodel.buildings import building_heights
+    from sitefinder.noisemodel.buildings import Screens, building_heights
 
     def model_lden(*a: Any, **k: Any) -> NoiseGrid:
         # The model itself (scipy's FFT) is imported only when the grid is not in the cache.
@@ -385,7 +393,11 @@ def model_noise(
     screens = None
     if blds is not None and "building" in blds.columns:
         polys = blds[blds["building"].notna() & blds.geom_type.isin(["Polygon", "MultiPolygon"])]
-        screens = building_heights(polys)
+        # Compact (WKB) for the model: where the caller keeps no reference to the frame,
+        # the buildings' geometries are freed here, before the model's peak.
+        screens = Screens.from_frame(building_heights(polys))
+        del polys
+    del blds
     t0 = time.perf_counter()
     if cache_dir is None:
         grid = model_lden(sources, bounds, crs, params, buildings=screens)
@@ -395,10 +407,7 @@ def model_noise(
         cols = [c for c in sources.columns if c != "geometry"]
         screen_bytes = b""
         if screens is not None and len(screens):
-            screen_bytes = (
-                b"".join(shapely.to_wkb(screens.geometry.to_numpy()).tolist())
-                + screens["height_m"].to_numpy().tobytes()
-            )
+            screen_bytes = b"".join(screens.wkb.tolist()) + screens.height_m.tobytes()
         key = grid_key(
             osm_sha256,
             b"".join(shapely.to_wkb(sources.geometry.to_numpy()).tolist()),

@@ -26,8 +26,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("scoring", "coverage"),
     ("indicators", "netcache", "gridcache", "rendercache", "featurecache", "noisemodel", "netbuild", "categories"),
     ("io",),
-    ("config", "datatypes", "network", "nearest", "nearestkernel", "mobility", "osmrules", "products", "presets", "progress",
-     "sample", "errors"),
+    ("config", "datatypes", "memory", "network", "nearest", "nearestkernel", "mobility", "osmrules", "products", "presets",
+     "progress", "sample", "errors"),
 )  # fmt: skip
 #: What any module may take from the package root (constants; the root itself is the API facade).
 ROOT_NAMES = {"__version__", "RESULT_FORMAT_VERSION"}

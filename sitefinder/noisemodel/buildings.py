@@ -19,11 +19,13 @@ from __future__ import annotations
 import logging
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from affine import Affine
 from rasterio.features import rasterize
 
@@ -251,3 +253,56 @@ def height_raster(buildings: gpd.GeoDataFrame, transform: Affine, shape: tuple[i
     order = np.argsort(buildings["height_m"].to_numpy())  # later shapes overwrite: highest wins
     shapes = zip(buildings.geometry.to_numpy()[order], buildings["height_m"].to_numpy()[order], strict=True)
     return rasterize(shapes, out_shape=shape, transform=transform, fill=0.0, dtype="float32")
+
+
+@dataclass(frozen=True)
+class Screens:
+    """Screening buildings in a compact form: WKB, bounds and height per building.
+
+    A town's buildings as shapely geometries take about ten times the memory of their
+    coordinates (61,164 buildings of the scale-8 sample: about 85 MB with their frame, 12 MB
+    as WKB). The model keeps them like this and makes geometries only for the buildings
+    of one tile at a time; the raster is the same as :func:`height_raster` of the frame.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> frame = gpd.GeoDataFrame(
+    ...     {"height_m": [9.0, 12.0]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(5, 5, 20, 20)]
+    ... )
+    >>> screens = Screens.from_frame(frame)
+    >>> len(screens)
+    2
+    >>> screens.raster(Affine(5.0, 0.0, 0.0, 0.0, -5.0, 20.0), (4, 4))[:, :2].tolist()
+    [[0.0, 12.0], [0.0, 12.0], [9.0, 12.0], [9.0, 9.0]]
+    """
+
+    wkb: np.ndarray
+    bounds: np.ndarray
+    height_m: np.ndarray
+
+    @classmethod
+    def from_frame(cls, buildings: gpd.GeoDataFrame) -> Screens:
+        """From a frame as :func:`building_heights` returns it (geometry and ``height_m``)."""
+        geoms = buildings.geometry.to_numpy()
+        return cls(
+            wkb=shapely.to_wkb(geoms),
+            bounds=shapely.bounds(geoms),
+            height_m=buildings["height_m"].to_numpy(dtype=float),
+        )
+
+    def __len__(self) -> int:
+        return len(self.wkb)
+
+    def raster(self, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+        """Building height per cell (m; 0 outside) of the grid, as :func:`height_raster`.
+
+        The buildings whose bounds touch the grid's box are made into geometries, in their
+        order, and rasterised.
+        """
+        left, top = transform.c, transform.f
+        right, bottom = left + shape[1] * transform.a, top + shape[0] * transform.e
+        b = self.bounds
+        hit = np.flatnonzero((b[:, 0] <= right) & (b[:, 2] >= left) & (b[:, 1] <= top) & (b[:, 3] >= bottom))
+        frame = gpd.GeoDataFrame({"height_m": self.height_m[hit]}, geometry=shapely.from_wkb(self.wkb[hit]))
+        return height_raster(frame, transform, shape)

@@ -2,8 +2,8 @@
 
 Sources are sampled densely along their lines (every ``spacing`` m at most);
 each sample carries ``10^(LW'/10) × Δl`` of sound power and is spread over the
-four nearest cell centres with bilinear weights, accumulated with
-``np.bincount``. The received energy is then the convolution of this power
+four nearest cell centres with bilinear weights (:mod:`.splat`, a
+compiled loop). The received energy is then the convolution of this power
 grid with the point-source transfer kernel (see
 :mod:`sitefinder.noisemodel.propagation`), done with real FFTs of the padded
 grid; summing point sources along a line gives line-source behaviour. Cost is
@@ -30,7 +30,8 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from sitefinder.datatypes import NoiseGrid
 from sitefinder.errors import CRSError, DataValidationError
-from sitefinder.noisemodel.buildings import height_raster
+from sitefinder.memory import release_memory
+from sitefinder.noisemodel.buildings import Screens
 from sitefinder.noisemodel.cnossos_tables import EXACT_MIDBAND_HZ
 from sitefinder.noisemodel.emission import (
     rail_reference_spectrum,
@@ -39,6 +40,7 @@ from sitefinder.noisemodel.emission import (
 from sitefinder.noisemodel.params import PERIOD_HOURS, PERIOD_PENALTY_DB, PERIODS, NoiseModelParams
 from sitefinder.noisemodel.propagation import air_absorption_db_per_km, attenuation_kernel, speed_of_sound_m_s
 from sitefinder.noisemodel.screening import PathSetup, screening_margin, screening_ratio
+from sitefinder.noisemodel.splat import deposit
 
 log = logging.getLogger(__name__)
 
@@ -99,44 +101,6 @@ def sample_lines(geoms: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndar
     t = (np.arange(int(n.sum())) - first[seg] + 0.5) / n[seg]
     xy = start[seg] + t[:, None] * delta[seg]
     return xy, (seg_len / n)[seg], seg_source[seg]
-
-
-class _Splat:
-    """Bilinear (cloud-in-cell) deposition of sample points onto cell centres."""
-
-    def __init__(self, xy: np.ndarray, x0: float, y0: float, res: float, shape: tuple[int, int]):
-        rows, cols = shape
-        fx = (xy[:, 0] - x0) / res - 0.5
-        fy = (y0 - xy[:, 1]) / res - 0.5
-        ix = np.floor(fx).astype(np.intp)
-        iy = np.floor(fy).astype(np.intp)
-        ax, ay = fx - ix, fy - iy
-        flat, weight, sample = [], [], []
-        for dy, dx, w in (
-            (0, 0, (1 - ax) * (1 - ay)),
-            (0, 1, ax * (1 - ay)),
-            (1, 0, (1 - ax) * ay),
-            (1, 1, ax * ay),
-        ):
-            r, c = iy + dy, ix + dx
-            ok = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
-            flat.append(r[ok] * cols + c[ok])
-            weight.append(w[ok])
-            sample.append(np.flatnonzero(ok))
-        # int32 indices where they fit: with a 2 km margin nearly every sample falls in every
-        # tile's frame, so these arrays hold four entries per sample. (The weights stay float64:
-        # the screening's source distances follow from these energies to the last bit.)
-        index = np.int32 if rows * cols < 2**31 and len(xy) < 2**31 else np.intp
-        self.flat = np.concatenate(flat).astype(index)
-        self.weight = np.concatenate(weight)
-        self.sample = np.concatenate(sample).astype(index)
-        self.size = rows * cols
-        self.shape = shape
-
-    def deposit(self, power: np.ndarray) -> np.ndarray:
-        """Sum per-sample ``power`` into the grid; returns a float64 ``shape`` array."""
-        grid = np.bincount(self.flat, weights=self.weight * power[self.sample], minlength=self.size)
-        return grid.reshape(self.shape)
 
 
 def _grid_frame(bounds: tuple[float, float, float, float], res: float) -> tuple[Affine, int, int]:
@@ -291,7 +255,7 @@ def model_lden(
     crs: Any,
     params: NoiseModelParams | None = None,
     *,
-    buildings: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | Screens | None = None,
     workers: int = -1,
     memory_budget_bytes: int | None = None,
 ) -> NoiseGrid:
@@ -311,9 +275,11 @@ def model_lden(
         Projected CRS of the grid; ``sources`` must be in it.
     params : NoiseModelParams, optional
         Model parameters; defaults to ``NoiseModelParams()``.
-    buildings : geopandas.GeoDataFrame, optional
+    buildings : geopandas.GeoDataFrame or Screens, optional
         Screening buildings with ``height_m`` (see
-        :func:`~sitefinder.noisemodel.buildings.building_heights`) in ``crs``.
+        :func:`~sitefinder.noisemodel.buildings.building_heights`) in ``crs``, or the
+        same as :class:`~sitefinder.noisemodel.buildings.Screens` (compact: a caller that
+        drops its frame saves the geometries' memory during the model).
         When given, paths they block get the CNOSSOS-EU diffraction attenuation
         (fast sector method, :func:`~sitefinder.noisemodel.screening.screening_ratio`)
         and cells inside buildings are NaN (no receivers there).
@@ -394,7 +360,7 @@ def model_lden(
         n_samples += len(length)
         lw = part[["lw_day", "lw_evening", "lw_night"]].to_numpy(dtype=float)
         power = 10 ** (lw / 10)  # pW/m per period, (n_sources, 3)
-        model = _KindModel(xy=xy, spectrum=spectrum, z_s=z_s)
+        model = _KindModel(xy=xy, spectrum=spectrum, z_s=z_s, source=idx, length=length)
         for cond, prob in mix.items():
             kernel = attenuation_kernel(
                 res,
@@ -411,16 +377,17 @@ def model_lden(
             model.kernel_hats[cond] = scipy.fft.rfft2(kernel, s=fshape, workers=workers)
             for name, weights in (("lden", den_w * prob), ("lnight", night * prob)):
                 if weights.any():
-                    model.sample_power[(name, cond)] = (power @ weights)[idx] * length
+                    model.sample_power[(name, cond)] = power @ weights
         if screening:
-            model.screen_power = (power @ den_w)[idx] * length
+            model.screen_power = power @ den_w
             screen_total = screen_total + power.sum(axis=0) * den_w
         kinds.append(model)
 
     screen: _Screen | None = None
     if screening:
         assert buildings is not None
-        screen = _Screen(buildings, min(pad, screening_margin(res)))
+        screens = buildings if isinstance(buildings, Screens) else Screens.from_frame(buildings)
+        screen = _Screen(screens, min(pad, screening_margin(res)))
     if screen is not None and kinds:
         # One screening factor for all sources, with the geometry and spectrum of the first kind
         # (road when there is road traffic) and the Lden share of favourable conditions.
@@ -456,7 +423,6 @@ def model_lden(
         energy: dict[str, np.ndarray] = {}
         screen_power: np.ndarray | None = None
         for model in kinds:
-            splat = model.splat(tx0, ty0, res, pshape)
             acc: dict[str, np.ndarray] = {}
             for cond in mix:
                 k_hat = model.kernel_hats[cond]
@@ -464,7 +430,9 @@ def model_lden(
                     if (name, cond) not in model.sample_power:
                         continue
                     e_hat = scipy.fft.rfft2(
-                        splat.deposit(model.sample_power[(name, cond)]), s=fshape, workers=workers
+                        model.deposit(model.sample_power[(name, cond)], tx0, ty0, res, pshape),
+                        s=fshape,
+                        workers=workers,
                     )
                     e_hat *= k_hat
                     if name in acc:
@@ -476,7 +444,7 @@ def model_lden(
                 energy[name] = energy[name] + e if name in energy else e
             del acc
             if model.screen_power is not None:
-                den_power = splat.deposit(model.screen_power)
+                den_power = model.deposit(model.screen_power, tx0, ty0, res, pshape)
                 screen_power = den_power if screen_power is None else screen_power + den_power
         inside = None
         if screen is not None:
@@ -520,6 +488,9 @@ def model_lden(
             n_inside += int(inside.sum())
             out_lden[inside] = np.nan
             out_lnight[inside] = np.nan
+        del energy, inside
+        if len(tiles) > 1:
+            release_memory()  # the tile's buffers, freed in the arenas of its threads
     screened_stats: dict[str, Any] = {}
     if screen is not None and screen.setup is not None:
         screened_stats = {
@@ -599,34 +570,32 @@ class _KindModel:
     xy: np.ndarray
     spectrum: np.ndarray
     z_s: float
+    #: Source line of each sample and the line length it stands for (m).
+    source: np.ndarray
+    length: np.ndarray
+    #: Power per metre of each source line (pW/m) per (period weighting, condition): a
+    #: sample's power is ``power[source] * length``, formed in the deposition loop.
     sample_power: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     kernels: dict[str, np.ndarray] = field(default_factory=dict)
     kernel_hats: dict[str, np.ndarray] = field(default_factory=dict)
     screen_power: np.ndarray | None = None
 
-    def splat(self, x0: float, y0: float, res: float, shape: tuple[int, int]) -> _Splat:
-        """Deposition onto the grid of ``shape`` whose top-left corner is ``(x0, y0)``.
+    def deposit(
+        self, power: np.ndarray, x0: float, y0: float, res: float, shape: tuple[int, int]
+    ) -> np.ndarray:
+        """The samples' power summed onto the grid of ``shape`` whose top-left corner is ``(x0, y0)``.
 
-        Only the samples within a cell of the grid are kept; ``deposit`` still takes
-        per-sample arrays of all samples.
+        ``power`` is per source line (pW/m); each sample carries ``power[source] * length``,
+        spread with bilinear weights over the four nearest cell centres (:func:`.splat.deposit`).
         """
-        rows, cols = shape
-        x, y = self.xy[:, 0], self.xy[:, 1]
-        keep = (x >= x0 - res) & (x <= x0 + (cols + 1) * res) & (y <= y0 + res) & (y >= y0 - (rows + 1) * res)
-        if keep.all():
-            return _Splat(self.xy, x0, y0, res, shape)
-        sel = np.flatnonzero(keep)
-        splat = _Splat(self.xy[sel], x0, y0, res, shape)
-        splat.sample = sel[splat.sample].astype(splat.sample.dtype)
-        return splat
+        return np.asarray(deposit(self.xy, x0, y0, res, shape[0], shape[1], power, self.source, self.length))
 
 
 class _Screen:
     """The buildings that screen, rasterised tile by tile with a margin for the profile reach."""
 
-    def __init__(self, buildings: gpd.GeoDataFrame, margin: int) -> None:
+    def __init__(self, buildings: Screens, margin: int) -> None:
         self.buildings = buildings
-        self.tree = shapely.STRtree(buildings.geometry.to_numpy())
         self.margin = margin
         self.setup: PathSetup | None = None
         self.kernel: np.ndarray | None = None
@@ -638,10 +607,7 @@ class _Screen:
         m = self.margin
         left, top = x0 - m * res, y0 + m * res
         shape = (rows + 2 * m, cols + 2 * m)
-        box = shapely.box(left, top - shape[0] * res, left + shape[1] * res, top)
-        hit = np.sort(self.tree.query(box))
-        transform = Affine(res, 0.0, left, 0.0, -res, top)
-        return height_raster(self.buildings.iloc[hit], transform, shape)
+        return self.buildings.raster(Affine(res, 0.0, left, 0.0, -res, top), shape)
 
 
 def _valid_energy(

@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from sitefinder.noisemodel.cnossos_tables import OCTAVE_BANDS_HZ
 from sitefinder.noisemodel.diffraction import MAX_DIFFRACTION_DB, ray_radius
@@ -57,6 +56,8 @@ RING_EDGES_M = (20.0, 50.0, 130.0, 350.0)
 SECTORS = 16
 #: Rays read per sector (their screening factors are averaged).
 SUBRAYS = 3
+#: Kernel parts of at most this many cells are convolved by shift-and-add, larger ones by FFT.
+_SHIFT_ADD_CELLS = 24
 #: Edge spacings (m) of the fast method's tables; a spacing is rounded down to one of them.
 EDGE_BINS_M = (0.0, 3.0, 8.0, 20.0)
 
@@ -218,21 +219,18 @@ def _ray_offsets(
 
 
 def _conv_valid(power: np.ndarray, kernel: np.ndarray, pad: int, rows: int, cols: int) -> np.ndarray:
-    """``power ⊛ kernel`` on the valid area (rows x cols inside a padding of ``pad`` cells)."""
+    """``power ⊛ kernel`` on the valid area (rows x cols inside a padding of ``pad`` cells).
+
+    Shift-and-add over the kernel's nonzero cells: for the few-cell kernel parts (the centre
+    cell, the near rings' sectors); larger parts go by FFT in :func:`screening_ratio`.
+    """
     nz = np.argwhere(kernel != 0)
     k = (kernel.shape[0] - 1) // 2
-    if len(nz) <= 24:
-        out = np.zeros((rows, cols), dtype=np.float64)
-        for a, b in nz:
-            da, db = a - k, b - k
-            out += kernel[a, b] * power[pad - da : pad - da + rows, pad - db : pad - db + cols]
-        return out
-    a0, a1 = nz[:, 0].min(), nz[:, 0].max()
-    b0, b1 = nz[:, 1].min(), nz[:, 1].max()
-    half = max(k - a0, a1 - k, k - b0, b1 - k)
-    sub = kernel[k - half : k + half + 1, k - half : k + half + 1]
-    crop = power[pad - half : pad + rows + half, pad - half : pad + cols + half]
-    return np.asarray(scipy.signal.oaconvolve(crop, sub, mode="valid"))
+    out = np.zeros((rows, cols), dtype=np.float64)
+    for a, b in nz:
+        da, db = a - k, b - k
+        out += kernel[a, b] * power[pad - da : pad - da + rows, pad - db : pad - db + cols]
+    return out
 
 
 def screening_ratio(
@@ -334,7 +332,7 @@ def screening_ratio(
             k_hat = scipy.fft.rfft2(part.astype(np.float32), s=fshape, workers=workers)
             q_full = scipy.fft.irfft2(p_hat * k_hat, s=fshape, workers=workers)
             q = q_full[2 * p : 2 * p + rows, 2 * p : 2 * p + cols]
-        elif np.count_nonzero(part) <= 24:
+        elif np.count_nonzero(part) <= _SHIFT_ADD_CELLS:
             q = _conv_valid(power_pad, part, pad, rows, cols)
         else:
             # FFT of the power crop once per ring, shared by its sectors (and both weightings).
