@@ -114,6 +114,8 @@ class LazyGeometryNetwork(WalkNetwork):
     ``edge_geom`` may be given as a function that makes them: a warm run that reads its
     indicators and surfaces from the cache never needs the network's 100,000s of
     LineStrings (making them takes half a second at town size), a snap or a route does.
+    :meth:`drop_geometries` lets made ones go again (a town's edges are about 45 MB as
+    LineStrings, 9 MB as coordinates); the next use makes them anew, equal to the last bit.
     """
 
     @property
@@ -121,6 +123,7 @@ class LazyGeometryNetwork(WalkNetwork):
         """The edges' LineStrings, made on first use."""
         geoms = self.__dict__["_edge_geom"]
         if callable(geoms):
+            self.__dict__["_make_geom"] = geoms
             geoms = geoms()
             self.__dict__["_edge_geom"] = geoms
         return geoms
@@ -128,6 +131,56 @@ class LazyGeometryNetwork(WalkNetwork):
     @edge_geom.setter
     def edge_geom(self, value: np.ndarray | Callable[[], np.ndarray]) -> None:
         self.__dict__["_edge_geom"] = value
+        self.__dict__.pop("_make_geom", None)
+
+    def drop_geometries(self) -> None:
+        """Let the made LineStrings (and the spatial index) go; they are made again on next use."""
+        make = self.__dict__.get("_make_geom")
+        if make is not None:
+            self.__dict__["_edge_geom"] = make
+            self.__dict__.pop("tree", None)
+
+
+def _ragged_factory(coords: np.ndarray, offsets: np.ndarray) -> Callable[[], np.ndarray]:
+    def geoms() -> np.ndarray:
+        return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
+
+    return geoms
+
+
+def lazy_network(net: WalkNetwork) -> LazyGeometryNetwork:
+    """The same network with its edge geometries kept as coordinates and made on use.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> net = WalkNetwork(
+    ...     node_ids=np.array([1, 2]), node_xy=np.array([[0.0, 0.0], [3.0, 4.0]]),
+    ...     edge_u=np.array([0]), edge_v=np.array([1]), edge_len=np.array([5.0]),
+    ...     edge_geom=np.array([shapely.LineString([(0, 0), (3, 4)])]),
+    ... )
+    >>> lazy = lazy_network(net)
+    >>> lazy.edge_geom[0].wkt, float(lazy.matrix[0, 1])
+    ('LINESTRING (0 0, 3 4)', 5.0)
+    """
+    if isinstance(net, LazyGeometryNetwork):
+        return net
+    geom_type, coords, offsets = shapely.to_ragged_array(net.edge_geom)
+    if geom_type != shapely.GeometryType.LINESTRING:
+        msg = f"network edges must be LineStrings, got {geom_type.name}"
+        raise TypeError(msg)
+    lazy = LazyGeometryNetwork(
+        node_ids=net.node_ids,
+        node_xy=net.node_xy,
+        edge_u=net.edge_u,
+        edge_v=net.edge_v,
+        edge_len=net.edge_len,
+        edge_geom=_ragged_factory(coords, offsets[0]),  # type: ignore[arg-type]
+        tags=net.tags,
+    )
+    if "matrix" in net.__dict__:
+        lazy.__dict__["matrix"] = net.__dict__["matrix"]
+    return lazy
 
 
 def factored_network(net: WalkNetwork, factor: np.ndarray) -> WalkNetwork:
@@ -148,11 +201,7 @@ def load_network(path: Path) -> WalkNetwork:
         if int(z["format"]) != CACHE_FORMAT:
             msg = f"{path}: cache format {int(z['format'])}, expected {CACHE_FORMAT}"
             raise ValueError(msg)
-        coords, offsets = z["geom_coords"], z["geom_offsets"]
-
-        def geoms() -> np.ndarray:
-            return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
-
+        geoms = _ragged_factory(z["geom_coords"], z["geom_offsets"])
         tag_arrays = {k[5:]: z[k] for k in z.files if k.startswith("tags:")}
         net = LazyGeometryNetwork(
             node_ids=z["node_ids"],
@@ -251,7 +300,8 @@ class NetworkCache:
             log.warning("Walking network not cached: cannot write %s (%s)", folder, exc)
         else:
             log.info("Walking network (%d nodes, %d edges) cached in %s", net.n_nodes, net.n_edges, folder)
-        return net, key
+        # As a warm run has it: the LineStrings made when a stage needs them, not held meanwhile.
+        return lazy_network(net), key
 
     def node_distances(
         self,

@@ -59,7 +59,7 @@ from sitefinder.io.plots import (
 from sitefinder.io.runfolder import BASEMAP_FILE, ROUTES_FILE, write_routes
 from sitefinder.memory import release_memory
 from sitefinder.mobility import get_mobility
-from sitefinder.netcache import NetworkCache
+from sitefinder.netcache import LazyGeometryNetwork, NetworkCache
 from sitefinder.network import WalkNetwork
 from sitefinder.products import schema_version
 from sitefinder.render.basemap import LazyBasemap
@@ -775,7 +775,7 @@ def surface_stage(scored: Scored, cfg: RunConfig, cache_dir: Path | None = None)
 
     ``cache_dir``: where surfaces of the same inputs are reused from (None: computed).
     """
-    return suitability_surfaces(
+    surfaces = suitability_surfaces(
         scored.profiles,
         scored.data,
         scored.base.network,
@@ -789,6 +789,18 @@ def surface_stage(scored: Scored, cfg: RunConfig, cache_dir: Path | None = None)
         },
         cache_dir=cache_dir,
     )
+    # The last stage that needs the edges' LineStrings (the map and the tables do not): let
+    # them go before the map's peak; they are made again if a later call needs them.
+    nets = [
+        scored.data.network,
+        scored.base.network,
+        *(n for n, _ in scored.base.access.other_networks.values()),
+    ]
+    for net in nets:
+        if isinstance(net, LazyGeometryNetwork):
+            net.drop_geometries()
+    release_memory()
+    return surfaces
 
 
 def build_manifest(

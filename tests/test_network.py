@@ -37,7 +37,7 @@ from sitefinder.indicators.access import (
 )
 from sitefinder.io import osm
 from sitefinder.netbuild import build_network
-from sitefinder.netcache import NetworkCache, load_network, save_network
+from sitefinder.netcache import LazyGeometryNetwork, NetworkCache, load_network, save_network
 from sitefinder.network import (
     Snap,
     WalkNetwork,
@@ -537,6 +537,26 @@ def test_network_npz_roundtrip(tmp_path: Path) -> None:
         np.testing.assert_array_equal(getattr(back, f), getattr(net, f))
     assert all(shapely.equals_exact(back.edge_geom, net.edge_geom, 0.0))
     assert (back.matrix != net.matrix).nnz == 0
+
+
+def test_cold_cache_gives_a_network_whose_linestrings_can_be_let_go(tmp_path: Path) -> None:
+    net = _line_net()
+    cold, _ = NetworkCache(tmp_path).network("abc", RD, lambda: net)
+    assert isinstance(cold, LazyGeometryNetwork)
+    assert "_make_geom" not in cold.__dict__  # nothing made yet: only coordinates held
+    first = cold.edge_geom
+    assert all(shapely.equals_exact(first, net.edge_geom, 0.0))
+    assert sorted(cold.tree.query(shapely.box(-1, -1, 1, 1)).tolist()) == [0, 3]  # both edges at node 0
+    cold.drop_geometries()
+    assert callable(cold.__dict__["_edge_geom"]) and "tree" not in cold.__dict__
+    again = cold.edge_geom
+    assert again is not first
+    assert shapely.to_wkb(again).tolist() == shapely.to_wkb(first).tolist()
+    # A network given its geometries outright keeps them.
+    plain = LazyGeometryNetwork(**{f: getattr(net, f) for f in ("node_ids", "node_xy", "edge_u", "edge_v", "edge_len")},
+                                edge_geom=net.edge_geom)  # fmt: skip
+    plain.drop_geometries()
+    assert plain.edge_geom is net.edge_geom
 
 
 @needs_shared
