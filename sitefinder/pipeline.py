@@ -212,10 +212,14 @@ def load(
     loaded_features: list[gpd.GeoDataFrame] = []
 
     def features() -> gpd.GeoDataFrame:
-        # Read only when a product needs them and is not cached (residential land).
-        if not loaded_features:
-            loaded_features.append(osm.load_features(ext, tag_filter, crs))
-        return loaded_features[0]
+        # Read only when a product needs them and is not cached; kept only for the residential
+        # land (with neighbourhoods), else freed once the products are made.
+        if loaded_features:
+            return loaded_features[0]
+        frame = osm.load_features(ext, tag_filter, crs)
+        if neighbourhoods is not None:
+            loaded_features.append(frame)
+        return frame
 
     products = cached_products(cfg.cache_dir, ext, crs, registry, features)
     loaded_buildings: list[gpd.GeoDataFrame] = []
@@ -1044,10 +1048,11 @@ def write_outputs(
     inputs = map_inputs(scored, cfg, surfaces, manifest.created, cache_dir)
     with staged_outputs(out) as stage, contextlib.ExitStack() as more:
         write_tables(scored.scores, stage, scored.registry, [r.profile.name for r in scored.results])
-        write_map(inputs, stage / "map.html")
         if inputs.basemap is not None:
+            # Before the map: the map's drawing lets the background go (read once for both).
             margin = shapely.box(*data.plots.total_bounds).buffer(1500).bounds
             _write_memo_basemap(inputs.basemap, margin, stage / BASEMAP_FILE, cache_dir)
+        write_map(inputs, stage / "map.html")
         write_routes(routes, stage / ROUTES_FILE)
         write_manifest(manifest, stage)
         # Layers are staged last: a failed map leaves no trace in a --layers folder either.

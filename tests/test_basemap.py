@@ -10,9 +10,9 @@ import pytest
 from pyproj import CRS, Transformer
 
 from sitefinder.errors import ConfigError
-from sitefinder.io.basemap import read_basemap
+from sitefinder.io.basemap import Basemap, read_basemap
 from sitefinder.presets import TILE_NAMES, parse_tiles
-from sitefinder.render.basemap import TILE_SERVICES, basemap_block
+from sitefinder.render.basemap import TILE_SERVICES, LazyBasemap, basemap_block, offline_block
 from sitefinder.render.map import render_map
 from tests.test_map import ORIGIN, _data, synthetic_town
 
@@ -56,6 +56,28 @@ def test_read_basemap_sorts_streets_water_buildings_and_green(tmp_path: Path) ->
     )
     assert len(block["lines"]["major"]) == 1 and len(block["lines"]["waterline"]) == 1
     assert len(block["areas"]["building"]) == 1 and len(block["areas"]["water"]) == 1
+
+
+def test_drawing_a_lazy_background_lets_it_go(tmp_path: Path) -> None:
+    # The map needs only the drawing: the background's geometries are released after it,
+    # and read again (the same) when something else asks for them.
+    rd = CRS.from_epsg(28992)
+    path = _osm_file(tmp_path)
+    reads: list[int] = []
+
+    def read() -> Basemap:
+        reads.append(1)
+        return read_basemap(path, rd)
+
+    lazy = LazyBasemap("k", read)
+    first = lazy.get()
+    bounds = tuple(first.streets.total_bounds + np.array([-500.0, -500.0, 500.0, 500.0]))
+    for cache in (None, tmp_path / "cache"):
+        block = offline_block(lazy, rd, bounds, cache)
+        assert block == basemap_block(first, rd, bounds)
+        assert lazy._loaded == []
+    assert len(reads) == 2  # the first get(); the second drawing read it again after the release
+    assert lazy.get().areas.geometry.equals(first.areas.geometry)
 
 
 def test_parse_tiles_names_and_errors() -> None:
@@ -137,6 +159,7 @@ def test_basemap_is_cached_and_a_broken_entry_is_rebuilt(
 
 def test_budgeted_encoding_keeps_the_largest_that_fit_in_their_order() -> None:
     import shapely
+    import shapely.affinity
 
     from sitefinder.render import basemap as bm
     from sitefinder.render.mapdata import encode_polyline, to_wgs84
@@ -155,9 +178,18 @@ def test_budgeted_encoding_keeps_the_largest_that_fit_in_their_order() -> None:
     order = np.argsort(-sizes, kind="stable")
     budget = 60_000
     keep = sorted(order[np.cumsum(lengths[order]) <= budget].tolist())
-    got = bm._encode_within_budget(parts, sizes, rd, bm._encode_polygon, budget)
+    # With a budget the parts come as WKB (made into geometries a chunk at a time).
+    got = bm._encode_within_budget(shapely.to_wkb(parts), sizes, rd, bm._encode_polygon, budget)
     assert 0 < len(keep) < 5000 and got == [every[i] for i in keep]
     assert bm._encode_within_budget(parts, sizes, rd, bm._encode_polygon, None) == every
+    # Simplified in chunks as WKB: the same parts and sizes as all at once as geometries.
+    rotated = shapely.MultiPolygon([shapely.affinity.rotate(p, 17) for p in parts[:3]])
+    geoms = np.array([*(shapely.affinity.rotate(p, 17) for p in parts), rotated], dtype=object)
+    keep_poly = lambda p: shapely.get_type_id(p) == 3  # noqa: E731
+    plain, plain_sizes = bm._simplified(geoms, 1.5, keep_poly, shapely.area, wkb=False)
+    blobs, blob_sizes = bm._simplified(geoms, 1.5, keep_poly, shapely.area, wkb=True)
+    assert len(plain) == 5003 and shapely.to_wkb(plain).tolist() == blobs.tolist()
+    np.testing.assert_array_equal(plain_sizes, blob_sizes)
 
 
 def test_many_polylines_encode_as_one_at_a_time() -> None:
