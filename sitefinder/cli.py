@@ -128,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import signal
     import threading
 
+    from sitefinder.memory import tune_allocator
+
+    tune_allocator()
     interrupt = _Interrupt()
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, interrupt) if main_thread else None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sitefinder import memory
 from sitefinder.memory import _malloc_trim, release_memory
 
 
@@ -44,3 +45,29 @@ def test_without_glibc_it_only_collects(monkeypatch: pytest.MonkeyPatch) -> None
     finally:
         monkeypatch.undo()
         _malloc_trim.cache_clear()
+
+
+def test_allocator_thresholds_are_set_unless_the_environment_sets_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[int, int]] = []
+
+    def mallopt(param: int, value: int) -> int:
+        calls.append((param, value))
+        return 1
+
+    monkeypatch.setattr(memory, "_mallopt", lambda: mallopt)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert memory.tune_allocator() is True
+    assert calls == [(-3, 4 * 2**20), (-1, 16 * 2**20)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+    calls.clear()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1000000")
+    assert memory.tune_allocator() is False and calls == []
+
+
+@pytest.mark.skipif(_malloc_trim() is None, reason="glibc's mallopt is only on Linux with glibc")
+def test_glibc_accepts_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert memory.tune_allocator() is True

@@ -53,10 +53,15 @@ def test_deposit_equals_bincount_bit_for_bit() -> None:
     source = rng.integers(0, 300, n)
     length = rng.uniform(0.5, 5.0, n)
     power = 10 ** rng.uniform(-2, 6, 300)
-    got = deposit(xy, x0, y0, res, shape[0], shape[1], power, source, length)
+    got = deposit(xy, x0, y0, res, shape[0], shape[1], power, source, length, np.arange(n))
     want = _bincount_deposit(xy, x0, y0, res, shape, power[source] * length)
     assert got.dtype == np.float64
     assert np.array_equal(got, want)
+    # Only the samples within a cell of the grid: the same grid, bit for bit.
+    x, y = xy[:, 0], xy[:, 1]
+    near = np.flatnonzero((x >= x0 - res) & (x <= x0 + 84 * res) & (y <= y0 + res) & (y >= y0 - 58 * res))
+    assert 0 < len(near) < n
+    assert np.array_equal(deposit(xy, x0, y0, res, shape[0], shape[1], power, source, length, near), want)
     # Power is conserved where all four corners are inside.
     assert want.sum() < (power[source] * length).sum()
 

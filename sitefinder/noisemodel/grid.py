@@ -423,6 +423,7 @@ def model_lden(
         energy: dict[str, np.ndarray] = {}
         screen_power: np.ndarray | None = None
         for model in kinds:
+            near = model.near(tx0, ty0, res, pshape)
             acc: dict[str, np.ndarray] = {}
             for cond in mix:
                 k_hat = model.kernel_hats[cond]
@@ -430,7 +431,7 @@ def model_lden(
                     if (name, cond) not in model.sample_power:
                         continue
                     e_hat = scipy.fft.rfft2(
-                        model.deposit(model.sample_power[(name, cond)], tx0, ty0, res, pshape),
+                        model.deposit(model.sample_power[(name, cond)], tx0, ty0, res, pshape, near),
                         s=fshape,
                         workers=workers,
                     )
@@ -444,7 +445,7 @@ def model_lden(
                 energy[name] = energy[name] + e if name in energy else e
             del acc
             if model.screen_power is not None:
-                den_power = model.deposit(model.screen_power, tx0, ty0, res, pshape)
+                den_power = model.deposit(model.screen_power, tx0, ty0, res, pshape, near)
                 screen_power = den_power if screen_power is None else screen_power + den_power
         inside = None
         if screen is not None:
@@ -580,15 +581,28 @@ class _KindModel:
     kernel_hats: dict[str, np.ndarray] = field(default_factory=dict)
     screen_power: np.ndarray | None = None
 
+    def near(self, x0: float, y0: float, res: float, shape: tuple[int, int]) -> np.ndarray:
+        """Indices of the samples within a cell of the grid of ``shape`` with top-left corner ``(x0, y0)``.
+
+        Only these can put power on the grid (a sample reaches the four cell centres around it).
+        """
+        rows, cols = shape
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        keep = (x >= x0 - res) & (x <= x0 + (cols + 1) * res) & (y <= y0 + res) & (y >= y0 - (rows + 1) * res)
+        return np.flatnonzero(keep)
+
     def deposit(
-        self, power: np.ndarray, x0: float, y0: float, res: float, shape: tuple[int, int]
+        self, power: np.ndarray, x0: float, y0: float, res: float, shape: tuple[int, int], near: np.ndarray
     ) -> np.ndarray:
         """The samples' power summed onto the grid of ``shape`` whose top-left corner is ``(x0, y0)``.
 
         ``power`` is per source line (pW/m); each sample carries ``power[source] * length``,
-        spread with bilinear weights over the four nearest cell centres (:func:`.splat.deposit`).
+        spread with bilinear weights over the four nearest cell centres (:func:`.splat.deposit`);
+        ``near`` from :meth:`near`.
         """
-        return np.asarray(deposit(self.xy, x0, y0, res, shape[0], shape[1], power, self.source, self.length))
+        return np.asarray(
+            deposit(self.xy, x0, y0, res, shape[0], shape[1], power, self.source, self.length, near)
+        )
 
 
 class _Screen:

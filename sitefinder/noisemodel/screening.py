@@ -321,6 +321,10 @@ def screening_ratio(
     _, _, r_kernel = _sector_ring_masks(p, res, max_distance)
 
     ring_hat: dict[int, np.ndarray] = {}
+    # Sectors run two at a time in threads (below): their own FFTs then take one thread each,
+    # rather than each asking for every CPU (the same results; pocketfft splits only the work).
+    threads = min(2, os.cpu_count() or 1) if workers == -1 else max(1, min(2, workers))
+    per_sector = 1 if threads > 1 else workers
     lock = threading.Lock()
 
     def conv(part: np.ndarray, j: int) -> np.ndarray:
@@ -329,8 +333,8 @@ def screening_ratio(
             with lock:
                 if p_hat is None:
                     p_hat = scipy.fft.rfft2(power_pad.astype(np.float32), s=fshape, workers=workers)
-            k_hat = scipy.fft.rfft2(part.astype(np.float32), s=fshape, workers=workers)
-            q_full = scipy.fft.irfft2(p_hat * k_hat, s=fshape, workers=workers)
+            k_hat = scipy.fft.rfft2(part.astype(np.float32), s=fshape, workers=per_sector)
+            q_full = scipy.fft.irfft2(p_hat * k_hat, s=fshape, workers=per_sector)
             q = q_full[2 * p : 2 * p + rows, 2 * p : 2 * p + cols]
         elif np.count_nonzero(part) <= _SHIFT_ADD_CELLS:
             q = _conv_valid(power_pad, part, pad, rows, cols)
@@ -348,7 +352,7 @@ def screening_ratio(
             c_hat = ring_hat[j]
             sub = part[p - h : p + h + 1, p - h : p + h + 1]
             q_full = scipy.fft.irfft2(
-                c_hat * scipy.fft.rfft2(sub, s=shape, workers=workers), s=shape, workers=workers
+                c_hat * scipy.fft.rfft2(sub, s=shape, workers=per_sector), s=shape, workers=per_sector
             )
             q = q_full[2 * h : 2 * h + rows, 2 * h : 2 * h + cols]
         return np.asarray(np.maximum(q, 0.0), dtype=np.float64)  # FFT round-off
@@ -405,7 +409,6 @@ def screening_ratio(
 
     # Sectors are independent: on several CPUs two at a time (numpy releases the GIL in the
     # large array operations); summed in sector order, so the result does not depend on it.
-    threads = min(2, os.cpu_count() or 1) if workers == -1 else max(1, min(2, workers))
     if threads > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for num_k, den_k in pool.map(one_sector, range(SECTORS)):

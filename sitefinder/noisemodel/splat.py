@@ -30,6 +30,7 @@ def deposit(
     power: np.ndarray,
     source: np.ndarray,
     length: np.ndarray,
+    samples: np.ndarray,
 ) -> np.ndarray:
     """Sum the samples' power ``power[source] * length`` onto a ``rows`` x ``cols`` grid.
 
@@ -49,21 +50,26 @@ def deposit(
         ``(n,)`` integer source line of each sample.
     length : numpy.ndarray
         ``(n,)`` float64 line length each sample stands for.
+    samples : numpy.ndarray
+        Increasing indices of the samples to deposit (those near the grid; the others
+        would fall outside it).
 
     Returns
     -------
     numpy.ndarray
         ``(rows, cols)`` float64 grid; corners outside it are dropped.
     """
-    n = xy.shape[0]
+    n = samples.shape[0]
     out = np.zeros(rows * cols, dtype=np.float64)
     sample = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        sample[i] = power[source[i]] * length[i]
+    for k in range(n):
+        i = samples[k]
+        sample[k] = power[source[i]] * length[i]
     for corner in range(4):
         dy = corner // 2
         dx = corner % 2
-        for i in range(n):
+        for k in range(n):
+            i = samples[k]
             fx = (xy[i, 0] - x0) / res - 0.5
             fy = (y0 - xy[i, 1]) / res - 0.5
             fix = math.floor(fx)
@@ -82,5 +88,5 @@ def deposit(
                 w = (1 - ax) * ay
             else:
                 w = ax * ay
-            out[r * cols + c] += w * sample[i]
+            out[r * cols + c] += w * sample[k]
     return out.reshape(rows, cols)
