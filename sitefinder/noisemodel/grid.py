@@ -377,9 +377,9 @@ def model_lden(
             model.kernel_hats[cond] = scipy.fft.rfft2(kernel, s=fshape, workers=workers)
             for name, weights in (("lden", den_w * prob), ("lnight", night * prob)):
                 if weights.any():
-                    model.sample_power[(name, cond)] = power @ weights
+                    model.line_power[(name, cond)] = power @ weights
         if screening:
-            model.screen_power = power @ den_w
+            model.screen_line_power = power @ den_w
             screen_total = screen_total + power.sum(axis=0) * den_w
         kinds.append(model)
 
@@ -428,10 +428,10 @@ def model_lden(
             for cond in mix:
                 k_hat = model.kernel_hats[cond]
                 for name in ("lden", "lnight"):
-                    if (name, cond) not in model.sample_power:
+                    if (name, cond) not in model.line_power:
                         continue
                     e_hat = scipy.fft.rfft2(
-                        model.deposit(model.sample_power[(name, cond)], tx0, ty0, res, pshape, near),
+                        model.deposit(model.line_power[(name, cond)], tx0, ty0, res, pshape, near),
                         s=fshape,
                         workers=workers,
                     )
@@ -444,8 +444,8 @@ def model_lden(
                 e = _valid_energy(hat, fshape, pad, tr, tc, workers)
                 energy[name] = energy[name] + e if name in energy else e
             del acc
-            if model.screen_power is not None:
-                den_power = model.deposit(model.screen_power, tx0, ty0, res, pshape, near)
+            if model.screen_line_power is not None:
+                den_power = model.deposit(model.screen_line_power, tx0, ty0, res, pshape, near)
                 screen_power = den_power if screen_power is None else screen_power + den_power
         inside = None
         if screen is not None:
@@ -575,11 +575,12 @@ class _KindModel:
     source: np.ndarray
     length: np.ndarray
     #: Power per metre of each source line (pW/m) per (period weighting, condition): a
-    #: sample's power is ``power[source] * length``, formed in the deposition loop.
-    sample_power: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    #: sample's power is ``line_power[...][source] * length``, formed in the deposition loop.
+    line_power: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     kernels: dict[str, np.ndarray] = field(default_factory=dict)
     kernel_hats: dict[str, np.ndarray] = field(default_factory=dict)
-    screen_power: np.ndarray | None = None
+    #: Power per metre of each source line for the screening weights (Lden periods, pW/m).
+    screen_line_power: np.ndarray | None = None
 
     def near(self, x0: float, y0: float, res: float, shape: tuple[int, int]) -> np.ndarray:
         """Indices of the samples within a cell of the grid of ``shape`` with top-left corner ``(x0, y0)``.
