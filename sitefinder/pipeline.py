@@ -209,31 +209,13 @@ def load(
         params={"min_component_nodes": MIN_COMPONENT_NODES},
         source=str(ext.source),
     )
-    loaded_features: list[gpd.GeoDataFrame] = []
-
-    def features() -> gpd.GeoDataFrame:
-        # Read only when a product needs them and is not cached; kept only for the residential
-        # land (with neighbourhoods), else freed once the products are made.
-        if loaded_features:
-            return loaded_features[0]
-        frame = osm.load_features(ext, tag_filter, crs)
-        if neighbourhoods is not None:
-            loaded_features.append(frame)
-        return frame
-
+    # Read only when a product needs them and is not cached; kept only for the residential
+    # land (with neighbourhoods), else let go once used (a town's buildings are about 85 MB
+    # as geometries: the noise model frees them before its peak).
+    keep = neighbourhoods is not None
+    features = _ReadOnce(lambda: osm.load_features(ext, tag_filter, crs), keep)
     products = cached_products(cfg.cache_dir, ext, crs, registry, features)
-    loaded_buildings: list[gpd.GeoDataFrame] = []
-
-    def buildings() -> gpd.GeoDataFrame:
-        # Read only when a product needs them (noise screening, residential land) and not cached;
-        # kept only for the residential land (with neighbourhoods), so that the noise model can
-        # free them (a town's buildings are about 85 MB as geometries).
-        if loaded_buildings:
-            return loaded_buildings[0]
-        frame = cached_buildings(cfg.cache_dir, ext, crs)
-        if neighbourhoods is not None:
-            loaded_buildings.append(frame)
-        return frame
+    buildings = _ReadOnce(lambda: cached_buildings(cfg.cache_dir, ext, crs), keep)
 
     area = osm.study_area(ext, crs)
     data_area = queried if queried is not None else osm.covered_area(ext, crs)
@@ -295,8 +277,24 @@ def load(
         neighbourhoods=neighbourhoods,
         residential=residential,
         network_key=net_key,
-        buildings=loaded_buildings[0] if loaded_buildings else None,
+        buildings=buildings.kept,
     )
+
+
+class _ReadOnce:
+    """A frame read on the first call; kept for later calls only with ``keep`` (else read again)."""
+
+    def __init__(self, read: Callable[[], gpd.GeoDataFrame], keep: bool) -> None:
+        self.read, self.keep = read, keep
+        self.kept: gpd.GeoDataFrame | None = None
+
+    def __call__(self) -> gpd.GeoDataFrame:
+        if self.kept is not None:
+            return self.kept
+        frame = self.read()
+        if self.keep:
+            self.kept = frame
+        return frame
 
 
 def _build_network(ext: osm.OsmExtract, crs: CRS) -> WalkNetwork:
