@@ -22,13 +22,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import logging
 import os
 import sys
 from functools import cache
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 
 @cache

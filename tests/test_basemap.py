@@ -162,7 +162,7 @@ def test_budgeted_encoding_keeps_the_largest_that_fit_in_their_order() -> None:
     import shapely.affinity
 
     from sitefinder.render import basemap as bm
-    from sitefinder.render.mapdata import encode_polyline, to_wgs84
+    from sitefinder.render.mapdata import encode_polyline, simplify_m, to_wgs84
 
     rng = np.random.default_rng(3)
     rd = CRS.from_epsg(28992)
@@ -178,18 +178,18 @@ def test_budgeted_encoding_keeps_the_largest_that_fit_in_their_order() -> None:
     order = np.argsort(-sizes, kind="stable")
     budget = 60_000
     keep = sorted(order[np.cumsum(lengths[order]) <= budget].tolist())
-    # With a budget the parts come as WKB (made into geometries a chunk at a time).
-    got = bm._encode_within_budget(shapely.to_wkb(parts), sizes, rd, bm._encode_polygon, budget)
+    # The parts come as WKB (made into geometries a chunk at a time).
+    wkb = shapely.to_wkb(parts)
+    got = bm._encode_within_budget(wkb, sizes, rd, bm._encode_polygon, budget)
     assert 0 < len(keep) < 5000 and got == [every[i] for i in keep]
-    assert bm._encode_within_budget(parts, sizes, rd, bm._encode_polygon, None) == every
+    assert bm._encode_within_budget(wkb, sizes, rd, bm._encode_polygon, None) == every
     # Simplified in chunks as WKB: the same parts and sizes as all at once as geometries.
     rotated = shapely.MultiPolygon([shapely.affinity.rotate(p, 17) for p in parts[:3]])
     geoms = np.array([*(shapely.affinity.rotate(p, 17) for p in parts), rotated], dtype=object)
-    keep_poly = lambda p: shapely.get_type_id(p) == 3  # noqa: E731
-    plain, plain_sizes = bm._simplified(geoms, 1.5, keep_poly, shapely.area, wkb=False)
-    blobs, blob_sizes = bm._simplified(geoms, 1.5, keep_poly, shapely.area, wkb=True)
+    plain = shapely.get_parts(simplify_m(geoms, 1.5))
+    blobs, blob_sizes = bm._simplified(geoms, 1.5, lambda p: shapely.get_type_id(p) == 3, shapely.area)
     assert len(plain) == 5003 and shapely.to_wkb(plain).tolist() == blobs.tolist()
-    np.testing.assert_array_equal(plain_sizes, blob_sizes)
+    np.testing.assert_array_equal(shapely.area(plain), blob_sizes)
 
 
 def test_many_polylines_encode_as_one_at_a_time() -> None:

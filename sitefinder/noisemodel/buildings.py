@@ -248,10 +248,18 @@ def height_raster(buildings: gpd.GeoDataFrame, transform: Affine, shape: tuple[i
     numpy.ndarray
         Float32 array of ``shape``.
     """
-    if len(buildings) == 0:
+    return _rasterize_heights(
+        buildings.geometry.to_numpy(), buildings["height_m"].to_numpy(), transform, shape
+    )
+
+
+def _rasterize_heights(
+    geoms: np.ndarray, heights: np.ndarray, transform: Affine, shape: tuple[int, int]
+) -> np.ndarray:
+    if len(geoms) == 0:
         return np.zeros(shape, dtype=np.float32)
-    order = np.argsort(buildings["height_m"].to_numpy())  # later shapes overwrite: highest wins
-    shapes = zip(buildings.geometry.to_numpy()[order], buildings["height_m"].to_numpy()[order], strict=True)
+    order = np.argsort(heights)  # later shapes overwrite: highest wins
+    shapes = zip(geoms[order], heights[order], strict=True)
     return rasterize(shapes, out_shape=shape, transform=transform, fill=0.0, dtype="float32")
 
 
@@ -304,5 +312,4 @@ class Screens:
         right, bottom = left + shape[1] * transform.a, top + shape[0] * transform.e
         b = self.bounds
         hit = np.flatnonzero((b[:, 0] <= right) & (b[:, 2] >= left) & (b[:, 1] <= top) & (b[:, 3] >= bottom))
-        frame = gpd.GeoDataFrame({"height_m": self.height_m[hit]}, geometry=shapely.from_wkb(self.wkb[hit]))
-        return height_raster(frame, transform, shape)
+        return _rasterize_heights(shapely.from_wkb(self.wkb[hit]), self.height_m[hit], transform, shape)

@@ -97,15 +97,14 @@ def _encode_within_budget(
     encode: Callable[[np.ndarray], list[Any]],
     budget: int | None,
 ) -> list[Any]:
-    """The encoded ``parts``, in their order; with ``budget``, only the largest (by ``sizes``) that fit.
+    """The encoded ``parts`` (WKB, see :func:`_simplified`), in their order.
 
-    Largest first, until the next one would exceed ``budget`` bytes: the rest is never
-    reprojected or encoded (for a town, most buildings and paths). ``encode`` encodes
-    an array of WGS84 geometries. With a budget, ``parts`` are WKB (see :func:`_simplified`).
+    With ``budget``, only the largest (by ``sizes``) that fit: largest first, until the
+    next one would exceed ``budget`` bytes; the rest is never made into a geometry,
+    reprojected or encoded (for a town, most buildings and paths). ``encode`` encodes an
+    array of WGS84 geometries. :data:`_CHUNK` parts at a time.
     """
-    if budget is None:
-        return encode(mapdata.to_wgs84(parts, crs))
-    order = np.argsort(-sizes, kind="stable")
+    order = np.arange(len(parts)) if budget is None else np.argsort(-sizes, kind="stable")
     kept: list[tuple[int, Any]] = []
     used = 0
     for start in range(0, len(order), _CHUNK):
@@ -113,7 +112,7 @@ def _encode_within_budget(
         geoms = shapely.from_wkb(parts[idx])
         for i, e in zip(idx.tolist(), encode(mapdata.to_wgs84(geoms, crs)), strict=True):
             used += _encoded_length(e)
-            if used > budget:
+            if budget is not None and used > budget:
                 return [e for _, e in sorted(kept, key=lambda t: t[0])]
             kept.append((i, e))
     return [e for _, e in sorted(kept, key=lambda t: t[0])]
@@ -124,19 +123,14 @@ def _simplified(
     tolerance_m: float,
     keep: Callable[[np.ndarray], np.ndarray],
     size: Callable[[np.ndarray], np.ndarray],
-    wkb: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The simplified geometries' parts that ``keep`` keeps, and their sizes.
+    """The simplified geometries' parts that ``keep`` keeps, as WKB, and their sizes.
 
-    With ``wkb``, simplified :data:`_CHUNK` at a time and kept as WKB: a town's 60,000
-    simplified buildings as geometries take about 40 MB, as WKB a quarter of it, and only
-    the few thousand that fit the budget are made into geometries again (the same ones:
+    Simplified :data:`_CHUNK` at a time and kept as WKB: a town's 60,000 simplified
+    buildings as geometries take about 40 MB, as WKB a quarter of it, and only the few
+    thousand that fit the budget are made into geometries again (the same ones:
     simplification is per geometry, WKB exact).
     """
-    if not wkb:
-        parts = shapely.get_parts(mapdata.simplify_m(geoms, tolerance_m))
-        parts = parts[keep(parts)]
-        return parts, size(parts)
     blobs, sizes = [np.empty(0, dtype=object)], [np.empty(0)]
     for start in range(0, len(geoms), _CHUNK):
         parts = shapely.get_parts(mapdata.simplify_m(geoms[start : start + _CHUNK], tolerance_m))
@@ -166,7 +160,7 @@ def _encode_lines(geoms: np.ndarray, crs: CRS, tolerance_m: float, budget: int |
     if not len(geoms):
         return []
     parts, sizes = _simplified(
-        geoms, tolerance_m, lambda p: shapely.get_num_coordinates(p) >= 2, shapely.length, budget is not None
+        geoms, tolerance_m, lambda p: shapely.get_num_coordinates(p) >= 2, shapely.length
     )
     return _encode_within_budget(parts, sizes, crs, _encode_line, budget)
 
@@ -181,7 +175,6 @@ def _encode_polygons(
         tolerance_m,
         lambda p: (shapely.get_type_id(p) == 3) & ~shapely.is_empty(p),
         shapely.area,
-        budget is not None,
     )
     return _encode_within_budget(parts, sizes, crs, _encode_polygon, budget)
 
