@@ -378,3 +378,33 @@ def test_add_all_gives_the_nodes_and_ways_of_adding_one_by_one() -> None:
     for (ids_a, tags_a), (ids_b, tags_b) in zip(many.ways, one.ways, strict=True):
         assert np.array_equal(ids_a, ids_b) and tags_a == tags_b
     assert many.ways[0][0][0] == many.ways[0][0][-1]
+
+
+@pytest.mark.slow
+def test_more_than_99_buurten_get_valid_cbs_codes_in_several_wijken(tmp_path: Path) -> None:
+    # A CBS buurt code has two digits for the buurt: an Almere-sized sample (133 buurten at
+    # scale 8) once wrote 'BU999901100', which the CBS reader rightly refused.
+    from pyproj import CRS
+
+    from sitefinder.io.cbs import join_figures, read_key_figures, read_neighbourhoods
+
+    town = generate_sample(tmp_path, seed=5, scale=6.5)
+    rd = CRS.from_epsg(28992)
+    polys = read_neighbourhoods(town.neighbourhoods_path, rd)
+    assert len(polys) > 99
+    codes = sorted(polys.index)
+    assert len(set(codes)) == len(codes) and all(len(c) == 10 for c in codes)
+    raw = json.loads((town.neighbourhoods_path).read_text("utf-8"))
+    wijken = {f["properties"]["WK_CODE"] for f in raw["features"]}
+    assert wijken == {"WK999901", "WK999902"}
+    assert all(f["properties"]["WK_CODE"][2:] == f["properties"]["BU_CODE"][2:8] for f in raw["features"])
+    figures = read_key_figures(town.figures_path)
+    joined = join_figures(polys, figures, "kerncijfers.csv")
+    assert joined["inwoners"].notna().all()
+    # Each wijk row holds the sum of its buurten.
+    lines = (town.figures_path).read_text("utf-8-sig").splitlines()
+    rows = [line.split(";") for line in lines[1:]]
+    for wk in sorted(wijken):
+        (wijk_row,) = [r for r in rows if r[1].strip() == wk]
+        buurt_sum = sum(int(r[6]) for r in rows if r[3].strip() == "Buurt" and r[1].strip()[2:8] == wk[2:])
+        assert int(wijk_row[6]) == buurt_sum > 0

@@ -2,14 +2,16 @@
 
 Each neighbourhood (wijk) cell of the plan becomes one CBS buurt, with a code in the
 CBS form ``BU<gemeente><wijk><buurt>`` under the fictional municipality code
-:data:`GM_CODE`. The files have the shape of the real ones, so the sample exercises the
+:data:`GM_CODE`. A CBS wijk holds at most 99 buurten (two digits): the buurten fill
+wijk 01, then 02 and so on (:data:`BUURTEN_PER_WIJK`; an Almere-sized sample has more than
+99). The files have the shape of the real ones, so the sample exercises the
 same readers as the Almere files:
 
 * ``buurten.geojson``: polygons with ``BU_CODE``, ``BU_NAAM``, ``WK_CODE``, ``GM_CODE``,
   ``GM_NAAM`` (WGS84, as PDOK answers);
 * ``kerncijfers.csv``: the StatLine layout (``;``-separated, UTF-8 with BOM, codes and
   region kinds padded with blanks, numeric suffixes on the column names), rows for the
-  municipality, its one district and every buurt, with inhabitants by age group
+  municipality, then each district (wijk) followed by its buurten, with inhabitants by age group
   (``k_0Tot15Jaar_8`` ... ``k_65JaarOfOuder_12``), households and single-person
   households, rounded to multiples of 5 as CBS does.
 
@@ -39,7 +41,8 @@ from sitefinder.sample.names import TOWN_NAME
 
 #: Fictional CBS municipality code of the sample town (no real municipality has it).
 GM_CODE = "GM9999"
-WK_CODE = "WK999901"
+#: Buurten per wijk: the buurt part of a CBS code has two digits.
+BUURTEN_PER_WIJK = 99
 PERSONS_PER_HOUSEHOLD = 2.2
 
 CSV_COLUMNS = [
@@ -69,6 +72,15 @@ def _cell_polygons(plan: Plan) -> list[shapely.Polygon]:
         y1 = ey1 if c.y1 == ys1 else c.y1
         out.append(shapely.Polygon(rectangle(x0, y0, x1, y1)))
     return out
+
+
+def wijk_code(buurt_code: str) -> str:
+    """The wijk of a CBS buurt code.
+
+    >>> wijk_code("BU99990203")
+    'WK999902'
+    """
+    return "WK" + buurt_code[2:8]
 
 
 @dataclass
@@ -103,7 +115,7 @@ def neighbourhood_figures(
         groups = [young, 0.10 * rest / 0.75, 0.35 * rest / 0.75, 0.30 * rest / 0.75, share65]
         hh = inw / PERSONS_PER_HOUSEHOLD
         single = hh * float(rng.uniform(0.25, 0.5))
-        code = f"BU{GM_CODE[2:]}{WK_CODE[-2:]}{k + 1:02d}"
+        code = f"BU{GM_CODE[2:]}{k // BUURTEN_PER_WIJK + 1:02d}{k % BUURTEN_PER_WIJK + 1:02d}"
         ages: list[int | None] = [_round5(inw * g) for g in groups]
         rows.append(Buurt(code, cell.name, _round5(inw), ages, _round5(hh), _round5(single)))
     # CBS suppresses small numbers: the smallest inhabited buurt gets '.' for its age groups.
@@ -136,7 +148,7 @@ def write_cbs_files(
                 "properties": {
                     "BU_CODE": row.code,
                     "BU_NAAM": row.name,
-                    "WK_CODE": WK_CODE,
+                    "WK_CODE": wijk_code(row.code),
                     "GM_CODE": GM_CODE,
                     "GM_NAAM": TOWN_NAME,
                     "WATER": "NEE",
@@ -163,9 +175,18 @@ def write_cbs_files(
     ages_total: list[int | None] = [sum(r.ages[g] or 0 for r in rows) for g in range(5)]
     lines = [";".join(CSV_COLUMNS)]
     lines.append(line(1, GM_CODE, "Gemeente", inw, ages_total, hh, single))
-    lines.append(line(2, WK_CODE, "Wijk", inw, ages_total, hh, single))
-    for i, r in enumerate(rows, start=3):
-        lines.append(line(i, r.code, "Buurt", r.inwoners, r.ages, r.huishoudens, r.eenpersoons))
+    wijken = sorted({wijk_code(r.code) for r in rows})
+    for wk in wijken:
+        part = [r for r in rows if wijk_code(r.code) == wk]
+        w_ages: list[int | None] = [sum(r.ages[g] or 0 for r in part) for g in range(5)]
+        w_sums = (
+            sum(r.inwoners for r in part),
+            sum(r.huishoudens for r in part),
+            sum(r.eenpersoons for r in part),
+        )
+        lines.append(line(len(lines), wk, "Wijk", w_sums[0], w_ages, w_sums[1], w_sums[2]))
+        for r in part:
+            lines.append(line(len(lines), r.code, "Buurt", r.inwoners, r.ages, r.huishoudens, r.eenpersoons))
     figures = Path(out_dir) / "kerncijfers.csv"
     with atomic(figures) as tmp:
         tmp.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode("utf-8"))
